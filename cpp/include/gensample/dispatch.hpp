@@ -1,0 +1,23 @@
+// Runtime dispatch for hot loops: one clone per instruction-set level, picked at load time.
+//
+// The default build targets the baseline ISA (no -march=native, DESIGN.md "Portability");
+// GCC's target_clones adds AVX2 and AVX-512 versions (named by feature, not arch=, so that
+// inline helpers still inline into them) of the marked functions and an ifunc
+// resolver chooses among them on the running CPU. The build uses -ffp-contract=off so no
+// clone fuses multiply-adds: every clone gives the same bits.
+#pragma once
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(GENSAMPLE_NO_DISPATCH)
+#define GENSAMPLE_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define GENSAMPLE_DISPATCH
+#endif
+
+// Helpers called from a dispatched function must be inlined into it to be compiled for its
+// instruction set; GCC does not inline larger templates into clones on its own.
+#if defined(__GNUC__) || defined(__clang__)
+#define GENSAMPLE_INLINE __attribute__((always_inline)) inline
+#else
+#define GENSAMPLE_INLINE inline
+#endif

@@ -1,0 +1,103 @@
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
+//
+// A counter-based generator: the output block is a pure function of a 128-bit counter and
+// a 64-bit key, so any draw can be computed independently of every other one. That is what
+// makes results identical for every thread count, chunking and machine.
+//
+// gensample's counter layout (DESIGN.md, "Randomness"):
+//
+//     counter = (row mod 2^32, row >> 32, slot, tag)
+//
+//   row   the index of the sample (the output row) that the draw belongs to;
+//   slot  which 128-bit block within that sample's draw;
+//   tag   bits 0..23: attempt number of a rejection sampler (0 for the first);
+//         bits 24..31: retry level of an unbiased bounded integer (Lemire), 0 normally.
+//
+// So sample i reads only counters that start with i.
+#pragma once
+
+#include <cstdint>
+
+#include "gensample/dispatch.hpp"
+
+namespace gensample {
+
+struct Block {
+    uint32_t v[4];
+};
+
+inline constexpr uint32_t kPhiloxM0 = 0xD2511F53u;
+inline constexpr uint32_t kPhiloxM1 = 0xCD9E8D57u;
+inline constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;  // golden ratio
+inline constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;  // sqrt(3) - 1
+inline constexpr int kPhiloxRounds = 10;
+
+inline constexpr uint32_t kTagAttemptMask = 0x00FFFFFFu;
+inline constexpr int kTagRetryShift = 24;
+
+// One block, scalar. The batched kernels below compute the same function.
+inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
+    uint32_t x0 = ctr.v[0], x1 = ctr.v[1], x2 = ctr.v[2], x3 = ctr.v[3];
+    for (int r = 0; r < kPhiloxRounds; ++r) {
+        const uint64_t p0 = uint64_t(kPhiloxM0) * x0;
+        const uint64_t p1 = uint64_t(kPhiloxM1) * x2;
+        const uint32_t y0 = uint32_t(p1 >> 32) ^ x1 ^ k0;
+        const uint32_t y2 = uint32_t(p0 >> 32) ^ x3 ^ k1;
+        x1 = uint32_t(p1);
+        x3 = uint32_t(p0);
+        x0 = y0;
+        x2 = y2;
+        k0 += kPhiloxW0;
+        k1 += kPhiloxW1;
+    }
+    return Block{{x0, x1, x2, x3}};
+}
+
+inline Block counter(uint64_t row, uint32_t slot, uint32_t tag = 0) {
+    return Block{{uint32_t(row), uint32_t(row >> 32), slot, tag}};
+}
+
+struct Key {
+    uint32_t k0, k1;
+    explicit Key(uint64_t key) : k0(uint32_t(key)), k1(uint32_t(key >> 32)) {}
+    Block operator()(Block ctr) const { return philox4x32_10(ctr, k0, k1); }
+};
+
+// Philox on kBatch blocks stored as four word arrays (structure of arrays), in place.
+// Each 32-bit word sits in the low half of a 64-bit lane and the high half is ignored:
+// the 32x32->64 multiply (vpmuludq / pmuludq) reads only the low halves, so the compiler
+// needs no packing or masking between rounds. Callers read the low 32 bits of the result.
+template <int kBatch>
+inline void philox_batch(uint32_t k0, uint32_t k1, uint64_t* __restrict x0, uint64_t* __restrict x1,
+                         uint64_t* __restrict x2, uint64_t* __restrict x3) {
+    for (int r = 0; r < kPhiloxRounds; ++r) {
+        for (int b = 0; b < kBatch; ++b) {
+            const uint64_t p0 = (x0[b] & 0xFFFFFFFFu) * kPhiloxM0;
+            const uint64_t p1 = (x2[b] & 0xFFFFFFFFu) * kPhiloxM1;
+            const uint64_t y0 = (p1 >> 32) ^ x1[b] ^ k0;
+            const uint64_t y2 = (p0 >> 32) ^ x3[b] ^ k1;
+            x1[b] = p1;
+            x3[b] = p0;
+            x0[b] = y0;
+            x2[b] = y2;
+        }
+        k0 += kPhiloxW0;
+        k1 += kPhiloxW1;
+    }
+}
+
+// --- Transforms of raw words. The NumPy reference (reference/random.py) mirrors each. ---
+
+// 64-bit word from two 32-bit words: lo | hi << 32.
+GENSAMPLE_INLINE uint64_t join64(uint32_t lo, uint32_t hi) { return uint64_t(lo) | (uint64_t(hi) << 32); }
+
+// Uniform double in [0, 1) from the top 53 bits: every value k * 2^-53 equally likely.
+inline double u01_from_u64(uint64_t w) { return double(w >> 11) * 0x1.0p-53; }
+
+// Uniform double in (0, 1]: for logarithms.
+inline double u01_open0_from_u64(uint64_t w) { return double((w >> 11) + 1) * 0x1.0p-53; }
+
+// Uniform float in [0, 1) from the top 24 bits of a 32-bit word.
+inline float u01f_from_u32(uint32_t w) { return float(w >> 8) * 0x1.0p-24f; }
+
+}  // namespace gensample

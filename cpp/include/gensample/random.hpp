@@ -1,0 +1,59 @@
+// Bulk random variates on the Philox stream (philox.hpp for the counter layout).
+//
+// Row i of an (n, dim) output reads only counters (i, slot, 0), slot = 0, 1, ...:
+//   float64 uniform   2 values per block:  words (v0, v1) -> column 2*slot, (v2, v3) -> 2*slot + 1
+//   float32 uniform   4 values per block:  word vk -> column 4*slot + k
+//   standard normal   2 values per block:  Box-Muller on the two 64-bit words; the cosine
+//                     branch -> column 2*slot, the sine branch -> 2*slot + 1. float32
+//                     normals are the float64 normals rounded to float.
+//   integer [0, high) 2 values per block:  Lemire's multiply-shift on each 64-bit word; a
+//                     rejected word is replaced by the same word of block (i, slot, level << 24),
+//                     level = 1, 2, ...
+// So the output is a pure function of (key, n-independent row index), whatever the
+// thread count: rows a..b of any larger draw with the same key are the same.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "gensample/fastmath.hpp"
+#include "gensample/philox.hpp"
+
+namespace gensample {
+
+// Box-Muller on two 64-bit words: z0 = r cos(2 pi u2), z1 = r sin(2 pi u2).
+GENSAMPLE_INLINE void box_muller(uint64_t w1, uint64_t w2, double& z0, double& z1) {
+    const double u1 = fastmath::u53_to_double((w1 >> 11) + 1) * 0x1.0p-53;  // (0, 1]
+    const double u2 = fastmath::u53_to_double(w2 >> 11) * 0x1.0p-53;        // [0, 1)
+    const double r = std::sqrt(-2.0 * fastmath::log_positive(u1));
+    double s, c;
+    fastmath::sincos_turns(u2, s, c);
+    z0 = r * c;
+    z1 = r * s;
+}
+
+// Lemire's unbiased integer in [0, high), high >= 1, from word w; retries come from
+// (row, slot, level << 24), same word position (0 or 1).
+uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
+                         int word);
+
+// Rows [r0, r1) of a C-contiguous (n, dim) uniform array, on the calling thread.
+void uniform_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, double* out);
+void uniform_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out);
+
+// Fill a C-contiguous (n, dim) array. key: the 64-bit Philox key.
+void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads);
+void fill_uniform(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads);
+void fill_normal(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads);
+void fill_normal(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads);
+void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t* out, int n_threads);
+
+// Raw Philox blocks for the listed counters (m x 4 words in, m x 4 words out).
+void philox_blocks(uint64_t key, int64_t m, const uint32_t* counters, uint32_t* out, int n_threads);
+
+// Rows per task so that one task handles about `values` numbers.
+inline int64_t rows_per_task(int64_t dim, int64_t values = 16384) {
+    return dim >= values ? 1 : values / dim;
+}
+
+}  // namespace gensample

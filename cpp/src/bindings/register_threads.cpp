@@ -1,0 +1,43 @@
+// Thread count, interrupts, and the instruction set in use.
+#include <Python.h>
+
+#include "common.hpp"
+#include "gensample/parallel.hpp"
+#include "gensample/philox_tile.hpp"
+
+namespace gensample::bindings {
+namespace {
+
+// Called by parallel_for between batches, on the thread that released the GIL.
+bool python_interrupt_pending() {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;  // leaves KeyboardInterrupt (or the handler's error) set
+}
+
+}  // namespace
+
+void register_threads(py::module_& m) {
+    interrupt_hook().store(&python_interrupt_pending);
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const Interrupted&) {
+            if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+        }
+    });
+
+    m.def("set_default_threads", [](int n) { default_threads().store(n); }, py::arg("n"),
+          "Default thread count for calls without n_threads; 0 means all cores.");
+    m.def("get_default_threads", [] { return default_threads().load(); });
+    m.def("resolve_threads", &resolve_threads, py::arg("n_threads"),
+          "Threads a call with this n_threads uses (0: the default).");
+    m.def("hardware_threads", &hardware_threads);
+    m.def("have_openmp", &have_openmp);
+    m.def("simd_isa", [] { return std::string(philox_isa()); },
+          "Instruction set of the Philox kernel in use.");
+    m.def("simd_isas_supported", &philox_isas_supported);
+    m.def("set_simd_isa", &set_philox_isa, py::arg("name"),
+          "Force a Philox kernel ('best' to restore); every one gives the same bits.");
+}
+
+}  // namespace gensample::bindings

@@ -1,0 +1,107 @@
+"""Input checks shared by the public API: done once, at the edge, before any work starts."""
+
+from __future__ import annotations
+
+import numbers
+import os
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def check_count(n, name: str = "n") -> int:
+    """A non-negative integer count (Python or NumPy int, not bool or float)."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer, got {type(n).__name__} {n!r}")
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {n}")
+    return n
+
+
+def check_positive_int(value, name: str) -> int:
+    value = check_count(value, name)
+    if value == 0:
+        raise ValueError(f"{name} must be a positive integer, got 0")
+    return value
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be float64 or float32, got {dtype!r}") from exc
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float64 or float32, got {dt}")
+    return dt
+
+
+def check_n_threads(n_threads) -> int:
+    """None -> 0 (the library default); else a positive integer."""
+    if n_threads is None:
+        return 0
+    return check_positive_int(n_threads, "n_threads")
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarray:
+    """An uninitialised (n, dim) C-contiguous output; refuses sizes beyond physical memory.
+
+    The kernels fill it from several threads, which also spreads the page faults.
+    """
+    nbytes = n * dim * dtype.itemsize
+    total = _physical_memory()
+    if total is not None and nbytes > total:
+        raise MemoryError(
+            f"{what}={n} with dim={dim} needs {nbytes / 2**30:.1f} GiB as {dtype}, more than this "
+            f"machine's {total / 2**30:.1f} GiB of memory; draw it in chunks (rows of a larger draw "
+            "are reproducible: sample(n, rng)[a:b] equals the rows a:b of any larger draw)"
+        )
+    return np.empty((n, dim), dtype=dtype)
+
+
+def as_points(x, dim: int, dtype=None, name: str = "x") -> np.ndarray:
+    """Points as a C-contiguous (n, dim) float array, finite; a 1-D array is one point.
+
+    float32 input stays float32 unless dtype says otherwise; anything else becomes float64.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if dtype is None:
+        dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.ndim == 1 and dim == arr.shape[0]:
+        arr = arr.reshape(1, dim)
+    elif arr.ndim == 1 and dim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}), got {np.shape(x)}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return arr
+
+
+def as_vector(v, dim: int | None, name: str) -> np.ndarray:
+    """A finite 1-D float64 vector (a scalar is broadcast when dim is given)."""
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be numbers, got dtype {arr.dtype}")
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    if arr.ndim == 0 and dim is not None:
+        arr = np.full(dim, float(arr))
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if dim is not None and arr.shape[0] != dim:
+        raise ValueError(f"{name} must have length {dim}, got {arr.shape[0]}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return arr
