@@ -14,6 +14,11 @@ def _blocks(key: int, n: int, slots: int, tag: int = 0) -> np.ndarray:
     return philox4x32_10(counters(rows, slot, tag), key).reshape(n, slots, 4)
 
 
+def _rows(vals: np.ndarray, n: int, dim: int) -> np.ndarray:
+    """(n, slots, per_block) values -> the (n, dim) output: column k of slot s is s * per_block + k."""
+    return np.ascontiguousarray(vals.reshape(n, vals.shape[1] * vals.shape[2])[:, :dim])
+
+
 def u53(w: np.ndarray) -> np.ndarray:
     return (w >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
@@ -22,10 +27,9 @@ def uniform(key: int, n: int, dim: int, dtype=np.float64) -> np.ndarray:
     if np.dtype(dtype) == np.float32:
         b = _blocks(key, n, -(-dim // 4))
         vals = (b >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
-        return np.ascontiguousarray(vals.reshape(n, -1)[:, :dim])
+        return _rows(vals, n, dim)
     w0, w1 = words64(_blocks(key, n, -(-dim // 2)))
-    vals = np.stack([u53(w0), u53(w1)], axis=-1)  # (n, slots, 2)
-    return np.ascontiguousarray(vals.reshape(n, -1)[:, :dim])
+    return _rows(np.stack([u53(w0), u53(w1)], axis=-1), n, dim)
 
 
 def box_muller(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +53,7 @@ def box_muller(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def normal(key: int, n: int, dim: int, dtype=np.float64) -> np.ndarray:
     w0, w1 = words64(_blocks(key, n, -(-dim // 2)))
     z0, z1 = box_muller(w0, w1)
-    vals = np.stack([z0, z1], axis=-1).reshape(n, -1)[:, :dim]
-    return np.ascontiguousarray(vals, dtype=dtype)
+    return _rows(np.stack([z0, z1], axis=-1), n, dim).astype(dtype)
 
 
 def integers(key: int, n: int, dim: int, high: int) -> np.ndarray:
@@ -72,4 +75,4 @@ def integers(key: int, n: int, dim: int, high: int) -> np.ndarray:
             block = philox4x32_10(counters([i], s, level << 24), key)
             w = int(words64(block)[j][0])
         out[idx] = m >> 64
-    return np.ascontiguousarray(out.reshape(n, -1)[:, :dim])
+    return _rows(out, n, dim)

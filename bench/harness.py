@@ -1,0 +1,91 @@
+"""Side-by-side benchmarks: gensample and its peers in one process, reported as ratios.
+
+Each case times the peer and gensample alternately (so drift on a shared machine hits both),
+keeps the best of `repeats` runs of each, and reports peer_time / gensample_time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    gensample: Callable[[], object]
+    peer: Callable[[], object]
+    peer_name: str
+    work: float  # items produced per call, for throughput
+
+
+def machine() -> dict:
+    import gensample
+    from gensample import _core
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "gensample": gensample.__version__,
+        "gensample_threads": gensample.get_num_threads(),
+        "gensample_simd": _core.simd_isa(),
+        "openmp": _core.have_openmp(),
+    }
+
+
+def _time(fn) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - t0
+    del result
+    return elapsed
+
+
+def run(suite: str, cases: list[Case], repeats: int = 3, out_dir: Path | None = None) -> dict:
+    info = machine()
+    print(f"# {suite} on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
+          f"[{info['gensample_simd']}, {info['gensample_threads']} threads], numpy {info['numpy']}")
+    header = f"{'case':<34} {'peer':<28} {'peer s':>8} {'gs s':>8} {'ratio':>7} {'gs items/s':>11}"
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for case in cases:
+        case.gensample(), case.peer()  # warm up (imports, first-touch of code pages)
+        peer_t, gs_t = [], []
+        for _ in range(repeats):
+            peer_t.append(_time(case.peer))
+            gs_t.append(_time(case.gensample))
+        p, g = min(peer_t), min(gs_t)
+        row = {"case": case.name, "peer": case.peer_name, "peer_s": p, "gensample_s": g,
+               "ratio": p / g, "gensample_items_per_s": case.work / g,
+               "peer_all_s": peer_t, "gensample_all_s": gs_t}
+        rows.append(row)
+        print(f"{case.name:<34} {case.peer_name:<28} {p:8.3f} {g:8.3f} {p / g:6.2f}x {case.work / g:11.3g}")
+    result = {"suite": suite, "machine": info, "repeats": repeats, "results": rows}
+    out_dir = out_dir or Path(__file__).parent / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{suite}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+    return result

@@ -1,0 +1,19 @@
+"""The docstring examples of the installed package run and give what they show."""
+
+import doctest
+
+import pytest
+
+import gensample
+import gensample.random
+import gensample.regions
+import gensample.threads
+
+MODULES = [gensample, gensample.random, gensample.regions, gensample.threads]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0
