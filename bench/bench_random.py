@@ -1,6 +1,7 @@
 """gs.random.uniform / normal against numpy.random.Generator (PCG64), same output shape.
 
-Both sides allocate a fresh (n, dim) array per call. NumPy's Generator is single-threaded;
+Two modes: both sides fill a preallocated array (`out=`), and both sides allocate a fresh
+(n, dim) array per call (which adds the operating system's page zeroing to both). NumPy's Generator is single-threaded;
 gensample uses all cores (`--threads` to change). Usage:
 
     python bench/bench_random.py [--n 100000000] [--repeats 3] [--threads N]
@@ -19,6 +20,19 @@ from harness import Case, run
 def cases(n: int) -> list[Case]:
     g = np.random.default_rng(0)
     out = []
+    # Into a preallocated array (out=): the generators alone, without the kernel's page
+    # zeroing of a fresh allocation, which both sides otherwise pay.
+    for dtype in (np.float64, np.float32):
+        dn = np.dtype(dtype).name
+        buf = np.zeros((n, 1), dtype=dtype)
+        out.append(Case(f"uniform {dn} ({n:.0e}, 1) out=",
+                        lambda b=buf, t=dtype: gs.random.uniform(n, 1, rng=1, dtype=t, out=b),
+                        lambda b=buf, t=dtype: g.random(dtype=t, out=b),
+                        "Generator.random", n))
+        out.append(Case(f"normal {dn} ({n:.0e}, 1) out=",
+                        lambda b=buf, t=dtype: gs.random.normal(n, 1, rng=1, dtype=t, out=b),
+                        lambda b=buf, t=dtype: g.standard_normal(dtype=t, out=b),
+                        "Generator.standard_normal", n))
     for dtype in (np.float64, np.float32):
         dn = np.dtype(dtype).name
         for dim in (1, 10):

@@ -177,6 +177,27 @@ def test_bad_arguments(fn):
         fn(2**62, dim=4)
 
 
+@pytest.mark.parametrize("fn", [gs.random.uniform, gs.random.normal])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_out_is_filled_in_place(fn, dtype):
+    buf = np.full((1001, 3), np.nan, dtype=dtype)
+    res = fn(1001, 3, rng=2, dtype=dtype, out=buf)
+    assert res is buf
+    np.testing.assert_array_equal(buf, fn(1001, 3, rng=2, dtype=dtype))
+
+
+@pytest.mark.parametrize("fn", [gs.random.uniform, gs.random.normal])
+def test_bad_out(fn):
+    with pytest.raises(ValueError, match=r"out must have shape \(4, 2\) and dtype float64"):
+        fn(4, 2, out=np.empty((4, 3)))
+    with pytest.raises(ValueError, match="out must have shape"):
+        fn(4, 2, out=np.empty((4, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="C-contiguous and writable"):
+        fn(4, 2, out=np.empty((2, 4)).T)
+    with pytest.raises(TypeError, match="out must be a numpy array"):
+        fn(4, 2, out=[[0.0, 0.0]] * 4)
+
+
 def test_integers_bad_high():
     with pytest.raises(ValueError, match=r"high must be in \[1, 2\*\*63\]"):
         gs.random.integers(3, 0)

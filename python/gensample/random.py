@@ -57,10 +57,12 @@ def _seed_entropy(rng):
     return values[0] if is_int(rng) else values
 
 
-def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np.ndarray:
     """Uniform draws on [0, 1), shape ``(n, dim)``.
 
     float64 values are multiples of 2**-53 (53 random bits), float32 of 2**-24.
+    ``out``: an existing C-contiguous ``(n, dim)`` array of ``dtype`` to fill (and return)
+    instead of allocating one.
 
     >>> import gensample as gs
     >>> u = gs.random.uniform(4, dim=2, rng=0)
@@ -68,23 +70,23 @@ def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
     ((4, 2), True)
     """
     n, dim, dtype, threads = _check(n, dim, dtype, n_threads)
-    out = empty_output(n, dim, dtype)
+    out = _output(out, n, dim, dtype)
     _core.fill_uniform(key_from_rng(rng), out, threads)
     return out
 
 
-def normal(n, dim=1, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+def normal(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np.ndarray:
     """Standard normal draws, shape ``(n, dim)``.
 
     Box-Muller on 53-bit uniforms (so the largest possible value is about 8.57); float32
-    draws are the float64 draws rounded.
+    draws are the float64 draws rounded. ``out`` as in :func:`uniform`.
 
     >>> import gensample as gs
     >>> gs.random.normal(3, dim=2, rng=0).shape
     (3, 2)
     """
     n, dim, dtype, threads = _check(n, dim, dtype, n_threads)
-    out = empty_output(n, dim, dtype)
+    out = _output(out, n, dim, dtype)
     _core.fill_normal(key_from_rng(rng), out, threads)
     return out
 
@@ -106,6 +108,18 @@ def integers(n, high, dim=1, rng=None, n_threads=None) -> np.ndarray:
     threads = check_n_threads(n_threads)
     out = empty_output(n, dim, np.dtype(np.int64))
     _core.fill_integers(key_from_rng(rng), high, out, threads)
+    return out
+
+
+def _output(out, n: int, dim: int, dtype: np.dtype) -> np.ndarray:
+    if out is None:
+        return empty_output(n, dim, dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != (n, dim) or out.dtype != dtype:
+        raise ValueError(f"out must have shape {(n, dim)} and dtype {dtype}, got {out.shape} {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be C-contiguous and writable")
     return out
 
 
