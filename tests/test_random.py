@@ -221,6 +221,13 @@ def test_core_rejects_wrong_buffers():
         _core.fill_normal(1, a, 1)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 7])
+def test_exception_inside_parallel_region_is_rethrown(n_threads):
+    with pytest.raises(ValueError, match="item 123456 failed"):
+        _core._throw_in_parallel(10**6, 123456, n_threads)
+    _core._throw_in_parallel(10**6, -1, n_threads)  # and the pool still works
+
+
 # --- interrupts -------------------------------------------------------------------------
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")

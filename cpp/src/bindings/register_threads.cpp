@@ -33,6 +33,18 @@ void register_threads(py::module_& m) {
           "Threads a call with this n_threads uses (0: the default).");
     m.def("hardware_threads", &hardware_threads);
     m.def("have_openmp", &have_openmp);
+    m.def(
+        "_throw_in_parallel",
+        [](int64_t n, int64_t bad_item, int n_threads) {
+            py::gil_scoped_release release;
+            parallel_for(n, 1000, n_threads, [&](int64_t a, int64_t b) {
+                if (a <= bad_item && bad_item < b) {
+                    throw std::invalid_argument("item " + std::to_string(bad_item) + " failed");
+                }
+            });
+        },
+        py::arg("n"), py::arg("bad_item"), py::arg("n_threads"),
+        "Test hook: a parallel loop whose task holding bad_item throws.");
     m.def("simd_isa", [] { return std::string(philox_isa()); },
           "Instruction set of the Philox kernel in use.");
     m.def("simd_isas_supported", &philox_isas_supported);
