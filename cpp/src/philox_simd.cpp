@@ -1,7 +1,7 @@
 // Philox4x32-10 on a tile of kPhiloxTile blocks, one implementation per instruction set.
 //
-// Lanes are 64 bits wide and hold one 32-bit word in their low half (philox.hpp,
-// philox_batch): pmuludq multiplies the low halves, so a round is two multiplies, two
+// Lanes are 64 bits wide and hold one 32-bit word in their low half, the high half being
+// ignored: pmuludq multiplies the low halves, so a round is two multiplies, two
 // shifts and two three-way xors per lane, with no packing. Several independent groups are
 // interleaved to hide the multiply latency. All variants compute the same function; the
 // fastest one the CPU supports is chosen once, and tests force each in turn.
@@ -26,18 +26,11 @@
 namespace gensample {
 namespace {
 
-void tile_portable(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out) {
-    out = in;
-    philox_batch<kPhiloxTile>(k0, k1, out.x0, out.x1, out.x2, out.x3);
-}
-
-#ifdef GENSAMPLE_X86
-
 // One definition of the round structure for every vector width. `Ops` supplies load,
 // store, broadcast, the 32x32->64 multiply, a right shift by 32 and a three-way xor.
 // always_inline: it must be compiled inside each target-specific caller below.
 template <class Ops, int kGroups>
-__attribute__((always_inline)) inline void tile_vector(uint32_t k0, uint32_t k1, const PhiloxLanes& in,
+GENSAMPLE_INLINE void tile_vector(uint32_t k0, uint32_t k1, const PhiloxLanes& in,
                                                        PhiloxLanes& out) {
     using V = typename Ops::V;
     constexpr int kStep = Ops::kLanes * kGroups;
@@ -77,6 +70,25 @@ __attribute__((always_inline)) inline void tile_vector(uint32_t k0, uint32_t k1,
         }
     }
 }
+
+
+// One lane per "vector": any CPU. The compiler may vectorise it on its own.
+struct Scalar {
+    using V = uint64_t;
+    static constexpr int kLanes = 1;
+    static V load(const uint64_t* p) { return *p; }
+    static void store(uint64_t* p, V v) { *p = v; }
+    static V set1(uint32_t x) { return x; }
+    static V mul32(V a, V b) { return (a & 0xFFFFFFFFu) * (b & 0xFFFFFFFFu); }
+    static V hi32(V a) { return a >> 32; }
+    static V xor3(V a, V b, V c) { return a ^ b ^ c; }
+};
+
+void tile_portable(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out) {
+    tile_vector<Scalar, 4>(k0, k1, in, out);
+}
+
+#ifdef GENSAMPLE_X86
 
 struct Sse2 {
     using V = __m128i;

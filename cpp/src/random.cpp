@@ -103,11 +103,9 @@ GENSAMPLE_INLINE void generate_rows(const Key& key, int64_t r0, int64_t r1, int6
     }
 }
 
-GENSAMPLE_INLINE double u53(uint64_t lo_lane, uint64_t hi_lane) {
-    return fastmath::u53_to_double(word64(lo_lane, hi_lane) >> 11) * 0x1.0p-53;
-}
+GENSAMPLE_INLINE double u53(uint64_t lo_lane, uint64_t hi_lane) { return u01_from_u64(word64(lo_lane, hi_lane)); }
 
-GENSAMPLE_INLINE float u24(uint64_t lane) { return float(int32_t(uint32_t(lane) >> 8)) * 0x1.0p-24f; }
+GENSAMPLE_INLINE float u24(uint64_t lane) { return u01f_from_u32(uint32_t(lane)); }
 
 struct UniformF64 {
     GENSAMPLE_INLINE void first(const PhiloxLanes& w, double* dst, int count) const {

@@ -63,41 +63,7 @@ struct Key {
     Block operator()(Block ctr) const { return philox4x32_10(ctr, k0, k1); }
 };
 
-// Philox on kBatch blocks stored as four word arrays (structure of arrays), in place.
-// Each 32-bit word sits in the low half of a 64-bit lane and the high half is ignored:
-// the 32x32->64 multiply (vpmuludq / pmuludq) reads only the low halves, so the compiler
-// needs no packing or masking between rounds. Callers read the low 32 bits of the result.
-template <int kBatch>
-inline void philox_batch(uint32_t k0, uint32_t k1, uint64_t* __restrict x0, uint64_t* __restrict x1,
-                         uint64_t* __restrict x2, uint64_t* __restrict x3) {
-    for (int r = 0; r < kPhiloxRounds; ++r) {
-        for (int b = 0; b < kBatch; ++b) {
-            const uint64_t p0 = (x0[b] & 0xFFFFFFFFu) * kPhiloxM0;
-            const uint64_t p1 = (x2[b] & 0xFFFFFFFFu) * kPhiloxM1;
-            const uint64_t y0 = (p1 >> 32) ^ x1[b] ^ k0;
-            const uint64_t y2 = (p0 >> 32) ^ x3[b] ^ k1;
-            x1[b] = p1;
-            x3[b] = p0;
-            x0[b] = y0;
-            x2[b] = y2;
-        }
-        k0 += kPhiloxW0;
-        k1 += kPhiloxW1;
-    }
-}
-
-// --- Transforms of raw words. The NumPy reference (reference/random.py) mirrors each. ---
-
 // 64-bit word from two 32-bit words: lo | hi << 32.
 GENSAMPLE_INLINE uint64_t join64(uint32_t lo, uint32_t hi) { return uint64_t(lo) | (uint64_t(hi) << 32); }
-
-// Uniform double in [0, 1) from the top 53 bits: every value k * 2^-53 equally likely.
-inline double u01_from_u64(uint64_t w) { return double(w >> 11) * 0x1.0p-53; }
-
-// Uniform double in (0, 1]: for logarithms.
-inline double u01_open0_from_u64(uint64_t w) { return double((w >> 11) + 1) * 0x1.0p-53; }
-
-// Uniform float in [0, 1) from the top 24 bits of a 32-bit word.
-inline float u01f_from_u32(uint32_t w) { return float(w >> 8) * 0x1.0p-24f; }
 
 }  // namespace gensample

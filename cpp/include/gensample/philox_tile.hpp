@@ -10,8 +10,7 @@ namespace gensample {
 
 inline constexpr int kPhiloxTile = 64;
 
-// kPhiloxTile blocks, word k of block b in xk[b], in the low half of a 64-bit lane
-// (philox.hpp, philox_batch).
+// kPhiloxTile blocks, word k of block b in xk[b], in the low half of a 64-bit lane.
 struct PhiloxLanes {
     alignas(64) uint64_t x0[kPhiloxTile];
     alignas(64) uint64_t x1[kPhiloxTile];

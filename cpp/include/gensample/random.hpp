@@ -21,10 +21,16 @@
 
 namespace gensample {
 
+// Uniform double in [0, 1) from the top 53 bits of a word: every k * 2^-53 equally likely.
+GENSAMPLE_INLINE double u01_from_u64(uint64_t w) { return fastmath::u53_to_double(w >> 11) * 0x1.0p-53; }
+
+// Uniform float in [0, 1) from the top 24 bits of a 32-bit word.
+GENSAMPLE_INLINE float u01f_from_u32(uint32_t w) { return float(int32_t(w >> 8)) * 0x1.0p-24f; }
+
 // Box-Muller on two 64-bit words: z0 = r cos(2 pi u2), z1 = r sin(2 pi u2).
 GENSAMPLE_INLINE void box_muller(uint64_t w1, uint64_t w2, double& z0, double& z1) {
     const double u1 = fastmath::u53_to_double((w1 >> 11) + 1) * 0x1.0p-53;  // (0, 1]
-    const double u2 = fastmath::u53_to_double(w2 >> 11) * 0x1.0p-53;        // [0, 1)
+    const double u2 = u01_from_u64(w2);                                       // [0, 1)
     const double r = std::sqrt(-2.0 * fastmath::log_positive(u1));
     double s, c;
     fastmath::sincos_turns(u2, s, c);
