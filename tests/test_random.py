@@ -1,8 +1,9 @@
 """gensample.random against its NumPy twin, across thread counts, slices and statistics."""
 
+import _thread
 import signal
 import threading
-import _thread
+import time
 
 import numpy as np
 import pytest
@@ -232,23 +233,24 @@ def test_exception_inside_parallel_region_is_rethrown(n_threads):
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
 def test_ctrl_c_interrupts_a_long_draw():
-    """A pending SIGINT stops the kernel between batches with KeyboardInterrupt."""
-    fired = threading.Event()
+    """A SIGINT during a long kernel stops it between batches with KeyboardInterrupt.
 
-    def interrupt_soon():
-        fired.wait()
-        _thread.interrupt_main()
+    Without polling, the interrupt would surface only after the whole call; so the call
+    must also end well before an uninterrupted one would (estimated from a quarter-size run).
+    """
+    n = 100_000_000
+    t0 = time.perf_counter()
+    gs.random.normal(n // 4, rng=0, n_threads=1)
+    full_estimate = 4 * (time.perf_counter() - t0)
 
-    t = threading.Timer(0.05, lambda: (fired.set(), None))
-    t.start()
-    helper = threading.Thread(target=interrupt_soon)
-    helper.start()
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    t0 = time.perf_counter()
+    timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            # ~1.6 GB of normals: seconds of work on 2 cores, far longer than 0.05 s.
-            gs.random.normal(200_000_000, rng=0, n_threads=1)
+            gs.random.normal(n, rng=0, n_threads=1)
     finally:
-        t.cancel()
-        helper.join()
+        timer.cancel()
+    assert time.perf_counter() - t0 < 0.5 * full_estimate
     # State is sane afterwards.
     np.testing.assert_array_equal(gs.random.uniform(10, rng=1), gs.random.uniform(10, rng=1))
