@@ -19,6 +19,8 @@ def test_sample_writes_npy(tmp_path, capsys):
         (["sample", "nope", "-n", "3", "-o", "x.npy"], "unknown model 'nope'"),
         (["sample", "unit-square", "-n", "-3", "-o", "x.npy"], "-n must be non-negative"),
         (["sample", "unit-square", "-n", "3", "-o", "x.csv"], "must be a .npy file"),
+        (["sample", "unit-square", "-n", str(2**62), "-o", "x.npy"], "draw it in chunks"),
+        (["sample", "unit-square", "-n", "3", "--threads", "0", "-o", "x.npy"], "n_threads must be a positive"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(argv, message, capsys):

@@ -180,19 +180,18 @@ void normal_rows_f32(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* o
 
 uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
                          int word) {
-    unsigned __int128 m = (unsigned __int128)w * high;
-    uint64_t low = uint64_t(m);
-    if (low < high) {
+    uint64_t hi, lo;
+    mul_64x64(w, high, hi, lo);
+    if (lo < high) {
         const uint64_t threshold = (0 - high) % high;  // 2^64 mod high
-        for (uint32_t level = 1; low < threshold; ++level) {
+        for (uint32_t level = 1; lo < threshold; ++level) {
             if (level > 255) throw std::logic_error("bounded_integer: retry levels exhausted");
             const Block b = key(counter(row, slot, level << kTagRetryShift));
             w = word == 0 ? join64(b.v[0], b.v[1]) : join64(b.v[2], b.v[3]);
-            m = (unsigned __int128)w * high;
-            low = uint64_t(m);
+            mul_64x64(w, high, hi, lo);
         }
     }
-    return uint64_t(m >> 64);
+    return hi;
 }
 
 void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads) {

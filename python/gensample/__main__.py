@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, ValueError, TypeError, OSError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, MemoryError) as exc:
         print(f"gensample: error: {exc}", file=sys.stderr)
         return 2
 

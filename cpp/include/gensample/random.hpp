@@ -38,6 +38,21 @@ GENSAMPLE_INLINE void box_muller(uint64_t w1, uint64_t w2, double& z0, double& z
     z1 = r * s;
 }
 
+// The full 128-bit product a * b as (hi, lo).
+GENSAMPLE_INLINE void mul_64x64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
+#if defined(__SIZEOF_INT128__)
+    const unsigned __int128 p = (unsigned __int128)a * b;
+    hi = uint64_t(p >> 64);
+    lo = uint64_t(p);
+#else  // schoolbook on 32-bit halves (MSVC and other compilers without __int128)
+    const uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32, b0 = b & 0xFFFFFFFFu, b1 = b >> 32;
+    const uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    const uint64_t mid = (p00 >> 32) + (p01 & 0xFFFFFFFFu) + (p10 & 0xFFFFFFFFu);
+    lo = (mid << 32) | (p00 & 0xFFFFFFFFu);
+    hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+#endif
+}
+
 // Lemire's unbiased integer in [0, high), high >= 1, from word w; retries come from
 // (row, slot, level << 24), same word position (0 or 1).
 uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
