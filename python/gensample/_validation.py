@@ -105,3 +105,16 @@ def as_vector(v, dim: int | None, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
+
+
+def output_array(out, n: int, dim: int, dtype: np.dtype) -> np.ndarray:
+    """``out`` checked to be a writable C-contiguous (n, dim) array of dtype, or a new one."""
+    if out is None:
+        return empty_output(n, dim, dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != (n, dim) or out.dtype != dtype:
+        raise ValueError(f"out must have shape {(n, dim)} and dtype {dtype}, got {out.shape} {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be C-contiguous and writable")
+    return out

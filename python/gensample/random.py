@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._validation import check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from ._validation import check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output, output_array
 
 __all__ = ["key_from_rng", "uniform", "normal", "integers"]
 
@@ -70,7 +70,7 @@ def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> n
     ((4, 2), True)
     """
     n, dim, dtype, threads = _check(n, dim, dtype, n_threads)
-    out = _output(out, n, dim, dtype)
+    out = output_array(out, n, dim, dtype)
     _core.fill_uniform(key_from_rng(rng), out, threads)
     return out
 
@@ -86,7 +86,7 @@ def normal(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np
     (3, 2)
     """
     n, dim, dtype, threads = _check(n, dim, dtype, n_threads)
-    out = _output(out, n, dim, dtype)
+    out = output_array(out, n, dim, dtype)
     _core.fill_normal(key_from_rng(rng), out, threads)
     return out
 
@@ -108,18 +108,6 @@ def integers(n, high, dim=1, rng=None, n_threads=None) -> np.ndarray:
     threads = check_n_threads(n_threads)
     out = empty_output(n, dim, np.dtype(np.int64))
     _core.fill_integers(key_from_rng(rng), high, out, threads)
-    return out
-
-
-def _output(out, n: int, dim: int, dtype: np.dtype) -> np.ndarray:
-    if out is None:
-        return empty_output(n, dim, dtype)
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
-    if out.shape != (n, dim) or out.dtype != dtype:
-        raise ValueError(f"out must have shape {(n, dim)} and dtype {dtype}, got {out.shape} {out.dtype}")
-    if not (out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError("out must be C-contiguous and writable")
     return out
 
 

@@ -32,10 +32,9 @@ inline constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;  // golden ratio
 inline constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;  // sqrt(3) - 1
 inline constexpr int kPhiloxRounds = 10;
 
-inline constexpr uint32_t kTagAttemptMask = 0x00FFFFFFu;
 inline constexpr int kTagRetryShift = 24;
 
-// One block, scalar. The batched kernels below compute the same function.
+// One block, scalar. The tile kernels in philox_simd.cpp compute the same function.
 inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
     uint32_t x0 = ctr.v[0], x1 = ctr.v[1], x2 = ctr.v[2], x3 = ctr.v[3];
     for (int r = 0; r < kPhiloxRounds; ++r) {
