@@ -21,3 +21,10 @@
 #else
 #define GENSAMPLE_INLINE inline
 #endif
+
+// A read prefetch hint (no-op where the compiler has none).
+#if defined(__GNUC__) || defined(__clang__)
+#define GENSAMPLE_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define GENSAMPLE_PREFETCH(p) ((void)(p))
+#endif

@@ -39,6 +39,18 @@ inline void poll_interrupt() {
     }
 }
 
+// True on the thread that called the innermost parallel_for (set for its duration).
+inline bool& is_calling_thread() {
+    static thread_local bool calling = false;
+    return calling;
+}
+
+// For tasks that can run long on their own (rejection loops): polls on the calling thread
+// only, where the hook may take the interpreter's lock; other threads return false.
+inline void poll_interrupt_in_task() {
+    if (is_calling_thread()) poll_interrupt();
+}
+
 inline bool have_openmp() {
 #ifdef _OPENMP
     return true;
@@ -77,6 +89,11 @@ void parallel_for(int64_t n, int64_t grain, int n_threads, Body&& body) {
     const int threads = resolve_threads(n_threads);
     const int64_t n_tasks = (n + grain - 1) / grain;
     const int64_t batch = int64_t(threads) * 16;
+    struct CallingThread {  // restores the flag on exit (nested calls, exceptions)
+        bool saved = is_calling_thread();
+        CallingThread() { is_calling_thread() = true; }
+        ~CallingThread() { is_calling_thread() = saved; }
+    } calling_thread;
 
     for (int64_t first = 0; first < n_tasks; first += batch) {
         poll_interrupt();

@@ -62,6 +62,14 @@ struct Key {
     Block operator()(Block ctr) const { return philox4x32_10(ctr, k0, k1); }
 };
 
+// The key of sub-stream `index` of `key` (rejection rounds of composite regions, streams of
+// a multi-part sampler). Slot 0xFFFFFFFF is never used by a sample, so these blocks are
+// disjoint from every sample's counters.
+inline uint64_t subkey(uint64_t key, uint64_t index) {
+    const Block b = Key(key)(Block{{uint32_t(index), uint32_t(index >> 32), 0xFFFFFFFFu, 0xFFFFFFFFu}});
+    return uint64_t(b.v[0]) | (uint64_t(b.v[1]) << 32);
+}
+
 // 64-bit word from two 32-bit words: lo | hi << 32.
 GENSAMPLE_INLINE uint64_t join64(uint32_t lo, uint32_t hi) { return uint64_t(lo) | (uint64_t(hi) << 32); }
 

@@ -49,7 +49,9 @@ inline const double* vector_of(const CArray<double>& a, int64_t size, const char
     return a.data();
 }
 
+void register_polygon(py::module_& m);
 void register_random(py::module_& m);
+void register_raster(py::module_& m);
 void register_regions(py::module_& m);
 void register_threads(py::module_& m);
 

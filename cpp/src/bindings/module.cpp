@@ -6,4 +6,6 @@ PYBIND11_MODULE(_core, m) {
     gensample::bindings::register_threads(m);
     gensample::bindings::register_random(m);
     gensample::bindings::register_regions(m);
+    gensample::bindings::register_raster(m);
+    gensample::bindings::register_polygon(m);
 }
