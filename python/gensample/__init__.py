@@ -6,11 +6,16 @@
 (3, 2)
 """
 
-from . import random
+from . import datasets, random
 from .distribution import Distribution
-from .regions import Box
+from .polygon import MultiPolygon, Polygon
+from .raster import GeoMask, RasterMask
+from .regions import AcceptanceError, Box, Region
 from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Box", "Distribution", "get_num_threads", "random", "set_num_threads", "__version__"]
+__all__ = [
+    "AcceptanceError", "Box", "Distribution", "GeoMask", "MultiPolygon", "Polygon", "RasterMask", "Region",
+    "datasets", "get_num_threads", "random", "set_num_threads", "__version__",
+]

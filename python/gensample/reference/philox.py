@@ -41,3 +41,10 @@ def words64(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two 64-bit words of each block: v0 | v1 << 32 and v2 | v3 << 32."""
     b = blocks.astype(np.uint64)
     return b[..., 0] | (b[..., 1] << np.uint64(32)), b[..., 2] | (b[..., 3] << np.uint64(32))
+
+
+def subkey(key: int, index: int) -> int:
+    """Key of sub-stream ``index`` of ``key``: words 0-1 of block (index, 2^32-1, 2^32-1)."""
+    ctr = np.array([[index & 0xFFFFFFFF, index >> 32, 0xFFFFFFFF, 0xFFFFFFFF]], dtype=np.uint32)
+    b = philox4x32_10(ctr, key)[0].astype(np.uint64)
+    return int(b[0] | (b[1] << np.uint64(32)))

@@ -1,0 +1,381 @@
+"""Raster regions: masks (and weighted masks) on a grid, planar or on the sphere.
+
+The index is run-length (cpp/include/gensample/raster.hpp): memory grows with the number of
+runs of consecutive true cells along the last axis, not with the number of cells.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _core
+from ._validation import check_n_threads
+from .regions import MIN_ACCEPTANCE, Region
+
+__all__ = ["GeoMask", "RasterMask", "EARTH_RADIUS_KM"]
+
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius: area_km2 = steradians * R**2
+_METHODS = ("exact", "rejection")
+_MAX_AXES = 8
+
+
+def _as_mask(mask) -> np.ndarray:
+    arr = np.asarray(mask)
+    if arr.dtype != np.bool_:
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"mask must be an array of booleans, got dtype {arr.dtype}")
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError("mask must hold booleans (or only 0 and 1)")
+        arr = arr != 0
+    if not 1 <= arr.ndim <= _MAX_AXES:
+        raise ValueError(f"mask must have 1 to {_MAX_AXES} axes, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"mask must not be empty, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _as_weights(weights, shape) -> np.ndarray | None:
+    if weights is None:
+        return None
+    w = np.asarray(weights)
+    if w.dtype.kind not in "iuf":
+        raise TypeError(f"weights must be numbers, got dtype {w.dtype}")
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    if w.shape != shape:
+        raise ValueError(f"weights must have the mask's shape {shape}, got {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("weights must be finite (no NaN or inf)")
+    if (w < 0).any():
+        raise ValueError(f"weights must be non-negative, got a minimum of {float(w.min())}")
+    return w
+
+
+def _check_method(method: str) -> str:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    return method
+
+
+class RasterMask(Region):
+    """The uniform distribution on the true cells of a mask, or a piecewise-constant one.
+
+    Parameters
+    ----------
+    mask : array_like of bool, 1 to 8 axes
+        The region: ``mask[..., row, col]``. Output column 0 runs along the last axis (x),
+        column 1 along the one before (y), column 2 along the one before that (z), ...
+    extent : sequence of 2 * ndim floats, optional
+        ``(xmin, xmax, ymin, ymax, ...)`` of the whole grid, as matplotlib's ``imshow``
+        takes it. Default: one unit per cell, ``(0, n_cols, 0, n_rows, ...)``.
+    weights : array_like, optional
+        Non-negative weights of the mask's shape: the density is proportional to the
+        weight of the cell (a population raster, an image's brightness).
+    method : {"exact", "rejection"}
+        ``"exact"`` (default) is rejection-free: a run of cells by alias table, then a
+        uniform point in it. ``"rejection"`` proposes in the bounding box of the true cells
+        and retries on each sample's own counter sub-stream.
+    origin : {"upper", "lower"}
+        Where row 0 of the mask is: at the top (images, the default) or at the bottom.
+
+    Samples are uniform in cells that are half-open in index space; rows of ``sample(n)``
+    are pure functions of (seed, row) for either method.
+
+    >>> import gensample as gs, numpy as np
+    >>> ring = np.ones((4, 4), bool); ring[1:3, 1:3] = False
+    >>> r = gs.RasterMask(ring, extent=(0, 4, 0, 4))
+    >>> r.area
+    12.0
+    >>> x = r.sample(1000, rng=0)
+    >>> bool(r.contains(x).all()), bool(((1 < x) & (x < 3)).all(axis=1).any())
+    (True, False)
+    """
+
+    def __init__(self, mask, extent=None, weights=None, method="exact", origin="upper", n_threads=None):
+        mask = _as_mask(mask)
+        weights = _as_weights(weights, mask.shape)
+        if origin not in ("upper", "lower"):
+            raise ValueError(f"origin must be 'upper' or 'lower', got {origin!r}")
+        self._method = _check_method(method)
+        self._origin = origin
+        self._extent = self._check_extent(extent, mask.shape)
+        rows = mask.reshape(-1, mask.shape[-1])
+        w2 = None if weights is None else weights.reshape(rows.shape)
+        runs = _core.raster_runs(rows.view(np.uint8), w2, check_n_threads(n_threads))
+        self._build(mask.shape, runs, weighted=weights is not None)
+
+    @staticmethod
+    def _check_extent(extent, shape):
+        ndim = len(shape)
+        if extent is None:
+            ext = []
+            for j in range(ndim):
+                ext += [0.0, float(shape[ndim - 1 - j])]
+            return np.array(ext)
+        ext = np.asarray(extent, dtype=np.float64)
+        if ext.shape != (2 * ndim,):
+            raise ValueError(f"extent must have {2 * ndim} numbers (min, max per axis, x first), got shape {ext.shape}")
+        if not np.isfinite(ext).all():
+            raise ValueError("extent must be finite")
+        bad = np.flatnonzero(~(ext[0::2] < ext[1::2]))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(f"extent: min must be below max for every axis; column {j} has {ext[2 * j]} >= {ext[2 * j + 1]}")
+        return ext
+
+    # The index: arrays the C++ kernels read (raster.hpp, RasterView).
+    def _grid(self, shape):
+        ndim = len(shape)
+        origin, step = np.empty(ndim), np.empty(ndim)
+        for j in range(ndim):
+            lo, hi = self._extent[2 * j], self._extent[2 * j + 1]
+            cells = shape[ndim - 1 - j]
+            if j == 1 and self._origin == "upper":
+                origin[j], step[j] = hi, -(hi - lo) / cells
+            else:
+                origin[j], step[j] = lo, (hi - lo) / cells
+        return origin, step
+
+    def _row_measure(self, sin_lat_edge, step) -> np.ndarray | float:
+        """Measure of one cell of each row (a scalar when all rows are alike)."""
+        return float(np.prod(np.abs(step)))
+
+    def _box_measure(self) -> float:
+        lo, hi = self._box
+        return float(np.prod((hi - lo) * np.abs(self._index["step"])))
+
+    def _build(self, shape, runs, weighted: bool) -> None:
+        row_ptr, start, length, weight = runs
+        n_runs = int(row_ptr[-1])
+        if n_runs == 0:
+            raise ValueError("mask has no true cells (with positive weight): the region has zero area")
+        if n_runs >= 2**32:
+            raise ValueError(f"mask has {n_runs} runs of cells, more than the 2**32 - 1 supported")
+        n_rows = row_ptr.size - 1
+        origin, step = self._grid(shape)
+        sin_lat_edge = self._sin_lat_edge(shape, origin, step)
+        run_row = np.repeat(np.arange(n_rows, dtype=np.uint32), np.diff(row_ptr))
+        measure = self._row_measure(sin_lat_edge, step)
+        row_m = measure if np.isscalar(measure) else measure[run_row]
+        cells = length.astype(np.float64) * row_m
+        mass = cells * weight
+        pick = _core.raster_pick_table(mass, run_row, start, length)
+        self._shape = tuple(int(s) for s in shape)
+        self._index = {
+            "shape": np.array(shape, dtype=np.int64),
+            "origin": origin,
+            "step": step,
+            "row_ptr": row_ptr,
+            "start": start,
+            "length": length,
+            "weight": weight if weighted else None,
+            "pick": pick,
+            "sin_lat_edge": sin_lat_edge,
+            "weighted": bool(weighted),
+            "max_weight": float(weight.max()),
+        }
+        self.weighted = bool(weighted)
+        self._volume = float(cells.sum())
+        self._log_mass = math.log(float(mass.sum()))
+        self._box = self._proposal_box(row_ptr, start, length)
+
+    def _sin_lat_edge(self, shape, origin, step):
+        return None
+
+    def _proposal_box(self, row_ptr, start, length):
+        """Bounding box of the true cells in index space, per output column."""
+        shape = self._shape
+        lo, hi = np.empty(len(shape)), np.empty(len(shape))
+        lo[0], hi[0] = float(start.min()), float((start.astype(np.int64) + length).max())
+        used = np.flatnonzero(np.diff(row_ptr) > 0)
+        if len(shape) > 1:
+            idx = np.unravel_index(used, shape[:-1])
+            for axis, i in enumerate(idx):
+                j = len(shape) - 1 - axis
+                lo[j], hi[j] = float(i.min()), float(i.max() + 1)
+        return lo, hi
+
+    @property
+    def dim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def shape(self) -> tuple:
+        """Shape of the mask."""
+        return self._shape
+
+    @property
+    def extent(self) -> np.ndarray:
+        return self._extent.copy()
+
+    @property
+    def method(self) -> str:
+        return self._method
+
+    @property
+    def n_runs(self) -> int:
+        """Runs of consecutive true cells (of equal weight) along the last axis: the index size."""
+        return int(self._index["row_ptr"][-1])
+
+    @property
+    def volume(self) -> float:
+        """Measure of the true cells (area in 2-D, volume in 3-D)."""
+        return self._volume
+
+    @property
+    def acceptance(self) -> float:
+        """Expected acceptance of ``method="rejection"``: mass share of the proposal box."""
+        return math.exp(self._log_mass) / (self._box_measure() * self._index["max_weight"])
+
+    def _draw(self, key, rows, out, n_threads):
+        if self._method == "exact":
+            _core.raster_sample_exact(self._index, key, rows, 0, out, n_threads)
+        else:
+            lo, hi = self._box
+            _core.raster_sample_rejection(self._index, lo, hi, key, rows, 0, MIN_ACCEPTANCE, out, n_threads)
+
+    def _locate(self, x, n_threads):
+        from ._validation import as_points
+
+        x = as_points(x, self.dim)
+        return _core.raster_locate(self._index, x, check_n_threads(n_threads))
+
+    def contains(self, x, n_threads=None) -> np.ndarray:
+        """Whether each row of ``x`` lies in a true cell, shape ``(n,)``."""
+        return self._locate(x, n_threads) >= 0
+
+    def logpdf(self, x, n_threads=None) -> np.ndarray:
+        """Log-density: ``log(weight / total mass)`` in a true cell, ``-inf`` elsewhere."""
+        run = self._locate(x, n_threads)
+        inside = run >= 0
+        out = np.full(run.shape, -np.inf)
+        w = self._index["weight"]
+        out[inside] = (0.0 if w is None else np.log(w[run[inside]])) - self._log_mass
+        return out
+
+    def _same_grid(self, other) -> bool:
+        return (
+            type(other) is type(self)
+            and other._shape == self._shape
+            and np.array_equal(other._extent, self._extent)
+            and other._origin == self._origin
+        )
+
+    def _cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mask and weights back as dense arrays (for exact set algebra)."""
+        ix = self._index
+        n_cols = self._shape[-1]
+        mask = np.zeros((ix["row_ptr"].size - 1, n_cols), dtype=bool)
+        weights = np.zeros(mask.shape)
+        run_row = np.repeat(np.arange(mask.shape[0]), np.diff(ix["row_ptr"]))
+        weight = ix["weight"] if ix["weight"] is not None else np.ones(run_row.size)
+        for r, s, n, w in zip(run_row, ix["start"], ix["length"], weight):
+            mask[r, s : s + n] = True
+            weights[r, s : s + n] = w
+        return mask.reshape(self._shape), weights.reshape(self._shape)
+
+    def _combine(self, other, op):
+        a, wa = self._cells()
+        b, _ = other._cells()
+        mask = op(a, b)
+        if not mask.any():
+            raise ValueError("the result of the set operation is empty (zero area)")
+        return self._like(mask, wa if self.weighted else None)
+
+    def _like(self, mask, weights):
+        return RasterMask(mask, self._extent, weights=weights, method=self._method, origin=self._origin)
+
+    def __or__(self, other):
+        if isinstance(other, RasterMask) and self._same_grid(other) and not (self.weighted or other.weighted):
+            return self._combine(other, np.logical_or)
+        return super().__or__(other)
+
+    def __and__(self, other):
+        if isinstance(other, RasterMask) and self._same_grid(other):
+            return self._combine(other, np.logical_and)
+        return super().__and__(other)
+
+    def __sub__(self, other):
+        if isinstance(other, RasterMask) and self._same_grid(other):
+            return self._combine(other, lambda a, b: a & ~b)
+        return super().__sub__(other)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(shape={self._shape}, runs={self.n_runs}, volume={self._volume:.6g}, "
+            f"weighted={self.weighted}, method={self._method!r})"
+        )
+
+
+class GeoMask(RasterMask):
+    """A mask on an equirectangular lat/lon grid, sampled uniformly **by area on the sphere**.
+
+    Row 0 of ``mask`` is the northern edge (``lat_range[1]``), column 0 the western edge
+    (``lon_range[0]``), as in global-land-mask. A cell's area is proportional to
+    ``sin(lat_top) - sin(lat_bottom)``; within a cell, ``sin(lat)`` is uniform. Samples are
+    ``(lon, lat)`` in degrees. :meth:`logpdf` is per **steradian**: subtract
+    ``2 * log(EARTH_RADIUS_KM)`` for a density per km². :attr:`volume` is in steradians,
+    :attr:`area_km2` in km².
+
+    >>> import gensample as gs, numpy as np
+    >>> m = np.zeros((180, 360), bool); m[:30] = True          # poleward of 60 N
+    >>> cap = gs.GeoMask(m)
+    >>> round(cap.area_km2 / 1e6, 2)                             # million km² of the cap
+    34.17
+    >>> lonlat = cap.sample(1000, rng=0)
+    >>> bool((lonlat[:, 1] >= 60).all())
+    True
+    """
+
+    space = "sphere"
+
+    def __init__(self, mask, lat_range=(-90.0, 90.0), lon_range=(-180.0, 180.0), weights=None, method="exact",
+                 n_threads=None):
+        mask = _as_mask(mask)
+        if mask.ndim != 2:
+            raise ValueError(f"mask must be 2-D (lat rows, lon columns), got shape {mask.shape}")
+        lat = self._check_range(lat_range, "lat_range", 90.0)
+        lon = self._check_range(lon_range, "lon_range", 180.0)
+        if lon[1] - lon[0] > 360:
+            raise ValueError(f"lon_range must span at most 360 degrees, got {tuple(lon)}")
+        super().__init__(mask, extent=(lon[0], lon[1], lat[0], lat[1]), weights=weights, method=method,
+                         origin="upper", n_threads=n_threads)
+
+    @staticmethod
+    def _check_range(r, name, limit):
+        arr = np.asarray(r, dtype=np.float64)
+        if arr.shape != (2,) or not np.isfinite(arr).all() or not (-limit <= arr[0] < arr[1] <= limit):
+            raise ValueError(f"{name} must be (low, high) with -{limit:g} <= low < high <= {limit:g}, got {r!r}")
+        return arr
+
+    @classmethod
+    def _from_runs(cls, shape, runs, lat_range, lon_range, method="exact"):
+        self = cls.__new__(cls)
+        self._method = _check_method(method)
+        self._origin = "upper"
+        self._extent = np.array([lon_range[0], lon_range[1], lat_range[0], lat_range[1]], dtype=np.float64)
+        self._build(shape, runs, weighted=not np.all(runs[3] == 1.0))
+        return self
+
+    def _sin_lat_edge(self, shape, origin, step):
+        edges = origin[1] + step[1] * np.arange(shape[0] + 1)
+        edges[-1] = self._extent[2]  # exact southern edge
+        return np.sin(np.radians(edges))
+
+    def _row_measure(self, sin_lat_edge, step):
+        return math.radians(step[0]) * (sin_lat_edge[:-1] - sin_lat_edge[1:])
+
+    def _box_measure(self) -> float:
+        lo, hi = self._box
+        e = self._index["sin_lat_edge"]
+        return math.radians(self._index["step"][0]) * (hi[0] - lo[0]) * (e[int(lo[1])] - e[int(hi[1])])
+
+    @property
+    def area_km2(self) -> float:
+        """Area in km² on a sphere of radius :data:`EARTH_RADIUS_KM`."""
+        return self._volume * EARTH_RADIUS_KM**2
+
+    def _like(self, mask, weights):
+        lon0, lon1, lat0, lat1 = self._extent
+        return GeoMask(mask, (lat0, lat1), (lon0, lon1), weights=weights, method=self._method)
