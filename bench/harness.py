@@ -25,6 +25,7 @@ class Case:
     peer: Callable[[], object]
     peer_name: str
     work: float  # items produced per call, for throughput
+    peer_work: float | None = None  # when the peer is too slow for the full size: ratio per item
 
 
 def machine() -> dict:
@@ -77,11 +78,15 @@ def run(suite: str, cases: list[Case], repeats: int = 3, out_dir: Path | None = 
             peer_t.append(_time(case.peer))
             gs_t.append(_time(case.gensample))
         p, g = min(peer_t), min(gs_t)
+        peer_work = case.peer_work or case.work
+        ratio = (p / peer_work) / (g / case.work)  # time per item, peer over gensample
         row = {"case": case.name, "peer": case.peer_name, "peer_s": p, "gensample_s": g,
-               "ratio": p / g, "gensample_items_per_s": case.work / g,
+               "ratio": ratio, "gensample_items_per_s": case.work / g, "peer_items_per_s": peer_work / p,
+               "peer_items": peer_work, "gensample_items": case.work,
                "peer_all_s": peer_t, "gensample_all_s": gs_t}
         rows.append(row)
-        print(f"{case.name:<34} {case.peer_name:<28} {p:8.3f} {g:8.3f} {p / g:6.2f}x {case.work / g:11.3g}")
+        note = "" if peer_work == case.work else f"  (peer on {peer_work:.0e} items)"
+        print(f"{case.name:<34} {case.peer_name:<28} {p:8.3f} {g:8.3f} {ratio:6.1f}x {case.work / g:11.3g}{note}")
     result = {"suite": suite, "machine": info, "repeats": repeats, "results": rows}
     out_dir = out_dir or Path(__file__).parent / "results"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,40 @@ def hello_world_box():
     fig.savefig(HERE / "box.png")
 
 
+def world_land():
+    # Uniform by area on the sphere: no excess of points near the poles.
+    land = gs.datasets.world_land()
+    lonlat = land.sample(400_000, rng=0)
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
+    ax.scatter(*lonlat.T, s=0.05, alpha=0.4, color="tab:green", rasterized=True)
+    ax.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="longitude", ylabel="latitude")
+    ax.set_title(f"400,000 points uniform by area on the world's land "
+                 f"(index: {land.n_runs:,} runs of 30-arc-second cells)", fontsize=10)
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    fig.savefig(HERE / "world_land.png")
+
+
+def hostage_scene_and_toys():
+    scene = gs.datasets.hostage_scene()
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), dpi=110)
+    x = scene.sample(60_000, rng=0)
+    axes[0].scatter(*x.T, s=0.1, alpha=0.5, color="tab:purple", rasterized=True)
+    axes[0].set_title("hostage scene: picture - figures", fontsize=9)
+    for ax, name in zip(axes[1:], ("moons", "pinwheel", "checkerboard")):
+        d = getattr(gs.datasets, name)()
+        y = d.sample(30_000, rng=1)
+        ax.scatter(*y.T, s=0.1, alpha=0.5, color="tab:blue", rasterized=True)
+        ax.set_title(name, fontsize=9)
+    for ax in axes:
+        ax.set_aspect("equal")
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(HERE / "regions.png")
+
+
 if __name__ == "__main__":
     hello_world_box()
-    print(f"wrote {HERE / 'box.png'}")
+    world_land()
+    hostage_scene_and_toys()
+    print(f"wrote {HERE / 'box.png'}, world_land.png, regions.png")

@@ -27,3 +27,12 @@ def test_user_errors_exit_2_without_traceback(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_sample_builtin_datasets(tmp_path):
+    from gensample.__main__ import main
+
+    for name in ("hostage-scene", "moons", "checkerboard"):
+        out = tmp_path / f"{name}.npy"
+        assert main(["sample", name, "-n", "100", "--seed", "3", "-o", str(out)]) == 0
+        assert np.load(out).shape == (100, 2)

@@ -7,12 +7,22 @@ import sys
 
 import numpy as np
 
+from . import datasets
 from .regions import Box
 
 # Built-in models by name; later areas add theirs here.
 MODELS = {
     "unit-square": lambda: Box([0.0, 0.0], [1.0, 1.0]),
     "unit-cube": lambda: Box([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
+    "world-land": datasets.world_land,
+    "horse": datasets.horse,
+    "hostage-scene": datasets.hostage_scene,
+    "moons": datasets.moons,
+    "circles": datasets.circles,
+    "checkerboard": datasets.checkerboard,
+    "eight-gaussians": datasets.eight_gaussians,
+    "spirals": datasets.spirals,
+    "pinwheel": datasets.pinwheel,
 }
 
 
@@ -52,7 +62,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, ValueError, TypeError, OSError, MemoryError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, MemoryError, ImportError) as exc:
         print(f"gensample: error: {exc}", file=sys.stderr)
         return 2
 
