@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace gensample::bindings {
 
@@ -46,6 +47,24 @@ inline const double* vector_of(const CArray<double>& a, int64_t size, const char
         throw std::invalid_argument(std::string(name) + ": expected a 1-D float64 array of length " +
                                     std::to_string(size));
     }
+    return a.data();
+}
+
+// A std::vector handed to NumPy without a copy: the array owns it through a capsule.
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v) {
+    auto* heap = new std::vector<T>(std::move(v));
+    py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(py::ssize_t(heap->size()), heap->data(), owner);
+}
+
+// rows: None (rows r0, r0 + 1, ...) or an int64 array with one entry per output row.
+inline const int64_t* rows_of(const py::object& rows, int64_t count) {
+    if (rows.is_none()) return nullptr;
+    // Only the caller's own array, never a converted temporary that would die on return.
+    if (!py::isinstance<CArray<int64_t>>(rows)) throw std::invalid_argument("rows: expected a C-contiguous int64 array");
+    auto a = py::reinterpret_borrow<CArray<int64_t>>(rows);
+    if (a.ndim() != 1 || a.shape(0) != count) throw std::invalid_argument("rows: expected one int64 row per output row");
     return a.data();
 }
 

@@ -5,13 +5,6 @@
 namespace gensample::bindings {
 namespace {
 
-template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& v) {
-    auto* heap = new std::vector<T>(std::move(v));
-    py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return py::array_t<T>(py::ssize_t(heap->size()), heap->data(), owner);
-}
-
 PolygonRings rings_of(const CArray<double>& xy, const CArray<int64_t>& ring_ptr, const CArray<int64_t>& poly_ptr) {
     if (xy.ndim() != 2 || xy.shape(1) != 2) throw std::invalid_argument("xy: expected an (n, 2) float64 array");
     if (ring_ptr.ndim() != 1 || poly_ptr.ndim() != 1 || poly_ptr.shape(0) < 2) {
@@ -110,15 +103,7 @@ void register_polygon(py::module_& m) {
             }
             const TriangleView t{tri.data(), prob.data(), alias.data(), tri.shape(0)};
             int64_t n = 0, d = 0;
-            const int64_t* rp = nullptr;
-            CArray<int64_t> rows_arr;
-            if (!rows.is_none()) {
-                rows_arr = rows.cast<CArray<int64_t>>();
-                rp = rows_arr.data();
-                if (rows_arr.ndim() != 1 || out.ndim() != 2 || rows_arr.shape(0) != out.shape(0)) {
-                    throw std::invalid_argument("rows: expected one int64 row per output row");
-                }
-            }
+            const int64_t* rp = rows_of(rows, out.ndim() == 2 ? out.shape(0) : 0);
             if (py::isinstance<CArray<double>>(out)) {
                 double* p = writable_2d<double>(out, "out", n, d);
                 if (d != 2) throw std::invalid_argument("out: expected 2 columns");

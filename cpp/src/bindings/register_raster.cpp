@@ -47,14 +47,6 @@ RasterView view_of(const py::dict& d) {
     return r;
 }
 
-// rows: None (rows r0, r0 + 1, ...) or an int64 array with one entry per output row.
-const int64_t* rows_of(const py::object& rows, int64_t count) {
-    if (rows.is_none()) return nullptr;
-    auto a = rows.cast<CArray<int64_t>>();
-    if (a.ndim() != 1 || a.shape(0) != count) throw std::invalid_argument("rows: expected one int64 row per output row");
-    return a.data();
-}
-
 template <class Kernel>
 void sample_into(py::array& out, int dim, Kernel kernel) {
     int64_t n = 0, d = 0;
@@ -69,13 +61,6 @@ void sample_into(py::array& out, int dim, Kernel kernel) {
         py::gil_scoped_release release;
         kernel(p, n);
     }
-}
-
-template <class T>
-py::array_t<T> vector_to_numpy(std::vector<T>&& v) {
-    auto* heap = new std::vector<T>(std::move(v));
-    py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return py::array_t<T>(py::ssize_t(heap->size()), heap->data(), owner);
 }
 
 }  // namespace
@@ -101,8 +86,8 @@ void register_raster(py::module_& m) {
                 py::gil_scoped_release release;
                 runs = raster_runs(p, w, n_rows, n_cols, n_threads);
             }
-            return py::make_tuple(vector_to_numpy(std::move(runs.row_ptr)), vector_to_numpy(std::move(runs.start)),
-                                  vector_to_numpy(std::move(runs.length)), vector_to_numpy(std::move(runs.weight)));
+            return py::make_tuple(to_numpy(std::move(runs.row_ptr)), to_numpy(std::move(runs.start)),
+                                  to_numpy(std::move(runs.length)), to_numpy(std::move(runs.weight)));
         },
         py::arg("mask"), py::arg("weights"), py::arg("n_threads"),
         "Run-length index of a (rows, cells) mask: (row_ptr, start, length, weight).");
@@ -117,7 +102,7 @@ void register_raster(py::module_& m) {
                 py::gil_scoped_release release;
                 t = build_alias(p, n);
             }
-            return py::make_tuple(vector_to_numpy(std::move(t.prob)), vector_to_numpy(std::move(t.alias)));
+            return py::make_tuple(to_numpy(std::move(t.prob)), to_numpy(std::move(t.alias)));
         },
         py::arg("mass"), "Vose alias table (prob, alias) for outcome masses.");
     m.def(
