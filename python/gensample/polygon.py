@@ -7,8 +7,6 @@ crossings over a strip index of the edges.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import _core
@@ -84,9 +82,6 @@ class _Polygons(Region):
         """Whether each point is inside (an odd number of edges to its right), shape ``(n,)``."""
         x = as_points(x, 2)
         return _core.polygon_contains(self._strips, x, check_n_threads(n_threads))
-
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
-        return np.where(self.contains(x, n_threads=n_threads), -math.log(self._area), -np.inf)
 
     @staticmethod
     def from_shapely(geom) -> "_Polygons":

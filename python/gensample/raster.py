@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import check_n_threads
+from ._validation import as_points, check_n_threads
 from .regions import MIN_ACCEPTANCE, Region
 
 __all__ = ["GeoMask", "RasterMask", "EARTH_RADIUS_KM"]
@@ -236,8 +236,6 @@ class RasterMask(Region):
             _core.raster_sample_rejection(self._index, lo, hi, key, rows, 0, MIN_ACCEPTANCE, out, n_threads)
 
     def _locate(self, x, n_threads):
-        from ._validation import as_points
-
         x = as_points(x, self.dim)
         return _core.raster_locate(self._index, x, check_n_threads(n_threads))
 
@@ -268,11 +266,15 @@ class RasterMask(Region):
         n_cols = self._shape[-1]
         mask = np.zeros((ix["row_ptr"].size - 1, n_cols), dtype=bool)
         weights = np.zeros(mask.shape)
+        length = ix["length"].astype(np.int64)
         run_row = np.repeat(np.arange(mask.shape[0]), np.diff(ix["row_ptr"]))
+        # flat index of every cell of every run: run start + offset within the run
+        first = run_row * n_cols + ix["start"]
+        offset = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
+        cells = np.repeat(first, length) + offset
         weight = ix["weight"] if ix["weight"] is not None else np.ones(run_row.size)
-        for r, s, n, w in zip(run_row, ix["start"], ix["length"], weight):
-            mask[r, s : s + n] = True
-            weights[r, s : s + n] = w
+        mask.flat[cells] = True
+        weights.flat[cells] = np.repeat(weight, length)
         return mask.reshape(self._shape), weights.reshape(self._shape)
 
     def _combine(self, other, op):

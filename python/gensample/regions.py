@@ -72,6 +72,10 @@ class Region(Distribution):
         """The region's measure (same as :attr:`volume`; the usual word in 2-D)."""
         return self.volume
 
+    @property
+    def log_volume(self) -> float:
+        return math.log(self.volume)
+
     def contains(self, x, n_threads=None) -> np.ndarray:
         raise NotImplementedError
 
@@ -91,7 +95,7 @@ class Region(Distribution):
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """``-log(volume)`` inside, ``-inf`` outside, shape ``(n,)``."""
         inside = self.contains(x, n_threads=n_threads)
-        return np.where(inside, -math.log(self.volume), -np.inf)
+        return np.where(inside, -self.log_volume, -np.inf)
 
     def _check_other(self, other, op: str, predicate: bool = False) -> None:
         """A union needs one space (its measure adds both sides); for ``&`` and ``-`` the
@@ -225,11 +229,6 @@ class Box(Region):
         """Whether each row of ``x`` lies in the closed box, shape ``(n,)``."""
         x = as_points(x, self.dim)
         return _core.box_contains(x, self._low, self._high, check_n_threads(n_threads))
-
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
-        """``-log(volume)`` inside the box, ``-inf`` outside, shape ``(n,)``."""
-        inside = self.contains(x, n_threads=n_threads)
-        return np.where(inside, -self._log_volume, -np.inf)
 
     def __and__(self, other):
         if isinstance(other, Box) and other.dim == self.dim:  # exact: a box again
@@ -372,8 +371,6 @@ class Union(_Composite):
         self._share = left.volume / (left.volume + right.volume)
         x = right.sample(_VOLUME_PROPOSALS, rng=0x5EED)
         q = float(np.mean(~left.contains(x)))  # share of right outside left
-        total = left.volume + right.volume
-        self._p = (left.volume + right.volume * q) / total
         self._volume = left.volume + right.volume * q
         self._rel_error = right.volume * math.sqrt(q * (1 - q) / _VOLUME_PROPOSALS) / self._volume
 

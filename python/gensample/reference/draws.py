@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .philox import counters, philox4x32_10, words64
+from .random import lemire
 
 
 def draws(key: int, rows, slots: int, tag: int = 0) -> np.ndarray:
@@ -20,21 +21,9 @@ def u01(w: np.ndarray) -> np.ndarray:
 
 
 def column(key: int, rows, w0: np.ndarray, n: int) -> np.ndarray:
-    """Lemire's column in [0, n) from word 0 of slot 0; retries from (row, 0, level << 24)."""
+    """Lemire's column in [0, n) from word 0 of slot 0 of each row."""
     rows = np.asarray(rows, dtype=np.uint64)
-    threshold = (2**64 - n) % n
-    out = np.empty(w0.size, dtype=np.int64)
-    for i, w in enumerate(w0.tolist()):
-        level = 0
-        while True:
-            m = w * n
-            if (m & (2**64 - 1)) >= threshold:
-                break
-            level += 1
-            block = philox4x32_10(counters([rows[i]], 0, level << 24), key)
-            w = int(words64(block)[0][0])
-        out[i] = m >> 64
-    return out
+    return np.array([lemire(key, int(r), 0, 0, w, n) for r, w in zip(rows.tolist(), w0.tolist())], dtype=np.int64)
 
 
 def vose(mass) -> tuple[np.ndarray, np.ndarray]:

@@ -56,23 +56,26 @@ def normal(key: int, n: int, dim: int, dtype=np.float64) -> np.ndarray:
     return _rows(np.stack([z0, z1], axis=-1), n, dim).astype(dtype)
 
 
+def lemire(key: int, row: int, slot: int, word: int, w: int, high: int) -> int:
+    """Lemire's multiply-shift on word w; a rejected word retries at (row, slot, level << 24)."""
+    threshold = (2**64 - high) % high
+    level = 0
+    while True:
+        m = w * high
+        if (m & (2**64 - 1)) >= threshold:
+            return m >> 64
+        level += 1
+        block = philox4x32_10(counters([row], slot, level << 24), key)
+        w = int(words64(block)[word][0])
+
+
 def integers(key: int, n: int, dim: int, high: int) -> np.ndarray:
-    """Lemire's multiply-shift; rejected words retry at counter (i, s, level << 24)."""
+    """Unbiased integers in [0, high): Lemire's method on each 64-bit word."""
     slots = -(-dim // 2)
     w0, w1 = words64(_blocks(key, n, slots))
     words = np.stack([w0, w1], axis=-1)  # (n, slots, 2)
-    threshold = (2**64 - high) % high
     out = np.empty(words.shape, dtype=np.int64)
     for idx in np.ndindex(words.shape):
-        w = int(words[idx])
-        level = 0
-        while True:
-            m = w * high
-            if (m & (2**64 - 1)) >= threshold:
-                break
-            level += 1
-            i, s, j = idx
-            block = philox4x32_10(counters([i], s, level << 24), key)
-            w = int(words64(block)[j][0])
-        out[idx] = m >> 64
+        i, s, j = idx
+        out[idx] = lemire(key, i, s, j, int(words[idx]), high)
     return _rows(out, n, dim)
