@@ -63,7 +63,7 @@ class CounterTiles {
     int64_t slot_ = 0, next_slot_ = 0;
 };
 
-// Generates rows [r0, r1) of an (n, dim) output, kPer values per block.
+// Generates rows [r0, r1) into out (r1 - r0, dim): out points at row r0, kPer values per block.
 //
 // A transform has first(words, dst, count): column 0 of `count` blocks straight to dst (a
 // row is one value), and all(words, v): column k of block b to v[k][b] (structure of
@@ -77,7 +77,7 @@ GENSAMPLE_INLINE void generate_rows(const Key& key, int64_t r0, int64_t r1, int6
     CounterTiles counters(r0, slots);
     PhiloxLanes words;
     alignas(64) T vals[kPer][kTile];
-    T* dst = out + r0 * dim;
+    T* dst = out;
     for (int64_t q = 0; q < n_blocks; q += kTile) {
         philox(key.k0, key.k1, counters.lanes(), words);
         const int count = int(std::min<int64_t>(kTile, n_blocks - q));
@@ -164,19 +164,15 @@ void uniform_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out)
     generate_rows<4>(Key(key), r0, r1, dim, out, UniformF32{});
 }
 
-namespace {
-
 GENSAMPLE_DISPATCH
-void normal_rows_f64(uint64_t key, int64_t r0, int64_t r1, int64_t dim, double* out) {
+void normal_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, double* out) {
     generate_rows<2>(Key(key), r0, r1, dim, out, Normal<double>{});
 }
 
 GENSAMPLE_DISPATCH
-void normal_rows_f32(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out) {
+void normal_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out) {
     generate_rows<2>(Key(key), r0, r1, dim, out, Normal<float>{});
 }
-
-}  // namespace
 
 uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
                          int word) {
@@ -196,22 +192,22 @@ uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row
 
 void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads,
-                 [&](int64_t r0, int64_t r1) { uniform_rows(key, r0, r1, dim, out); });
+                 [&](int64_t r0, int64_t r1) { uniform_rows(key, r0, r1, dim, out + r0 * dim); });
 }
 
 void fill_uniform(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads,
-                 [&](int64_t r0, int64_t r1) { uniform_rows(key, r0, r1, dim, out); });
+                 [&](int64_t r0, int64_t r1) { uniform_rows(key, r0, r1, dim, out + r0 * dim); });
 }
 
 void fill_normal(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads) {
     parallel_for(n, rows_per_task(dim, 8192), n_threads,
-                 [&](int64_t r0, int64_t r1) { normal_rows_f64(key, r0, r1, dim, out); });
+                 [&](int64_t r0, int64_t r1) { normal_rows(key, r0, r1, dim, out + r0 * dim); });
 }
 
 void fill_normal(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads) {
     parallel_for(n, rows_per_task(dim, 8192), n_threads,
-                 [&](int64_t r0, int64_t r1) { normal_rows_f32(key, r0, r1, dim, out); });
+                 [&](int64_t r0, int64_t r1) { normal_rows(key, r0, r1, dim, out + r0 * dim); });
 }
 
 void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t* out,

@@ -10,8 +10,8 @@ template <class T>
 void sample_impl(uint64_t key, int64_t n, int64_t dim, const double* low, const double* width,
                  T* out, int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads, [&](int64_t r0, int64_t r1) {
-        uniform_rows(key, r0, r1, dim, out);  // u in place, then mapped while in cache
         T* x = out + r0 * dim;
+        uniform_rows(key, r0, r1, dim, x);  // u in place, then mapped while in cache
         for (int64_t i = r0; i < r1; ++i, x += dim) {
             for (int64_t j = 0; j < dim; ++j) x[j] = T(low[j] + width[j] * double(x[j]));
         }

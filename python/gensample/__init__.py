@@ -8,6 +8,7 @@
 
 from . import datasets, random
 from .distribution import Distribution
+from .kde import KDE
 from .polygon import MultiPolygon, Polygon
 from .raster import GeoMask, RasterMask
 from .regions import AcceptanceError, Box, Region
@@ -16,6 +17,6 @@ from .threads import get_num_threads, set_num_threads
 __version__ = "0.1.0"
 
 __all__ = [
-    "AcceptanceError", "Box", "Distribution", "GeoMask", "MultiPolygon", "Polygon", "RasterMask", "Region",
+    "AcceptanceError", "Box", "Distribution", "GeoMask", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
     "datasets", "get_num_threads", "random", "set_num_threads", "__version__",
 ]

@@ -118,3 +118,41 @@ def output_array(out, n: int, dim: int, dtype: np.dtype) -> np.ndarray:
     if not (out.flags.c_contiguous and out.flags.writeable):
         raise ValueError("out must be C-contiguous and writable")
     return out
+
+
+def as_dataset(X, dtype=np.float64, name: str = "X") -> np.ndarray:
+    """Training data as a C-contiguous (n, dim) float array, n, dim >= 1, finite.
+
+    A 1-D array is n points in one dimension.
+    """
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (n_samples, dim), got shape {np.shape(X)}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one sample and one dimension, got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return arr
+
+
+def as_sample_weights(weights, n: int, name: str = "weights") -> np.ndarray:
+    """Non-negative finite weights, one per sample, normalised to sum to 1."""
+    w = np.asarray(weights)
+    if w.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be numbers, got dtype {w.dtype}")
+    w = np.array(w, dtype=np.float64, copy=True).reshape(-1) if w.ndim <= 1 else w
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"{name} must have one value per sample ({n}), got shape {np.shape(weights)}")
+    if not np.isfinite(w).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if (w < 0).any():
+        raise ValueError(f"{name} must be non-negative; weights[{int(np.argmin(w))}] = {float(w.min())}")
+    total = float(np.sum(w))
+    if not total > 0:
+        raise ValueError(f"{name} must have a positive sum (got all zeros)")
+    return w / total

@@ -26,6 +26,70 @@ GENSAMPLE_INLINE double from_bits(uint64_t b) {
     return x;
 }
 
+GENSAMPLE_INLINE uint32_t float_bits(float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+GENSAMPLE_INLINE float float_from_bits(uint32_t b) {
+    float x;
+    std::memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+// exp(x) for x in [-708, 0] (callers clamp: log-sum-exp arguments are never positive).
+//
+// x = k ln 2 + r with k = round(x / ln 2), |r| <= ln2 / 2; exp(r) by its Taylor series to
+// r^13 (next term below 2^-57 relative), then scaled by 2^k built in the exponent bits.
+// k >= -1022 on this range, so the result is normal: no slow denormal path.
+GENSAMPLE_INLINE double exp_nonpositive(double x) {
+    constexpr double kRound = 0x1.8p52;
+    constexpr double kLog2e = 0x1.71547652b82fep+0;
+    constexpr double kLn2Hi = 0x1.62e42fee00000p-1;   // ln 2 to 32 bits: k * kLn2Hi is exact
+    constexpr double kLn2Lo = 0x1.a39ef35793c76p-33;  // ln 2 - kLn2Hi
+    const double shifted = x * kLog2e + kRound;
+    const double k = shifted - kRound;
+    const double r = (x - k * kLn2Hi) - k * kLn2Lo;
+    double p = 1.0 / 6227020800.0;        // 1/13!
+    p = p * r + 1.0 / 479001600.0;        // 1/12!
+    p = p * r + 1.0 / 39916800.0;         // 1/11!
+    p = p * r + 1.0 / 3628800.0;          // 1/10!
+    p = p * r + 1.0 / 362880.0;           // 1/9!
+    p = p * r + 1.0 / 40320.0;            // 1/8!
+    p = p * r + 1.0 / 5040.0;             // 1/7!
+    p = p * r + 1.0 / 720.0;              // 1/6!
+    p = p * r + 1.0 / 120.0;              // 1/5!
+    p = p * r + 1.0 / 24.0;               // 1/4!
+    p = p * r + 1.0 / 6.0;                // 1/3!
+    p = p * r + 0.5;                      // 1/2!
+    const double e_r = 1.0 + (r + r * (r * p));
+    // 2^k: the low bits of `shifted` hold k (two's complement); add the exponent bias.
+    const uint64_t scale = (bits_of(shifted) + 1023u) << 52;
+    return e_r * from_bits(scale);
+}
+
+// expf(x) for x in [-87, 0]: as above with the series to r^7 (next term below 2^-27
+// relative, under a float's half ulp) and k >= -126.
+GENSAMPLE_INLINE float exp_nonpositive(float x) {
+    constexpr float kRound = 0x1.8p23f;
+    constexpr float kLog2e = 0x1.715476p+0f;
+    constexpr float kLn2Hi = 0x1.62e400p-1f;   // ln 2 to 16 bits: k * kLn2Hi is exact
+    constexpr float kLn2Lo = 0x1.7f7d1cp-20f;  // ln 2 - kLn2Hi
+    const float shifted = x * kLog2e + kRound;
+    const float k = shifted - kRound;
+    const float r = (x - k * kLn2Hi) - k * kLn2Lo;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    const float e_r = 1.0f + (r + r * (r * p));
+    const uint32_t scale = (float_bits(shifted) + 127u) << 23;
+    return e_r * float_from_bits(scale);
+}
+
 // Exact conversion of an integer below 2^52 to double, without cvtsi2sd (which AVX2 lacks
 // for 64-bit lanes): place it in the mantissa of 2^52 and subtract 2^52.
 GENSAMPLE_INLINE double small_u64_to_double(uint64_t v) {

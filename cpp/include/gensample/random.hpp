@@ -58,9 +58,12 @@ GENSAMPLE_INLINE void mul_64x64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& 
 uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
                          int word);
 
-// Rows [r0, r1) of a C-contiguous (n, dim) uniform array, on the calling thread.
+// Rows [r0, r1) of the (n, dim) uniform or normal draw, into out (r1 - r0, dim), on the
+// calling thread.
 void uniform_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, double* out);
 void uniform_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out);
+void normal_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, double* out);
+void normal_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out);
 
 // Fill a C-contiguous (n, dim) array. key: the 64-bit Philox key.
 void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads);
