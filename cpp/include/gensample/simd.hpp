@@ -1,0 +1,119 @@
+// Fixed-width vectors for the evaluation kernels: 64 bytes (8 doubles, 16 floats) on every
+// instruction set. GCC and Clang lower one to a single AVX-512 register, two AVX2 or four
+// SSE2 ones (or NEON), so one source serves every clone of dispatch.hpp, and the order of
+// every operation, hence every bit of the result, is the same on all of them.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "gensample/dispatch.hpp"
+
+// Vectors cross only always-inline functions, so the warning that passing them by value
+// would depend on the instruction set does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+namespace gensample::simd {
+
+template <class T>
+struct Vec;
+
+template <>
+struct Vec<double> {
+    typedef double type __attribute__((vector_size(64)));
+    typedef uint64_t bits __attribute__((vector_size(64)));
+    static constexpr int kWidth = 8;
+};
+
+template <>
+struct Vec<float> {
+    typedef float type __attribute__((vector_size(64)));
+    typedef uint32_t bits __attribute__((vector_size(64)));
+    static constexpr int kWidth = 16;
+};
+
+template <class T>
+using V = typename Vec<T>::type;
+
+template <class T>
+GENSAMPLE_INLINE V<T> load(const T* p) {
+    V<T> v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <class T>
+GENSAMPLE_INLINE void store(T* p, const V<T>& v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+template <class T>
+GENSAMPLE_INLINE V<T> broadcast(T x) {
+    return V<T>{} + x;
+}
+
+template <class T>
+GENSAMPLE_INLINE V<T> max(const V<T>& a, const V<T>& b) {
+    return a > b ? a : b;
+}
+
+// Lane sums and maxima in a fixed order, into double.
+template <class T>
+GENSAMPLE_INLINE double hsum(const V<T>& v) {
+    double s = 0;
+    for (int l = 0; l < Vec<T>::kWidth; ++l) s += double(v[l]);
+    return s;
+}
+
+template <class T>
+GENSAMPLE_INLINE T hmax(const V<T>& v) {
+    T m = v[0];
+    for (int l = 1; l < Vec<T>::kWidth; ++l) m = v[l] > m ? v[l] : m;
+    return m;
+}
+
+// fastmath::exp_nonpositive, lane by lane, with the same operations in the same order
+// (which a build that fuses multiply-adds may contract).
+GENSAMPLE_INLINE V<double> exp_nonpositive(const V<double>& x) {
+    constexpr double kRound = 0x1.8p52, kLog2e = 0x1.71547652b82fep+0;
+    constexpr double kLn2Hi = 0x1.62e42fee00000p-1, kLn2Lo = 0x1.a39ef35793c76p-33;
+    const V<double> shifted = x * kLog2e + kRound;
+    const V<double> k = shifted - kRound;
+    const V<double> r = (x - k * kLn2Hi) - k * kLn2Lo;
+    V<double> p = broadcast(1.0 / 6227020800.0);
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    const V<double> e_r = 1.0 + (r + r * (r * p));
+    const Vec<double>::bits scale = ((Vec<double>::bits)shifted + 1023u) << 52;
+    return e_r * (V<double>)scale;
+}
+
+GENSAMPLE_INLINE V<float> exp_nonpositive(const V<float>& x) {
+    constexpr float kRound = 0x1.8p23f, kLog2e = 0x1.715476p+0f;
+    constexpr float kLn2Hi = 0x1.62e400p-1f, kLn2Lo = 0x1.7f7d1cp-20f;
+    const V<float> shifted = x * kLog2e + kRound;
+    const V<float> k = shifted - kRound;
+    const V<float> r = (x - k * kLn2Hi) - k * kLn2Lo;
+    V<float> p = broadcast(1.0f / 5040.0f);
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    const V<float> e_r = 1.0f + (r + r * (r * p));
+    const Vec<float>::bits scale = ((Vec<float>::bits)shifted + 127u) << 23;
+    return e_r * (V<float>)scale;
+}
+
+}  // namespace gensample::simd
