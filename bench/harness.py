@@ -26,6 +26,7 @@ class Case:
     peer_name: str
     work: float  # items produced per call, for throughput
     peer_work: float | None = None  # when the peer is too slow for the full size: ratio per item
+    note: Callable[[], str] | None = None  # after timing: e.g. the accuracy of each side
 
 
 def machine() -> dict:
@@ -86,6 +87,9 @@ def run(suite: str, cases: list[Case], repeats: int = 3, out_dir: Path | None = 
                "peer_all_s": peer_t, "gensample_all_s": gs_t}
         rows.append(row)
         note = "" if peer_work == case.work else f"  (peer on {peer_work:.0e} items)"
+        if case.note is not None:
+            row["note"] = case.note()
+            note += "  " + row["note"]
         print(f"{case.name:<34} {case.peer_name:<28} {p:8.3f} {g:8.3f} {ratio:6.1f}x {case.work / g:11.3g}{note}")
     result = {"suite": suite, "machine": info, "repeats": repeats, "results": rows}
     out_dir = out_dir or Path(__file__).parent / "results"
