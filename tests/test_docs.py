@@ -5,11 +5,15 @@ import doctest
 import pytest
 
 import gensample
+import gensample.compat.scipy
+import gensample.compat.sklearn
+import gensample.kde
 import gensample.random
 import gensample.regions
 import gensample.threads
 
-MODULES = [gensample, gensample.random, gensample.regions, gensample.threads]
+MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.kde, gensample.random,
+           gensample.regions, gensample.threads]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -47,6 +47,10 @@ void sample_impl(const SampleModel& md, uint64_t key, int64_t r0, int64_t count,
     const uint64_t noise_key = subkey(key, 1);
     const Key pick_key(key);
     const uint64_t n = uint64_t(md.n);
+    bool diagonal = true;
+    for (int64_t i = 0; i < dim; ++i) {
+        for (int64_t j = 0; j < i; ++j) diagonal &= md.chol[i * dim + j] == 0.0;
+    }
     parallel_for(count, 512, n_threads, [&](int64_t a, int64_t b) {
         const int64_t rows = b - a;
         std::vector<double> v(static_cast<size_t>(rows * dim)), u(static_cast<size_t>(rows * ku));
@@ -86,6 +90,10 @@ void sample_impl(const SampleModel& md, uint64_t key, int64_t r0, int64_t count,
             }
             const double* x = md.points + int64_t(pick[size_t(k)]) * dim;
             T* o = out + (a + k) * dim;
+            if (diagonal) {  // the same bits as the full product: the other terms add +0
+                for (int64_t i = 0; i < dim; ++i) o[i] = T(x[i] + md.chol[i * dim + i] * vk[i]);
+                continue;
+            }
             for (int64_t i = 0; i < dim; ++i) {  // x + L v, L lower triangular
                 double s = 0;
                 for (int64_t j = 0; j <= i; ++j) s += md.chol[i * dim + j] * vk[j];
