@@ -145,9 +145,9 @@ def as_sample_weights(weights, n: int, name: str = "weights") -> np.ndarray:
     w = np.asarray(weights)
     if w.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be numbers, got dtype {w.dtype}")
-    w = np.array(w, dtype=np.float64, copy=True).reshape(-1) if w.ndim <= 1 else w
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"{name} must have one value per sample ({n}), got shape {np.shape(weights)}")
+    w = w.astype(np.float64)
     if not np.isfinite(w).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if (w < 0).any():

@@ -245,19 +245,18 @@ class KDE(Distribution):
 
     # ---- evaluate -----------------------------------------------------------------------
 
-    def _whiten(self, x):
-        """Queries (validated) and their whitened coordinates, in the queries' float type."""
+    def _whiten(self, x) -> np.ndarray:
+        """The queries (validated) in whitened coordinates, in their own float type."""
         self._check_fitted()
         x = as_points(x, self.dim)
-        y = np.ascontiguousarray((x.astype(np.float64, copy=False) @ self._linv.T).astype(x.dtype, copy=False))
-        return x, y
+        return np.ascontiguousarray((x.astype(np.float64, copy=False) @ self._linv.T).astype(x.dtype, copy=False))
 
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """Log-density at each row of ``x`` (n, d) -> (n,), in ``x``'s float type.
 
         ``-inf`` only where the density is truly zero (outside a compact kernel's support).
         """
-        _, y = self._whiten(x)
+        y = self._whiten(x)
         threads = check_n_threads(n_threads)
         return _core.kde_log_density(_CODE[self.kernel], *self._tiles_for(y.dtype), y, self._offset, threads)
 
@@ -267,7 +266,7 @@ class KDE(Distribution):
         NaN where the density is zero (outside a compact kernel's support); the tophat
         kernel's score is zero wherever it is defined.
         """
-        _, y = self._whiten(x)
+        y = self._whiten(x)
         threads = check_n_threads(n_threads)
         g = _core.kde_grad_log_density(_CODE[self.kernel], *self._tiles_for(y.dtype), y, threads)
         return np.ascontiguousarray((g.astype(np.float64, copy=False) @ self._linv).astype(y.dtype, copy=False))
