@@ -4,8 +4,10 @@
 // every operation, hence every bit of the result, is the same on all of them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 
 #include "gensample/dispatch.hpp"
 
@@ -49,10 +51,44 @@ GENSAMPLE_INLINE void store(T* p, const V<T>& v) {
     std::memcpy(p, &v, sizeof v);
 }
 
+// x in every lane, for constants. In hot loops write `x * v` with the scalar itself: GCC
+// splats a scalar operand in place (one vbroadcastsd from memory) but builds a vector
+// returned by a helper lane by lane.
 template <class T>
 GENSAMPLE_INLINE V<T> broadcast(T x) {
     return V<T>{} + x;
 }
+
+// n vectors on the heap, 64-byte aligned. (std::vector<V<T>> is not: a vector type
+// passed as a template argument loses its alignment attribute.)
+template <class T>
+class Buffer {
+public:
+    explicit Buffer(size_t n = 0) { resize(n); }
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { release(); }
+    // n zero vectors (the old contents are dropped).
+    void resize(size_t n) {
+        release();
+        n_ = n;
+        if (n > 0) {
+            data_ = static_cast<V<T>*>(::operator new(n * sizeof(V<T>), std::align_val_t(64)));
+            for (size_t i = 0; i < n; ++i) data_[i] = V<T>{};
+        }
+    }
+    V<T>* data() { return data_; }
+    V<T>& operator[](size_t i) { return data_[i]; }
+    size_t size() const { return n_; }
+
+private:
+    void release() {
+        if (data_) ::operator delete(data_, std::align_val_t(64));
+        data_ = nullptr;
+    }
+    V<T>* data_ = nullptr;
+    size_t n_ = 0;
+};
 
 template <class T>
 GENSAMPLE_INLINE V<T> max(const V<T>& a, const V<T>& b) {

@@ -1,0 +1,169 @@
+// gensample.gmm: mixture log-densities, responsibilities, scores, EM sums, k-means and sampling.
+#include "common.hpp"
+#include "gensample/gmm.hpp"
+
+namespace gensample::bindings {
+namespace {
+
+using gmm::Mixture;
+
+// mean (k, d), factor (k, d) when diagonal else (k, d (d + 1) / 2), log_coef (k,): all T.
+template <class T>
+Mixture<T> mixture_of(const py::array& mean, const py::array& factor, const py::array& log_coef, bool diagonal) {
+    int64_t k = 0, d = 0, kf = 0, width = 0;
+    const T* mu = readonly_2d<T>(mean, "mean", k, d);
+    const T* f = readonly_2d<T>(factor, "factor", kf, width);
+    if (kf != k || width != (diagonal ? d : d * (d + 1) / 2)) {
+        throw std::invalid_argument("factor: expected (k, d) diagonals or (k, d (d + 1) / 2) packed rows");
+    }
+    if (!py::isinstance<CArray<T>>(log_coef) || log_coef.ndim() != 1 || log_coef.shape(0) != k) {
+        throw std::invalid_argument("log_coef: expected a 1-D array of k values of the means' dtype");
+    }
+    return Mixture<T>{mu, f, static_cast<const T*>(log_coef.data()), k, d, diagonal};
+}
+
+template <class T>
+const T* queries(const Mixture<T>& g, const py::array& x, int64_t& m) {
+    int64_t dim = 0;
+    const T* q = readonly_2d<T>(x, "x", m, dim);
+    if (dim != g.dim) throw std::invalid_argument("x: dimension does not match the mixture");
+    return q;
+}
+
+template <class T>
+py::object evaluate(const std::string& what, const py::array& mean, const py::array& factor,
+                    const py::array& log_coef, bool diagonal, const py::array& x, int n_threads) {
+    const Mixture<T> g = mixture_of<T>(mean, factor, log_coef, diagonal);
+    int64_t m = 0;
+    const T* q = queries(g, x, m);
+    if (what == "density") {
+        CArray<T> out(m);
+        T* o = out.mutable_data();
+        py::gil_scoped_release release;
+        gmm::log_density(g, q, m, o, n_threads);
+        return std::move(out);
+    }
+    if (what == "responsibilities") {
+        CArray<T> resp({m, g.k}), out(m);
+        T* r = resp.mutable_data();
+        T* o = out.mutable_data();
+        {
+            py::gil_scoped_release release;
+            gmm::log_responsibilities(g, q, m, r, o, n_threads);
+        }
+        return py::make_tuple(resp, out);
+    }
+    if (what == "score") {
+        CArray<T> out({m, g.dim});
+        T* o = out.mutable_data();
+        py::gil_scoped_release release;
+        gmm::grad_log_density(g, q, m, o, n_threads);
+        return std::move(out);
+    }
+    throw std::invalid_argument("what: expected 'density', 'responsibilities' or 'score'");
+}
+
+}  // namespace
+
+void register_gmm(py::module_& m) {
+    m.def(
+        "gmm_evaluate",
+        [](const std::string& what, const py::array& mean, const py::array& factor, const py::array& log_coef,
+           bool diagonal, const py::array& x, int n_threads) {
+            if (py::isinstance<CArray<float>>(mean)) {
+                return evaluate<float>(what, mean, factor, log_coef, diagonal, x, n_threads);
+            }
+            return evaluate<double>(what, mean, factor, log_coef, diagonal, x, n_threads);
+        },
+        py::arg("what"), py::arg("mean"), py::arg("factor"), py::arg("log_coef"), py::arg("diagonal"), py::arg("x"),
+        py::arg("n_threads"),
+        "'density': log p(x) (m,); 'responsibilities': (log p(k | x) (m, k), log p(x)); 'score': (m, d).");
+    m.def(
+        "gmm_em_moments",
+        [](const py::array& mean, const py::array& factor, const py::array& log_coef, bool diagonal,
+           const py::array& x, const CArray<double>& v, bool full, int n_threads) {
+            const Mixture<double> g = mixture_of<double>(mean, factor, log_coef, diagonal);
+            int64_t n = 0;
+            const double* q = queries(g, x, n);
+            const double* vw = vector_of(v, n, "v");
+            gmm::Moments mo;
+            {
+                py::gil_scoped_release release;
+                mo = gmm::em_moments(g, q, vw, n, full, n_threads);
+            }
+            const int64_t m2 = full ? g.dim * (g.dim + 1) / 2 : g.dim;
+            py::array weight = to_numpy(std::move(mo.weight));
+            py::array first = to_numpy(std::move(mo.first)).reshape({g.k, g.dim});
+            py::array second = to_numpy(std::move(mo.second)).reshape({g.k, m2});
+            return py::make_tuple(weight, first, second, mo.log_likelihood);
+        },
+        py::arg("mean"), py::arg("factor"), py::arg("log_coef"), py::arg("diagonal"), py::arg("x"), py::arg("v"),
+        py::arg("full"), py::arg("n_threads"),
+        "One E-step pass: (weight (k,), first (k, d), second (k, packed or d), weighted log-likelihood).");
+    m.def("gmm_em_chunk", &gmm::em_chunk, py::arg("n"), "Points per chunk of the EM sums.");
+    m.def(
+        "gmm_kmeans_plusplus",
+        [](const py::array& x, const CArray<double>& v, int64_t k, int trials, uint64_t key, int n_threads) {
+            int64_t n = 0, dim = 0;
+            const double* p = readonly_2d<double>(x, "x", n, dim);
+            const double* vw = vector_of(v, n, "v");
+            std::vector<int64_t> seeds;
+            {
+                py::gil_scoped_release release;
+                seeds = gmm::kmeans_plusplus(p, vw, n, dim, k, trials, key, n_threads);
+            }
+            return to_numpy(std::move(seeds));
+        },
+        py::arg("x"), py::arg("v"), py::arg("k"), py::arg("trials"), py::arg("key"), py::arg("n_threads"),
+        "Greedy k-means++ seed indices (k,).");
+    m.def(
+        "gmm_lloyd_step",
+        [](const py::array& x, const CArray<double>& v, const py::array& centres, int n_threads) {
+            int64_t n = 0, dim = 0, k = 0, cd = 0;
+            const double* p = readonly_2d<double>(x, "x", n, dim);
+            const double* c = readonly_2d<double>(centres, "centres", k, cd);
+            if (cd != dim) throw std::invalid_argument("centres: dimension does not match x");
+            const double* vw = vector_of(v, n, "v");
+            CArray<int64_t> labels(n);
+            CArray<double> weight(k), sums({k, dim});
+            int64_t* l = labels.mutable_data();
+            double* w = weight.mutable_data();
+            double* s = sums.mutable_data();
+            double inertia = 0;
+            {
+                py::gil_scoped_release release;
+                inertia = gmm::lloyd_step(p, vw, n, dim, c, k, l, w, s, n_threads);
+            }
+            return py::make_tuple(labels, weight, sums, inertia);
+        },
+        py::arg("x"), py::arg("v"), py::arg("centres"), py::arg("n_threads"),
+        "One Lloyd step: (labels (n,), weight (k,), weighted sums (k, d), inertia).");
+    m.def(
+        "gmm_sample",
+        [](const CArray<double>& mean, const CArray<double>& chol, const CArray<double>& prob,
+           const CArray<uint32_t>& alias, uint64_t key, int64_t r0, py::array out, int n_threads) {
+            if (mean.ndim() != 2 || chol.ndim() != 3 || chol.shape(0) != mean.shape(0) ||
+                chol.shape(1) != mean.shape(1) || chol.shape(2) != mean.shape(1) || prob.ndim() != 1 ||
+                prob.shape(0) != mean.shape(0) || alias.ndim() != 1 || alias.shape(0) != mean.shape(0)) {
+                throw std::invalid_argument("gmm_sample: mean (k, d), chol (k, d, d), prob and alias (k,) expected");
+            }
+            const gmm::SampleModel model{mean.data(), chol.data(), mean.shape(0), mean.shape(1), prob.data(),
+                                         alias.data()};
+            int64_t n = 0, dim = 0;
+            if (py::isinstance<CArray<float>>(out)) {
+                float* o = writable_2d<float>(out, "out", n, dim);
+                if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the mixture");
+                py::gil_scoped_release release;
+                gmm::sample(model, key, r0, n, o, n_threads);
+            } else {
+                double* o = writable_2d<double>(out, "out", n, dim);
+                if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the mixture");
+                py::gil_scoped_release release;
+                gmm::sample(model, key, r0, n, o, n_threads);
+            }
+        },
+        py::arg("mean"), py::arg("chol"), py::arg("prob"), py::arg("alias"), py::arg("key"), py::arg("r0"),
+        py::arg("out"), py::arg("n_threads"), "Rows r0 .. r0 + len(out) of a mixture sample.");
+}
+
+}  // namespace gensample::bindings

@@ -1,0 +1,374 @@
+// The Gaussian mixture engine (gmm.hpp): log-densities, responsibilities, scores and the
+// fused E-step sums.
+//
+// Compiled with -ffp-contract=fast, as kde.cpp: the FMA clones fuse the triangular
+// products and the exp polynomial, so a value may differ in the last bits between
+// instruction sets; it never depends on the thread count. No random stream reads it.
+#include "gensample/gmm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "gensample/dispatch.hpp"
+#include "gensample/parallel.hpp"
+#include "gensample/simd.hpp"
+
+namespace gensample::gmm {
+namespace {
+
+using simd::V;
+
+template <class T>
+constexpr int kWidth = simd::Vec<T>::kWidth;
+
+template <class T>
+constexpr T kExpFloor = T(-708);  // exp of it is still a normal double
+template <>
+constexpr float kExpFloor<float> = -87.0f;
+
+enum class Mode { density, responsibilities, score, moments };
+
+inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
+
+// Per-task buffers, one vector (a block of points) per entry.
+template <class T>
+struct Scratch {
+    simd::Buffer<T> x, diff, y, a, grad;
+    simd::Buffer<double> acc;  // moments: weight (k), first (k d), second (k * m2), log-likelihood
+    Scratch(int64_t dim, int64_t k) : x(size_t(dim)), diff(size_t(dim)), y(size_t(dim)), a(size_t(k)), grad(size_t(dim)) {}
+};
+
+// Points [0, count) of pts (count <= width) into lanes, coordinate i in x[i]; the padding
+// lanes repeat the last point, so they stay finite.
+template <class T>
+GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, V<T>* x) {
+    alignas(64) T lane[kWidth<T>];
+    for (int64_t i = 0; i < dim; ++i) {
+        for (int l = 0; l < kWidth<T>; ++l) lane[l] = pts[std::min<int64_t>(l, count - 1) * dim + i];
+        x[i] = simd::load<T>(lane);
+    }
+}
+
+constexpr int kRows = 8;  // rows of y held in registers at a time
+
+// Rows [j0, j0 + rows) of y = A diff (rows <= kRows; A's packed rows in f), into y.
+// Column by column, so each diff vector is loaded once per kRows multiply-adds.
+template <class T, int kCount>
+GENSAMPLE_INLINE V<T> factor_rows(const T* f, const V<T>* diff, int64_t j0, int rows, V<T>* y) {
+    const int n = kCount > 0 ? kCount : rows;
+    V<T> acc[kRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) acc[r] = V<T>{};
+    for (int64_t i = 0; i < j0; ++i) {  // the rectangle left of the diagonal block
+        const V<T> di = diff[i];
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+            if (r < n) acc[r] += f[packed(j0 + r) + i] * di;
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < kRows; ++c) {  // the diagonal block's lower triangle
+        if (c >= n) break;
+        const V<T> di = diff[j0 + c];
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+            if (r >= c && r < n) acc[r] += f[packed(j0 + r) + j0 + c] * di;
+        }
+    }
+    V<T> q{};
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) {
+        if (r < n) {
+            y[j0 + r] = acc[r];
+            q += acc[r] * acc[r];
+        }
+    }
+    return q;
+}
+
+// diff = x - mu_k, y = A_k diff; returns |y|^2. kDim > 0: the dimension, known at compile
+// time (small d, where the loops must unroll to keep everything in registers).
+template <class T, bool kDiag, int kDim>
+GENSAMPLE_INLINE V<T> whiten(const Mixture<T>& g, int64_t k, const V<T>* x, V<T>* diff, V<T>* y) {
+    const int64_t d = kDim > 0 ? kDim : g.dim;
+    const T* mu = g.mean + k * d;
+    const T* f = g.factor + k * (kDiag ? d : packed(d));
+#pragma GCC unroll 8
+    for (int64_t i = 0; i < d; ++i) diff[i] = x[i] - mu[i];
+    if (kDiag) {
+        V<T> q{};
+#pragma GCC unroll 8
+        for (int64_t i = 0; i < d; ++i) {
+            y[i] = f[i] * diff[i];
+            q += y[i] * y[i];
+        }
+        return q;
+    }
+    if (kDim > 0) return factor_rows<T, kDim>(f, diff, 0, kDim, y);
+    V<T> q{};
+    int64_t j0 = 0;
+    for (; j0 + kRows <= d; j0 += kRows) q += factor_rows<T, kRows>(f, diff, j0, kRows, y);
+    if (j0 < d) q += factor_rows<T, 0>(f, diff, j0, int(d - j0), y);
+    return q;
+}
+
+// log(s) lane by lane (once per point, not per component).
+template <class T>
+GENSAMPLE_INLINE V<T> log_lanes(const V<T>& s) {
+    alignas(64) T a[kWidth<T>];
+    simd::store(a, s);
+    for (int l = 0; l < kWidth<T>; ++l) a[l] = T(std::log(a[l]));
+    return simd::load<T>(a);
+}
+
+struct Outputs {
+    void* out = nullptr;       // density: (m,)
+    void* log_resp = nullptr;  // responsibilities: (m, k)
+    const double* v = nullptr;  // moments: sample weights
+    double* partial = nullptr;  // moments: this chunk's sums
+    bool full = true;          // moments: full second moments, or their diagonal
+};
+
+// Points [p0, p1) of x.
+template <class T, Mode M, bool kDiag, int kDim>
+GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
+    const int64_t d = kDim > 0 ? kDim : g.dim, K = g.k;
+    const int64_t m2 = o.full ? packed(d) : d;
+    Scratch<T> s(d, K);
+    if constexpr (M == Mode::moments) s.acc.resize(size_t(K * (1 + d + m2) + 1));
+    alignas(64) T lanes[kWidth<T>], lse_lanes[kWidth<T>];
+    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    int64_t blocks = 0;
+    for (int64_t p = p0; p < p1; p += kWidth<T>) {
+        const int64_t count = std::min<int64_t>(kWidth<T>, p1 - p);
+        load_block(x + p * d, count, d, s.x.data());
+        V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
+        for (int64_t k = 0; k < K; ++k) {
+            const V<T> q = whiten<T, kDiag, kDim>(g, k, s.x.data(), s.diff.data(), s.y.data());
+            s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
+            vmax = simd::max<T>(vmax, s.a[size_t(k)]);
+        }
+        V<T> sum{};
+        for (int64_t k = 0; k < K; ++k) {
+            // a - max <= 0, clamped so that exp stays on its fast, normal path
+            s.a[size_t(k)] = simd::max<T>(s.a[size_t(k)] - vmax, floor);
+            sum += simd::exp_nonpositive(s.a[size_t(k)]);
+        }
+        const V<T> log_sum = log_lanes<T>(sum);
+        if constexpr (M == Mode::density) {
+            simd::store(lse_lanes, vmax + log_sum);
+            T* out = static_cast<T*>(o.out) + p;
+            for (int64_t l = 0; l < count; ++l) out[l] = lse_lanes[l];
+        } else if constexpr (M == Mode::responsibilities) {
+            simd::store(lse_lanes, vmax + log_sum);
+            T* out = static_cast<T*>(o.out) + p;
+            for (int64_t l = 0; l < count; ++l) out[l] = lse_lanes[l];
+            T* lr = static_cast<T*>(o.log_resp) + p * K;
+            for (int64_t k = 0; k < K; ++k) {
+                simd::store(lanes, s.a[size_t(k)] - log_sum);
+                for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
+            }
+        } else if constexpr (M == Mode::score) {
+            for (size_t i = 0; i < s.grad.size(); ++i) s.grad[i] = V<T>{};
+            for (int64_t k = 0; k < K; ++k) {
+                const V<T> r = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
+                whiten<T, kDiag, kDim>(g, k, s.x.data(), s.diff.data(), s.y.data());
+                const T* f = g.factor + k * (kDiag ? d : packed(d));
+                for (int64_t j = 0; j < d; ++j) {  // grad -= r A^T y, A lower triangular
+                    const V<T> ry = r * s.y[size_t(j)];
+                    if (kDiag) {
+                        s.grad[size_t(j)] -= f[j] * ry;
+                    } else {
+                        const T* row = f + packed(j);
+                        for (int64_t i = 0; i <= j; ++i) s.grad[size_t(i)] -= row[i] * ry;
+                    }
+                }
+            }
+            T* out = static_cast<T*>(o.out) + p * d;
+            for (int64_t i = 0; i < d; ++i) {
+                simd::store(lanes, s.grad[size_t(i)]);
+                for (int64_t l = 0; l < count; ++l) out[l * d + i] = lanes[l];
+            }
+        } else {  // moments (float64 only)
+            alignas(64) double vw[kWidth<double>] = {};
+            for (int64_t l = 0; l < count; ++l) vw[l] = o.v[p + l];
+            const V<double> v = simd::load<double>(vw);
+            V<double>* weight = s.acc.data();
+            V<double>* first = weight + K;
+            V<double>* second = first + K * d;
+            V<double>& ll = s.acc[s.acc.size() - 1];
+            ll += v * (vmax + log_sum);
+            for (int64_t k = 0; k < K; ++k) {
+                const V<double> r = v * simd::exp_nonpositive(simd::max<double>(s.a[size_t(k)] - log_sum, floor));
+                weight[k] += r;
+                const double* mu = g.mean + k * d;
+                V<double>* fk = first + k * d;
+                V<double>* sk = second + k * m2;
+                for (int64_t i = 0; i < d; ++i) s.diff[size_t(i)] = s.x[size_t(i)] - mu[i];
+                for (int64_t i = 0; i < d; ++i) {
+                    const V<double> rd = r * s.diff[size_t(i)];
+                    fk[i] += rd;
+                    if (o.full) {
+                        V<double>* row = sk + packed(i);
+                        for (int64_t j = 0; j <= i; ++j) row[j] += rd * s.diff[size_t(j)];
+                    } else {
+                        sk[i] += rd * s.diff[size_t(i)];
+                    }
+                }
+            }
+        }
+        if ((++blocks & 255) == 0) poll_interrupt_in_task();
+    }
+    if constexpr (M == Mode::moments) {
+        for (size_t i = 0; i < s.acc.size(); ++i) o.partial[i] = simd::hsum<double>(s.acc[i]);
+    }
+}
+
+template <class T, Mode M>
+GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
+    // Small dimensions get loops unrolled at compile time (everything stays in registers).
+    switch (g.diagonal ? 0 : g.dim) {
+        case 1: return run_range<T, M, false, 1>(g, x, p0, p1, o);
+        case 2: return run_range<T, M, false, 2>(g, x, p0, p1, o);
+        case 3: return run_range<T, M, false, 3>(g, x, p0, p1, o);
+        case 4: return run_range<T, M, false, 4>(g, x, p0, p1, o);
+        default: break;
+    }
+    if (g.diagonal) {
+        run_range<T, M, true, 0>(g, x, p0, p1, o);
+    } else {
+        run_range<T, M, false, 0>(g, x, p0, p1, o);
+    }
+}
+
+template <class T>
+GENSAMPLE_INLINE void run_mode(Mode mode, const Mixture<T>& g, const T* x, int64_t p0, int64_t p1,
+                               const Outputs& o) {
+    switch (mode) {
+        case Mode::density: return run_any<T, Mode::density>(g, x, p0, p1, o);
+        case Mode::responsibilities: return run_any<T, Mode::responsibilities>(g, x, p0, p1, o);
+        case Mode::score: return run_any<T, Mode::score>(g, x, p0, p1, o);
+        case Mode::moments:
+            if constexpr (std::is_same_v<T, double>) return run_any<T, Mode::moments>(g, x, p0, p1, o);
+            break;
+    }
+    throw std::invalid_argument("gmm: unsupported mode");
+}
+
+// One clone per instruction set (dispatch.hpp); the templates above inline into each.
+GENSAMPLE_DISPATCH
+void range_f64(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
+    run_mode<double>(mode, g, x, p0, p1, o);
+}
+
+GENSAMPLE_DISPATCH
+void range_f32(Mode mode, const Mixture<float>& g, const float* x, int64_t p0, int64_t p1, const Outputs& o) {
+    run_mode<float>(mode, g, x, p0, p1, o);
+}
+
+void run(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
+    range_f64(mode, g, x, p0, p1, o);
+}
+void run(Mode mode, const Mixture<float>& g, const float* x, int64_t p0, int64_t p1, const Outputs& o) {
+    range_f32(mode, g, x, p0, p1, o);
+}
+
+template <class T>
+void check(const Mixture<T>& g) {
+    if (g.k < 1 || g.dim < 1) throw std::invalid_argument("gmm: no components");
+}
+
+// Points per task: about 2^16 component-coordinate pairs, whole blocks. Outputs are per
+// point, so the split does not change them.
+template <class T>
+int64_t grain(const Mixture<T>& g) {
+    const int64_t work = g.k * (g.diagonal ? g.dim + 1 : packed(g.dim) + 1);
+    const int64_t points = std::max<int64_t>(1, (int64_t(1) << 16) / work);
+    return (points + kWidth<T> - 1) / kWidth<T> * kWidth<T>;
+}
+
+template <class T>
+void for_points(Mode mode, const Mixture<T>& g, const T* x, int64_t m, const Outputs& o, int n_threads) {
+    check(g);
+    parallel_for(m, grain(g), n_threads, [&](int64_t p0, int64_t p1) { run(mode, g, x, p0, p1, o); });
+}
+
+}  // namespace
+
+void log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {
+    Outputs o;
+    o.out = out;
+    for_points(Mode::density, g, x, m, o, n_threads);
+}
+
+void log_density(const Mixture<float>& g, const float* x, int64_t m, float* out, int n_threads) {
+    Outputs o;
+    o.out = out;
+    for_points(Mode::density, g, x, m, o, n_threads);
+}
+
+void log_responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* log_resp, double* out,
+                          int n_threads) {
+    Outputs o;
+    o.out = out;
+    o.log_resp = log_resp;
+    for_points(Mode::responsibilities, g, x, m, o, n_threads);
+}
+
+void log_responsibilities(const Mixture<float>& g, const float* x, int64_t m, float* log_resp, float* out,
+                          int n_threads) {
+    Outputs o;
+    o.out = out;
+    o.log_resp = log_resp;
+    for_points(Mode::responsibilities, g, x, m, o, n_threads);
+}
+
+void grad_log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {
+    Outputs o;
+    o.out = out;
+    for_points(Mode::score, g, x, m, o, n_threads);
+}
+
+void grad_log_density(const Mixture<float>& g, const float* x, int64_t m, float* out, int n_threads) {
+    Outputs o;
+    o.out = out;
+    for_points(Mode::score, g, x, m, o, n_threads);
+}
+
+int64_t em_chunk(int64_t n) {
+    const int64_t per = std::max<int64_t>(2048, (n + 255) / 256);  // at most 256 chunks
+    return (per + 15) / 16 * 16;
+}
+
+Moments em_moments(const Mixture<double>& g, const double* x, const double* v, int64_t n, bool full, int n_threads) {
+    check(g);
+    const int64_t d = g.dim, K = g.k, m2 = full ? packed(d) : d;
+    const int64_t stride = K * (1 + d + m2) + 1;
+    const int64_t chunk = em_chunk(n), chunks = (n + chunk - 1) / chunk;
+    std::vector<double> partial(static_cast<size_t>(chunks * stride), 0.0);
+    parallel_for(chunks, 1, n_threads, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+            Outputs o;
+            o.v = v;
+            o.partial = partial.data() + c * stride;
+            o.full = full;
+            run(Mode::moments, g, x, c * chunk, std::min(n, (c + 1) * chunk), o);
+        }
+    });
+    Moments mo;
+    mo.weight.assign(size_t(K), 0.0);
+    mo.first.assign(size_t(K * d), 0.0);
+    mo.second.assign(size_t(K * m2), 0.0);
+    for (int64_t c = 0; c < chunks; ++c) {  // in chunk order
+        const double* p = partial.data() + c * stride;
+        for (int64_t i = 0; i < K; ++i) mo.weight[size_t(i)] += p[i];
+        for (int64_t i = 0; i < K * d; ++i) mo.first[size_t(i)] += p[K + i];
+        for (int64_t i = 0; i < K * m2; ++i) mo.second[size_t(i)] += p[K + K * d + i];
+        mo.log_likelihood += p[stride - 1];
+    }
+    return mo;
+}
+
+}  // namespace gensample::gmm
