@@ -7,12 +7,13 @@ import pytest
 import gensample
 import gensample.compat.scipy
 import gensample.compat.sklearn
+import gensample.gmm
 import gensample.kde
 import gensample.random
 import gensample.regions
 import gensample.threads
 
-MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.kde, gensample.random,
+MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.gmm, gensample.kde, gensample.random,
            gensample.regions, gensample.threads]
 
 

@@ -12,7 +12,8 @@ namespace gensample::gmm {
 namespace {
 
 template <class T>
-void sample_impl(const SampleModel& md, uint64_t key, int64_t r0, int64_t count, T* out, int n_threads) {
+void sample_impl(const SampleModel& md, uint64_t key, int64_t r0, int64_t count, T* out, int64_t* labels,
+                 int n_threads) {
     if (md.k < 1 || md.dim < 1) throw std::invalid_argument("gmm: no components");
     const int64_t dim = md.dim;
     const uint64_t noise_key = subkey(key, 1);
@@ -28,6 +29,7 @@ void sample_impl(const SampleModel& md, uint64_t key, int64_t r0, int64_t count,
         });
         for (int64_t j = 0; j < rows; ++j) {
             const int64_t c = int64_t(pick[size_t(j)]);
+            if (labels) labels[a + j] = c;
             const double* mu = md.mean + c * dim;
             const double* L = md.chol + c * dim * dim;
             const double* zj = z.data() + j * dim;
@@ -43,12 +45,14 @@ void sample_impl(const SampleModel& md, uint64_t key, int64_t r0, int64_t count,
 
 }  // namespace
 
-void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, double* out, int n_threads) {
-    sample_impl(model, key, r0, count, out, n_threads);
+void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, double* out, int64_t* labels,
+            int n_threads) {
+    sample_impl(model, key, r0, count, out, labels, n_threads);
 }
 
-void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, float* out, int n_threads) {
-    sample_impl(model, key, r0, count, out, n_threads);
+void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, float* out, int64_t* labels,
+            int n_threads) {
+    sample_impl(model, key, r0, count, out, labels, n_threads);
 }
 
 }  // namespace gensample::gmm

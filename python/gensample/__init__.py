@@ -8,6 +8,7 @@
 
 from . import datasets, random
 from .distribution import Distribution
+from .gmm import GMM
 from .kde import KDE
 from .polygon import MultiPolygon, Polygon
 from .raster import GeoMask, RasterMask
@@ -17,6 +18,6 @@ from .threads import get_num_threads, set_num_threads
 __version__ = "0.1.0"
 
 __all__ = [
-    "AcceptanceError", "Box", "Distribution", "GeoMask", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
+    "AcceptanceError", "Box", "Distribution", "GeoMask", "GMM", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
     "datasets", "get_num_threads", "random", "set_num_threads", "__version__",
 ]

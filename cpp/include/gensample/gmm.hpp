@@ -83,7 +83,8 @@ double lloyd_step(const double* x, const double* v, int64_t n, int64_t dim, cons
 // Vose's table over the weights. Row `row` of the sample with stream `key` is
 //     x = mu_c + L_c z,
 // c the alias pick from block (row, 0, 0) of `key` (as the KDE and region samplers) and
-// z row `row` of gs.random.normal(subkey(key, 1), dim).
+// z row `row` of gs.random.normal(subkey(key, 1), dim). labels (count,), when not null,
+// receives each row's c.
 struct SampleModel {
     const double* mean;
     const double* chol;
@@ -92,7 +93,9 @@ struct SampleModel {
     const double* prob;
     const uint32_t* alias;
 };
-void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, double* out, int n_threads);
-void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, float* out, int n_threads);
+void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, double* out, int64_t* labels,
+            int n_threads);
+void sample(const SampleModel& model, uint64_t key, int64_t r0, int64_t count, float* out, int64_t* labels,
+            int n_threads);
 
 }  // namespace gensample::gmm

@@ -141,7 +141,8 @@ void register_gmm(py::module_& m) {
     m.def(
         "gmm_sample",
         [](const CArray<double>& mean, const CArray<double>& chol, const CArray<double>& prob,
-           const CArray<uint32_t>& alias, uint64_t key, int64_t r0, py::array out, int n_threads) {
+           const CArray<uint32_t>& alias, uint64_t key, int64_t r0, py::array out, const py::object& labels,
+           int n_threads) {
             if (mean.ndim() != 2 || chol.ndim() != 3 || chol.shape(0) != mean.shape(0) ||
                 chol.shape(1) != mean.shape(1) || chol.shape(2) != mean.shape(1) || prob.ndim() != 1 ||
                 prob.shape(0) != mean.shape(0) || alias.ndim() != 1 || alias.shape(0) != mean.shape(0)) {
@@ -150,20 +151,29 @@ void register_gmm(py::module_& m) {
             const gmm::SampleModel model{mean.data(), chol.data(), mean.shape(0), mean.shape(1), prob.data(),
                                          alias.data()};
             int64_t n = 0, dim = 0;
-            if (py::isinstance<CArray<float>>(out)) {
-                float* o = writable_2d<float>(out, "out", n, dim);
-                if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the mixture");
-                py::gil_scoped_release release;
-                gmm::sample(model, key, r0, n, o, n_threads);
+            const bool f32 = py::isinstance<CArray<float>>(out);
+            void* o = f32 ? static_cast<void*>(writable_2d<float>(out, "out", n, dim))
+                          : static_cast<void*>(writable_2d<double>(out, "out", n, dim));
+            if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the mixture");
+            int64_t* l = nullptr;
+            if (!labels.is_none()) {  // the caller's own int64 array, written in place
+                if (!py::isinstance<CArray<int64_t>>(labels)) throw std::invalid_argument("labels: expected int64");
+                auto a = py::reinterpret_borrow<CArray<int64_t>>(labels);
+                if (a.ndim() != 1 || a.shape(0) != n || !a.writeable()) {
+                    throw std::invalid_argument("labels: expected a writable int64 array, one per row");
+                }
+                l = a.mutable_data();
+            }
+            py::gil_scoped_release release;
+            if (f32) {
+                gmm::sample(model, key, r0, n, static_cast<float*>(o), l, n_threads);
             } else {
-                double* o = writable_2d<double>(out, "out", n, dim);
-                if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the mixture");
-                py::gil_scoped_release release;
-                gmm::sample(model, key, r0, n, o, n_threads);
+                gmm::sample(model, key, r0, n, static_cast<double*>(o), l, n_threads);
             }
         },
         py::arg("mean"), py::arg("chol"), py::arg("prob"), py::arg("alias"), py::arg("key"), py::arg("r0"),
-        py::arg("out"), py::arg("n_threads"), "Rows r0 .. r0 + len(out) of a mixture sample.");
+        py::arg("out"), py::arg("labels"), py::arg("n_threads"),
+        "Rows r0 .. r0 + len(out) of a mixture sample; labels (or None) gets each row's component.");
 }
 
 }  // namespace gensample::bindings

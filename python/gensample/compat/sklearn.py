@@ -1,6 +1,12 @@
-"""``sklearn.neighbors.KernelDensity`` on gensample's KDE engine: scikit-learn's
-parameters, attributes and methods, exact sums (``atol``/``rtol`` are met trivially) on
-all cores, and ``sample`` for every kernel, not only gaussian and tophat.
+"""scikit-learn's density estimators on gensample's engines.
+
+``KernelDensity`` (``sklearn.neighbors``): scikit-learn's parameters, attributes and
+methods, exact sums (``atol``/``rtol`` are met trivially) on all cores, and ``sample`` for
+every kernel, not only gaussian and tophat.
+
+``GaussianMixture`` (``sklearn.mixture``): the same parameters, attributes and methods;
+EM runs on the fused C++ pass, and from the same initial parameters it reaches the same
+solution as scikit-learn.
 
 >>> import numpy as np
 >>> from gensample.compat.sklearn import KernelDensity
@@ -8,6 +14,10 @@ all cores, and ``sample`` for every kernel, not only gaussian and tophat.
 >>> kde = KernelDensity(bandwidth=0.5).fit(X)
 >>> kde.score_samples(X[:2]).shape, kde.sample(4, random_state=0).shape
 ((2,), (4, 2))
+>>> from gensample.compat.sklearn import GaussianMixture
+>>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+>>> gm.predict_proba(X[:3]).shape, gm.converged_
+((3, 2), True)
 """
 
 from __future__ import annotations
@@ -15,13 +25,17 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import warnings
+
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning
 from ..kde import KDE, KERNELS
 
-__all__ = ["KernelDensity"]
+__all__ = ["GaussianMixture", "KernelDensity"]
 
 
 class KernelDensity(DensityMixin, BaseEstimator):
@@ -101,3 +115,158 @@ class KernelDensity(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         seed = check_random_state(random_state).randint(0, 2**32, size=2, dtype=np.uint64)
         return self.kde_.sample(n_samples, rng=[int(v) for v in seed])
+
+
+def _seed(random_state) -> list:
+    """gensample seed words from a scikit-learn random_state (advancing it, as sklearn does)."""
+    return [int(v) for v in check_random_state(random_state).randint(0, 2**32, size=2, dtype=np.uint64)]
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """A Gaussian mixture with scikit-learn's interface (``sklearn.mixture.GaussianMixture``).
+
+    Same parameters; ``verbose`` and ``verbose_interval`` are accepted and print nothing.
+    ``init_params`` behaves as :class:`gensample.GMM`'s ``init`` (``"kmeans"``: k-means++
+    seeds and Lloyd steps; ``"k-means++"`` and ``"random_from_data"``: every point joins its
+    nearest seed; ``"random"``: random responsibilities); ``random_state`` seeds gensample's
+    streams, so random starts differ from scikit-learn's. Given ``weights_init``,
+    ``means_init`` and ``precisions_init`` the fit starts where scikit-learn's does and
+    reaches the same solution.
+
+    Attributes: ``weights_``, ``means_``, ``covariances_``, ``precisions_``,
+    ``precisions_cholesky_``, ``converged_``, ``n_iter_``, ``lower_bound_``,
+    ``n_features_in_``, and ``gmm_``, the fitted :class:`gensample.GMM`.
+    """
+
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
+                 n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
+                 random_state=None, warm_start=False, verbose=0, verbose_interval=10):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    def _override(self, d: int) -> dict:
+        """weights_init, means_init and precisions_init as GMM parameters (covariances)."""
+        k, ct = self.n_components, self.covariance_type
+        out = {}
+        if self.weights_init is not None:
+            out["weights"] = np.asarray(self.weights_init, dtype=np.float64)
+        if self.means_init is not None:
+            out["means"] = np.asarray(self.means_init, dtype=np.float64)
+            if out["means"].shape != (k, d):
+                raise ValueError(f"The parameter 'means' should have the shape of ({k}, {d}), "
+                                 f"but got {out['means'].shape}")
+        if self.precisions_init is not None:
+            p = np.asarray(self.precisions_init, dtype=np.float64)
+            if ct in ("full", "tied"):
+                try:
+                    out["covariances"] = np.linalg.inv(p)
+                except np.linalg.LinAlgError:
+                    raise ValueError("'precisions_init' should be symmetric, positive-definite") from None
+            else:
+                if not (p > 0).all():
+                    raise ValueError(f"'{ct} precision' should be positive")
+                out["covariances"] = 1.0 / p
+        return out
+
+    def fit(self, X, y=None):
+        """Fit by EM (``n_init`` starts, the best kept). Returns self."""
+        self.fit_predict(X, y)
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit, then the most likely component of each row of X."""
+        X = validate_data(self, X, dtype=np.float64, order="C", ensure_min_samples=2)
+        n, d = X.shape
+        if n < self.n_components:
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                             f"n_samples = {n}")
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"The 'covariance_type' parameter of GaussianMixture must be one of "
+                             f"{set(COVARIANCE_TYPES)}. Got {self.covariance_type!r} instead.")
+        gmm = GMM(n_components=self.n_components, covariance=self.covariance_type, tol=self.tol,
+                  reg_covar=self.reg_covar, max_iter=self.max_iter, n_init=self.n_init, init=self.init_params,
+                  warm_start=self.warm_start, rng=_seed(self.random_state))
+        if self.warm_start and hasattr(self, "gmm_") and self.gmm_.dim == d:
+            gmm._set(self.gmm_.weights_, self.gmm_.means_, self.gmm_.covariances_)
+        given = self._override(d)
+        k = self.n_components
+        checked = gmm._check_parameters(given.get("weights", np.full(k, 1.0 / k)),
+                                        given.get("means", np.zeros((k, d))),
+                                        given.get("covariances", _unit_covariances(self.covariance_type, k, d)))
+        override = {name: value for name, value in zip(("weights", "means", "covariances"), checked)
+                    if name in given}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            gmm._fit(X, np.ones(n), 0, override)
+        for w in caught:
+            if issubclass(w.category, ConvergenceWarning):
+                warnings.warn(str(w.message), SklearnConvergenceWarning, stacklevel=2)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self.gmm_ = gmm
+        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "converged_",
+                     "n_iter_", "lower_bound_"):
+            setattr(self, name, getattr(gmm, name))
+        return gmm.predict(X)
+
+    def _X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=np.float64, order="C", reset=False)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log-density of each row of X, shape (n_samples,)."""
+        X = self._X(X)
+        return self.gmm_.logpdf(X)
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood of the rows of X."""
+        return float(np.mean(self.score_samples(X)))
+
+    def predict(self, X) -> np.ndarray:
+        """The most likely component of each row of X."""
+        X = self._X(X)
+        return self.gmm_.predict(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Each component's responsibility for each row of X, shape (n_samples, n_components)."""
+        X = self._X(X)
+        return self.gmm_.predict_proba(X)
+
+    def sample(self, n_samples=1):
+        """``(X, y)``: ``n_samples`` draws and their components, as scikit-learn returns them
+        (grouped by component, components in order)."""
+        check_is_fitted(self)
+        if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least "
+                             "one sample.")
+        X, y = self.gmm_.sample_with_labels(int(n_samples), rng=_seed(self.random_state))
+        order = np.argsort(y, kind="stable")
+        return X[order], y[order]
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion on X (lower is better)."""
+        X = self._X(X)
+        return self.gmm_.bic(X)
+
+    def aic(self, X) -> float:
+        """Akaike information criterion on X (lower is better)."""
+        X = self._X(X)
+        return self.gmm_.aic(X)
+
+
+def _unit_covariances(covariance_type: str, k: int, d: int) -> np.ndarray:
+    """Placeholder identity covariances of the type's shape (validation of partial inits)."""
+    return {"full": np.broadcast_to(np.eye(d), (k, d, d)), "tied": np.eye(d), "diag": np.ones((k, d)),
+            "spherical": np.ones(k)}[covariance_type]

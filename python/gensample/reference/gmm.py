@@ -105,8 +105,8 @@ def lloyd_step(x, v, centres):
     return labels, weight, sums, float(v @ d2[np.arange(x.shape[0]), labels])
 
 
-def sample(key: int, means, chols, prob, alias, n: int) -> np.ndarray:
-    """Rows 0 .. n-1 of gs.GMM.sample with stream ``key``: mu_c + L_c z."""
+def sample(key: int, means, chols, prob, alias, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows 0 .. n-1 of gs.GMM.sample with stream ``key``: (mu_c + L_c z, c)."""
     means, chols = np.asarray(means, np.float64), np.asarray(chols, np.float64)
     rows = np.arange(n)
     c = alias_pick(key, rows, draws(key, rows, 1), np.asarray(prob), np.asarray(alias))
@@ -118,4 +118,4 @@ def sample(key: int, means, chols, prob, alias, n: int) -> np.ndarray:
         for j in range(i + 1):
             s = s + chols[c, i, j] * z[:, j]
         out[:, i] = means[c, i] + s
-    return out
+    return out, c

@@ -1,0 +1,570 @@
+"""Gaussian mixtures: fit by EM, evaluate, score, sample, condition and marginalise.
+
+The engine (``cpp/src/gmm.cpp``) evaluates every component on blocks of points in SIMD
+lanes and takes the log-sum-exp over components in registers; one EM iteration is one
+pass over the data that accumulates the responsibilities' weighted sums and scatter
+matrices about the current means. Conditioning and marginals are closed form.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _core
+from ._validation import (
+    as_dataset,
+    as_points,
+    as_sample_weights,
+    check_count,
+    check_float_dtype,
+    check_n_threads,
+    check_positive_int,
+    empty_output,
+)
+from .distribution import Distribution
+from .random import key_from_rng
+
+__all__ = ["GMM", "COVARIANCE_TYPES", "INITS", "ConvergenceWarning"]
+
+COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
+INITS = ("kmeans", "k-means++", "random_from_data", "random")
+_EPS = np.finfo(np.float64).eps
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before the lower bound changed by less than ``tol``."""
+
+
+def _ill_defined(what: str) -> ValueError:
+    return ValueError(
+        f"{what}: some components have an ill-defined covariance (singleton or collapsed samples); "
+        "use fewer components or a larger reg_covar"
+    )
+
+
+def _chol_lower(cov: np.ndarray, what: str) -> np.ndarray:
+    """Lower Cholesky factors of (..., d, d) symmetric matrices, or a clear error."""
+    try:
+        L = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        L = None
+    if L is None or not np.isfinite(L).all() or not (np.diagonal(L, axis1=-2, axis2=-1) > 0).all():
+        raise _ill_defined(what) if what.startswith("EM") else ValueError(
+            f"{what} must be symmetric positive definite")
+    return L
+
+
+def _check_real(value, name: str, low: float = 0.0, allow_equal: bool = True) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number, got {value!r}")
+    if value < low or (value == low and not allow_equal):
+        raise ValueError(f"{name} must be {'>=' if allow_equal else '>'} {low}, got {value}")
+    return float(value)
+
+
+def _covariance_shape(covariance: str, k: int, d: int) -> tuple:
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance]
+
+
+class GMM(Distribution):
+    """A Gaussian mixture ``p(x) = sum_k w_k N(x; mu_k, S_k)``, fitted by EM or given.
+
+    Parameters
+    ----------
+    n_components : int, default 1
+    covariance : {"full", "diag", "spherical", "tied"}, default "full"
+        Each component's own full matrix; a diagonal; one variance; or one full matrix
+        shared by all (scikit-learn's ``covariance_type``).
+    tol : float, default 1e-3
+        EM stops when the mean log-likelihood changes by less than this.
+    reg_covar : float, default 1e-6
+        Added to every covariance's diagonal at each M-step.
+    max_iter : int, default 100
+    n_init : int, default 1
+        Initialisations to run; the one with the best final log-likelihood is kept.
+    init : {"kmeans", "k-means++", "random_from_data", "random"}, default "kmeans"
+        ``kmeans``: greedy k-means++ seeds then Lloyd steps until no label changes (at most
+        100); ``k-means++``: the seeds, each point assigned to its nearest; ``random_from_data``:
+        distinct data points drawn by weight as centres, points assigned to the nearest;
+        ``random``: uniform random responsibilities. The first M-step then gives the start.
+    warm_start : bool, default False
+        Refit from the current parameters (one initialisation).
+    rng : seed, Generator or None
+        The initialisation's random stream (:func:`gensample.random.key_from_rng`).
+
+    Attributes (after :meth:`fit` or :meth:`from_parameters`)
+    ---------------------------------------------------------
+    weights_ (k,);  means_ (k, d);  covariances_ (shape by type, as scikit-learn);
+    precisions_cholesky_ (as scikit-learn);  converged_, n_iter_, lower_bound_ (after fit).
+
+    >>> import numpy as np, gensample as gs
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-2, 0.5, (500, 2)), rng.normal(2, 0.5, (500, 2))])
+    >>> gmm = gs.GMM(n_components=2, rng=0).fit(X)
+    >>> sorted(np.round(gmm.means_[:, 0]).tolist()), gmm.converged_
+    ([-2.0, 2.0], True)
+    >>> cond = gmm.condition([1.8], dims=[0])          # p(x_1 | x_0 = 1.8): a 1-D mixture
+    >>> round(float(cond.means_[np.argmax(cond.weights_), 0]))
+    2
+    >>> gmm.sample(1000, rng=0).shape
+    (1000, 2)
+    """
+
+    def __init__(self, n_components=1, covariance="full", *, tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
+                 init="kmeans", warm_start=False, rng=None):
+        self.n_components = check_positive_int(n_components, "n_components")
+        if covariance not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance must be one of {COVARIANCE_TYPES}, got {covariance!r}")
+        self.covariance = covariance
+        self.tol = _check_real(tol, "tol")
+        self.reg_covar = _check_real(reg_covar, "reg_covar")
+        self.max_iter = check_positive_int(max_iter, "max_iter")
+        self.n_init = check_positive_int(n_init, "n_init")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        self.init = init
+        self.warm_start = bool(warm_start)
+        self.rng = rng
+
+    # ---- construction from parameters --------------------------------------------------
+
+    @classmethod
+    def from_parameters(cls, weights, means, covariances, covariance="full") -> "GMM":
+        """A mixture with the given parameters, no fitting.
+
+        ``covariances`` has the shape of ``covariance``'s type: full (k, d, d), tied (d, d),
+        diag (k, d) variances, spherical (k,) variances.
+
+        >>> import gensample as gs
+        >>> g = gs.GMM.from_parameters([0.5, 0.5], [[0.0], [4.0]], [1.0, 1.0], covariance="spherical")
+        >>> round(float(g.logpdf([[2.0]])[0]), 4)
+        -2.9189
+        """
+        means = np.asarray(means)
+        if means.ndim != 2 or means.shape[0] == 0 or means.shape[1] == 0:
+            raise ValueError(f"means must have shape (n_components, dim), got {means.shape}")
+        gmm = cls(n_components=means.shape[0], covariance=covariance)
+        gmm._set(*gmm._check_parameters(weights, means, covariances))
+        return gmm
+
+    def _check_parameters(self, weights, means, covariances):
+        """Validated (weights, means, covariances) for this mixture's type and size."""
+        k = self.n_components
+        means = np.asarray(means)
+        if means.dtype.kind not in "iuf" or means.ndim != 2 or means.shape[0] != k:
+            raise ValueError(f"means must be numbers of shape ({k}, dim), got {means.dtype} {means.shape}")
+        means = np.array(means, dtype=np.float64)
+        d = means.shape[1]
+        if not np.isfinite(means).all():
+            raise ValueError("means must be finite (no NaN or inf)")
+        w = np.asarray(weights)
+        if w.dtype.kind not in "iuf" or w.shape != (k,):
+            raise ValueError(f"weights must be {k} numbers, got {w.dtype} {w.shape}")
+        w = w.astype(np.float64)
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError(f"weights must be finite and non-negative, got {w.tolist()}")
+        if not abs(float(w.sum()) - 1.0) <= 1e-6:
+            raise ValueError(f"weights must sum to 1, got sum {float(w.sum())!r}")
+        w = w / w.sum()
+        cov = np.asarray(covariances)
+        shape = _covariance_shape(self.covariance, k, d)
+        if cov.dtype.kind not in "iuf" or cov.shape != shape:
+            raise ValueError(f"covariances for covariance={self.covariance!r} must have shape {shape}, "
+                             f"got {cov.dtype} {cov.shape}")
+        cov = np.array(cov, dtype=np.float64)
+        if not np.isfinite(cov).all():
+            raise ValueError("covariances must be finite (no NaN or inf)")
+        if self.covariance in ("full", "tied"):
+            if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-10, atol=0):
+                raise ValueError("covariances must be symmetric")
+            cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+        elif not (cov > 0).all():
+            raise ValueError("covariances (variances) must be positive")
+        return w, means, cov
+
+    # ---- fitted state -------------------------------------------------------------------
+
+    def _set(self, weights, means, covariances) -> None:
+        """Parameters -> every derived array: Cholesky factors, the engine's factors, caches."""
+        k, d = means.shape
+        if self.covariance == "full":
+            L = _chol_lower(covariances, "covariances")
+        elif self.covariance == "tied":
+            L = np.broadcast_to(_chol_lower(covariances, "covariances"), (k, d, d))
+        elif self.covariance == "diag":
+            L = np.sqrt(covariances)[:, :, None] * np.eye(d)
+        else:
+            L = np.sqrt(covariances)[:, None, None] * np.eye(d)
+        self.weights_, self.means_, self.covariances_ = weights, means, covariances
+        self._chol = np.ascontiguousarray(L)
+        self._factors = np.linalg.inv(self._chol)  # A_k = L_k^-1, lower triangular
+        diag = np.diagonal(self._chol, axis1=1, axis2=2)
+        with np.errstate(divide="ignore"):
+            self._log_coef = np.log(weights) - np.log(diag).sum(axis=1) - 0.5 * d * _LOG_2PI
+        self._engine_cache = {}
+        self._alias = None
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "means_"):
+            raise RuntimeError("this GMM is not fitted yet: call fit(X) or GMM.from_parameters(...)")
+
+    @property
+    def dim(self) -> int:
+        self._check_fitted()
+        return self.means_.shape[1]
+
+    @property
+    def diagonal(self) -> bool:
+        return self.covariance in ("diag", "spherical")
+
+    def _engine(self, dtype) -> tuple:
+        """(mean, factor, log_coef, diagonal) for the engine, in dtype (cached)."""
+        if dtype not in self._engine_cache:
+            if self.diagonal:
+                factor = np.diagonal(self._factors, axis1=1, axis2=2)
+            else:
+                rows, cols = np.tril_indices(self.dim)
+                factor = self._factors[:, rows, cols]
+            self._engine_cache[dtype] = (np.ascontiguousarray(self.means_, dtype=dtype),
+                                         np.ascontiguousarray(factor, dtype=dtype),
+                                         np.ascontiguousarray(self._log_coef, dtype=dtype), self.diagonal)
+        return self._engine_cache[dtype]
+
+    @property
+    def precisions_cholesky_(self) -> np.ndarray:
+        """scikit-learn's ``precisions_cholesky_``: P with ``P P^T`` the precision."""
+        self._check_fitted()
+        P = np.swapaxes(self._factors, 1, 2)
+        if self.covariance == "full":
+            return np.ascontiguousarray(P)
+        if self.covariance == "tied":
+            return np.ascontiguousarray(P[0])
+        diag = np.diagonal(self._factors, axis1=1, axis2=2)
+        return np.ascontiguousarray(diag if self.covariance == "diag" else diag[:, 0])
+
+    @property
+    def precisions_(self) -> np.ndarray:
+        """The precision matrices (inverse covariances), shaped as ``covariances_``."""
+        P = self.precisions_cholesky_
+        if self.covariance in ("full", "tied"):
+            return P @ np.swapaxes(P, -1, -2)
+        return P**2
+
+    # ---- fit ----------------------------------------------------------------------------
+
+    def fit(self, X, weights=None, n_threads=None) -> "GMM":
+        """Fit by EM to the rows of ``X`` (n, d), with optional non-negative sample ``weights``."""
+        X = as_dataset(X)
+        n = X.shape[0]
+        v = np.ones(n) if weights is None else as_sample_weights(weights, n) * n
+        if int(np.count_nonzero(v)) < self.n_components:
+            raise ValueError(f"n_components={self.n_components} needs at least as many samples with positive "
+                             f"weight, got {int(np.count_nonzero(v))}")
+        threads = check_n_threads(n_threads)
+        return self._fit(X, v, threads)
+
+    def _fit(self, X, v, threads, override=None) -> "GMM":
+        """EM from each of n_init initialisations (or from the current parameters, warm).
+
+        ``override``: any of "weights", "means", "covariances" replacing the initialisation's
+        (all three: no initialisation is run).
+        """
+        override = override or {}
+        warm = self.warm_start and hasattr(self, "means_") and self.means_.shape[1] == X.shape[1]
+        key = key_from_rng(self.rng)
+        best = None
+        for i in range(1 if warm else self.n_init):
+            if warm:
+                start = (self.weights_, self.means_, self.covariances_)
+            elif len(override) == 3:
+                start = (override["weights"], override["means"], override["covariances"])
+            else:
+                w, m, c = self._initialise(X, v, _core.subkey(key, i), threads)
+                start = (override.get("weights", w), override.get("means", m), override.get("covariances", c))
+            self._set(*start)
+            lower_bound, n_iter, converged = self._em(X, v, threads)
+            if best is None or lower_bound > best[0]:
+                best = (lower_bound, n_iter, converged, self.weights_, self.means_, self.covariances_)
+        self.lower_bound_, self.n_iter_, self.converged_ = best[:3]
+        self._set(*best[3:])
+        if not self.converged_:
+            warnings.warn(f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
+                          "raise max_iter or tol, or check the data", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _em(self, X, v, threads) -> tuple:
+        """EM iterations from the current parameters: (lower bound, iterations, converged)."""
+        full = self.covariance in ("full", "tied")
+        total = float(v.sum())
+        lower_bound = -np.inf
+        for it in range(1, self.max_iter + 1):
+            previous = lower_bound
+            weight, first, second, ll = _core.gmm_em_moments(*self._engine(np.float64), X, v, full, threads)
+            lower_bound = ll / total
+            self._set(*self._m_step(weight, first, second))
+            if abs(lower_bound - previous) < self.tol:
+                return lower_bound, it, True
+        return lower_bound, self.max_iter, False
+
+    def _m_step(self, weight, first, second):
+        """New (weights, means, covariances) from the E-step sums about the current means."""
+        k, d = self.means_.shape
+        nk = weight + 10 * _EPS  # as scikit-learn: an empty component keeps finite parameters
+        delta = first / nk[:, None]
+        means = self.means_ + delta
+        reg = self.reg_covar
+        if self.covariance in ("full", "tied"):
+            rows, cols = np.tril_indices(d)
+            S = np.zeros((k, d, d))
+            S[:, rows, cols] = second
+            S[:, cols, rows] = second
+            if self.covariance == "full":
+                cov = S / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]
+                cov[:, np.arange(d), np.arange(d)] += reg
+            else:
+                cov = (S.sum(axis=0) - np.einsum("k,ki,kj->ij", nk, delta, delta)) / nk.sum()
+                cov[np.arange(d), np.arange(d)] += reg
+            _chol_lower(cov, "EM")
+        else:
+            cov = second / nk[:, None] - delta**2 + reg
+            if self.covariance == "spherical":
+                cov = cov.mean(axis=1)
+            if not (cov > 0).all():
+                raise _ill_defined("EM")
+        return nk / nk.sum(), means, cov
+
+    def _initialise(self, X, v, key, threads):
+        """The starting parameters of one initialisation (class docstring)."""
+        k = self.n_components
+        if self.init == "random":
+            from .random import uniform
+            resp = uniform(X.shape[0], k, rng=np.random.SeedSequence(key))
+            resp /= resp.sum(axis=1, keepdims=True)
+            return self._params_from_responsibilities(X, v, resp)
+        if self.init == "random_from_data":
+            centres = X[self._distinct_draw(X, v, key)]
+        else:
+            trials = 2 + int(math.log(k))
+            try:
+                seeds = _core.gmm_kmeans_plusplus(X, v, k, trials, key, threads)
+            except ValueError:
+                raise ValueError(f"X has fewer distinct points (with positive weight) than "
+                                 f"n_components={k}") from None
+            centres = X[seeds]
+        labels, *_ = _core.gmm_lloyd_step(X, v, centres, threads)
+        if self.init == "kmeans":
+            for _ in range(100):
+                _, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
+                moved = weight > 0  # an emptied cluster keeps its centre
+                centres = centres.copy()
+                centres[moved] = sums[moved] / weight[moved, None]
+                new_labels, *_ = _core.gmm_lloyd_step(X, v, centres, threads)
+                if np.array_equal(new_labels, labels):
+                    break
+                labels = new_labels
+        resp = np.zeros((X.shape[0], k))
+        resp[np.arange(X.shape[0]), labels] = 1.0
+        return self._params_from_responsibilities(X, v, resp)
+
+    def _distinct_draw(self, X, v, key) -> np.ndarray:
+        """k indices of distinct points, drawn by weight without replacement."""
+        gen = np.random.default_rng(np.random.SeedSequence(key))
+        _, first = np.unique(X, axis=0, return_index=True)
+        first = first[v[first] > 0]
+        if first.size < self.n_components:
+            raise ValueError(f"X has fewer distinct points (with positive weight) than "
+                             f"n_components={self.n_components}")
+        p = v[first] / v[first].sum()
+        return gen.choice(first, size=self.n_components, replace=False, p=p)
+
+    def _params_from_responsibilities(self, X, v, resp):
+        """The M-step from explicit responsibilities (n, k), as scikit-learn's."""
+        r = resp * v[:, None]
+        nk = r.sum(axis=0) + 10 * _EPS
+        means = (r.T @ X) / nk[:, None]
+        d = X.shape[1]
+        reg = self.reg_covar
+        if self.covariance in ("full", "tied"):
+            cov = np.empty((self.n_components, d, d))
+            for j in range(self.n_components):
+                rows = np.flatnonzero(r[:, j])  # hard starts touch each point once
+                diff = X[rows] - means[j]
+                cov[j] = (r[rows, j, None] * diff).T @ diff / nk[j]
+            if self.covariance == "tied":
+                cov = np.einsum("k,kij->ij", nk, cov) / nk.sum()
+            cov[..., np.arange(d), np.arange(d)] += reg
+            _chol_lower(cov, "EM")
+        else:
+            cov = (r.T @ X**2) / nk[:, None] - means**2 + reg
+            if self.covariance == "spherical":
+                cov = cov.mean(axis=1)
+            if not (cov > 0).all():
+                raise _ill_defined("EM")
+        return nk / nk.sum(), means, cov
+
+    # ---- evaluate -----------------------------------------------------------------------
+
+    def _points(self, x) -> np.ndarray:
+        self._check_fitted()
+        return as_points(x, self.dim)
+
+    def logpdf(self, x, n_threads=None) -> np.ndarray:
+        """Log-density at each row of ``x`` (n, d) -> (n,), in ``x``'s float type."""
+        x = self._points(x)
+        return _core.gmm_evaluate("density", *self._engine(x.dtype), x, check_n_threads(n_threads))
+
+    def score_samples(self, x, n_threads=None) -> np.ndarray:
+        """Same as :meth:`logpdf` (scikit-learn's name)."""
+        return self.logpdf(x, n_threads=n_threads)
+
+    def score(self, x, n_threads=None) -> float:
+        """Mean log-density of the rows of ``x``."""
+        return float(np.mean(self.logpdf(x, n_threads=n_threads), dtype=np.float64))
+
+    def log_responsibilities(self, x, n_threads=None) -> np.ndarray:
+        """``log p(k | x)`` for each row of ``x`` -> (n, n_components)."""
+        x = self._points(x)
+        log_resp, _ = _core.gmm_evaluate("responsibilities", *self._engine(x.dtype), x, check_n_threads(n_threads))
+        return log_resp
+
+    def predict_proba(self, x, n_threads=None) -> np.ndarray:
+        """Responsibilities ``p(k | x)`` -> (n, n_components), rows summing to 1."""
+        return np.exp(self.log_responsibilities(x, n_threads=n_threads))
+
+    def predict(self, x, n_threads=None) -> np.ndarray:
+        """The most likely component of each row of ``x`` -> (n,) int64."""
+        return np.argmax(self.log_responsibilities(x, n_threads=n_threads), axis=1)
+
+    def grad_logpdf(self, x, n_threads=None) -> np.ndarray:
+        """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d)."""
+        x = self._points(x)
+        return _core.gmm_evaluate("score", *self._engine(x.dtype), x, check_n_threads(n_threads))
+
+    def _n_parameters(self) -> int:
+        k, d = self.means_.shape
+        cov = {"full": k * d * (d + 1) // 2, "diag": k * d, "tied": d * (d + 1) // 2, "spherical": k}
+        return cov[self.covariance] + k * d + k - 1
+
+    def bic(self, X, n_threads=None) -> float:
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        X = self._points(X)
+        return -2 * self.score(X, n_threads) * X.shape[0] + self._n_parameters() * math.log(X.shape[0])
+
+    def aic(self, X, n_threads=None) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        X = self._points(X)
+        return -2 * self.score(X, n_threads) * X.shape[0] + 2 * self._n_parameters()
+
+    # ---- conditioning and marginals -----------------------------------------------------
+
+    def _dims(self, dims, name="dims") -> np.ndarray:
+        self._check_fitted()
+        arr = np.asarray(dims)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.dtype.kind not in "iu" or arr.ndim != 1 or arr.size == 0:
+            raise TypeError(f"{name} must be a non-empty list of dimension indices, got {dims!r}")
+        if arr.min() < 0 or arr.max() >= self.dim or np.unique(arr).size != arr.size:
+            raise ValueError(f"{name} must be distinct indices in [0, {self.dim}), got {arr.tolist()}")
+        return arr.astype(np.int64)
+
+    def _full_covariances(self) -> np.ndarray:
+        return self._chol @ np.swapaxes(self._chol, 1, 2)
+
+    def marginal(self, dims) -> "GMM":
+        """The mixture of the coordinates ``dims`` (in that order), exact.
+
+        >>> import gensample as gs
+        >>> g = gs.GMM.from_parameters([1.0], [[1.0, 2.0]], [[[2.0, 0.5], [0.5, 1.0]]])
+        >>> g.marginal([1]).covariances_.tolist()
+        [[[1.0]]]
+        """
+        dims = self._dims(dims)
+        cov = self.covariances_
+        if self.covariance == "full":
+            cov = cov[:, dims][:, :, dims]
+        elif self.covariance == "tied":
+            cov = cov[dims][:, dims]
+        elif self.covariance == "diag":
+            cov = cov[:, dims]
+        out = type(self)(n_components=self.n_components, covariance=self.covariance)
+        out._set(self.weights_.copy(), np.ascontiguousarray(self.means_[:, dims]), np.ascontiguousarray(cov))
+        return out
+
+    def condition(self, values, dims) -> "GMM":
+        """The exact conditional mixture ``p(x_rest | x[dims] = values)`` over the other dimensions.
+
+        Each component is conditioned in closed form (``mu_b + S_ba S_aa^-1 (v - mu_a)``,
+        ``S_bb - S_ba S_aa^-1 S_ab``) and reweighted by ``p(k | x[dims] = values)``. The
+        result keeps the covariance type; its dimensions are the remaining ones, in order.
+        """
+        dims = self._dims(dims)
+        if dims.size == self.dim:
+            raise ValueError("dims must leave at least one dimension to condition (it names all of them)")
+        values = np.asarray(values)
+        if values.dtype.kind not in "iuf" or values.shape not in ((dims.size,), (1, dims.size)):
+            raise ValueError(f"values must be {dims.size} numbers (one per dim), got shape {values.shape}")
+        values = values.reshape(1, -1).astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError("values must be finite (no NaN or inf)")
+        rest = np.setdiff1d(np.arange(self.dim), dims)
+        log_resp = self.marginal(dims).log_responsibilities(values)[0]
+        weights = np.exp(log_resp - log_resp.max())
+        weights /= weights.sum()
+        mu_a, mu_b = self.means_[:, dims], self.means_[:, rest]
+        if self.diagonal:  # no cross-covariance: each component keeps its rest
+            cov = self.covariances_ if self.covariance == "spherical" else self.covariances_[:, rest]
+            means = mu_b
+        else:
+            S = self._full_covariances()
+            S_aa, S_ba, S_bb = S[:, dims][:, :, dims], S[:, rest][:, :, dims], S[:, rest][:, :, rest]
+            gain = np.swapaxes(np.linalg.solve(S_aa, np.swapaxes(S_ba, 1, 2)), 1, 2)  # S_ba S_aa^-1
+            means = mu_b + np.einsum("kij,kj->ki", gain, values[0] - mu_a)
+            cov = S_bb - gain @ np.swapaxes(S_ba, 1, 2)
+            cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+            if self.covariance == "tied":
+                cov = cov[0]
+        out = type(self)(n_components=self.n_components, covariance=self.covariance)
+        out._set(weights, np.ascontiguousarray(means), np.ascontiguousarray(cov))
+        return out
+
+    # ---- sample -------------------------------------------------------------------------
+
+    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+        """``n`` draws (n, d), in row order (not grouped by component).
+
+        Row ``i`` is ``mu_c + L_c z``: ``c`` picked by weight and ``z`` standard normal, both
+        pure functions of (seed, i) (gmm.hpp).
+        """
+        self._check_fitted()
+        n = check_count(n)
+        dtype = check_float_dtype(dtype)
+        threads = check_n_threads(n_threads)
+        out = empty_output(n, self.dim, dtype)
+        self._sample_rows(key_from_rng(rng), 0, out, threads)
+        return out
+
+    def sample_with_labels(self, n, rng=None, dtype=np.float64, n_threads=None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample` and each row's component, ``(X (n, d), labels (n,) int64)``."""
+        self._check_fitted()
+        n = check_count(n)
+        dtype = check_float_dtype(dtype)
+        threads = check_n_threads(n_threads)
+        out, labels = empty_output(n, self.dim, dtype), np.empty(n, dtype=np.int64)
+        self._sample_rows(key_from_rng(rng), 0, out, threads, labels)
+        return out, labels
+
+    def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int, labels=None) -> None:
+        """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
+        if self._alias is None:
+            self._alias = _core.alias_table(self.weights_)
+        _core.gmm_sample(self.means_, self._chol, *self._alias, key, r0, out, labels, n_threads)
+
+    def __repr__(self) -> str:
+        return f"GMM(n_components={self.n_components}, covariance={self.covariance!r})"
+
