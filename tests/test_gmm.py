@@ -95,7 +95,7 @@ def test_em_moments_match_reference(covariance, d):
     x = rng.normal(size=(3001, d)) * 3  # not a multiple of the lane width
     v = rng.uniform(0, 2, 3001)
     full = covariance in ("full", "tied")
-    weight, first, second, ll = gs._core.gmm_em_moments(*g._engine(np.float64), x, v, full, 0)
+    weight, first, second, ll = gs._core.gmm_em_moments(g._engine(np.float64), x, v, full, 0)
     w_ref, f_ref, s_ref, ll_ref = ref.em_moments(*_ref(g), x, v, full)
     if full:
         rows, cols = np.tril_indices(d)

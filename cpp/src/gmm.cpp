@@ -30,8 +30,6 @@ constexpr float kExpFloor<float> = -87.0f;
 
 enum class Mode { density, responsibilities, score, moments };
 
-inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
-
 // Per-task buffers, one vector (a block of points) per entry.
 template <class T>
 struct Scratch {
@@ -40,77 +38,82 @@ struct Scratch {
     Scratch(int64_t dim, int64_t k) : x(size_t(dim)), diff(size_t(dim)), y(size_t(dim)), a(size_t(k)), grad(size_t(dim)) {}
 };
 
-// Points [0, count) of pts (count <= width) into lanes, coordinate i in x[i]; the padding
-// lanes repeat the last point, so they stay finite.
+// Points [0, count) of pts (count <= width) into lanes, coordinate i minus the centre in
+// x[i]; the padding lanes repeat the last point, so they stay finite.
 template <class T>
-GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, V<T>* x) {
+GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, const T* centre, V<T>* x) {
     alignas(64) T lane[kWidth<T>];
     for (int64_t i = 0; i < dim; ++i) {
         for (int l = 0; l < kWidth<T>; ++l) lane[l] = pts[std::min<int64_t>(l, count - 1) * dim + i];
-        x[i] = simd::load<T>(lane);
+        x[i] = simd::load<T>(lane) - centre[i];
     }
 }
 
+inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
+
 constexpr int kRows = 8;  // rows of y held in registers at a time
 
-// Rows [j0, j0 + rows) of y = A diff (rows <= kRows; A's packed rows in f), into y.
-// Column by column, so each diff vector is loaded once per kRows multiply-adds.
-template <class T, int kCount>
-GENSAMPLE_INLINE V<T> factor_rows(const T* f, const V<T>* diff, int64_t j0, int rows, V<T>* y) {
+// Rows [j0, j0 + rows) of y = A x - b (rows <= kRows; A's packed rows in f), their squares
+// summed; y itself stored when kKeep. Column by column, so each x vector is loaded once
+// per kRows multiply-adds, and every multiply-add takes its factor as a scalar operand.
+template <class T, int kCount, bool kKeep>
+GENSAMPLE_INLINE V<T> factor_rows(const T* f, const T* b, const V<T>* x, int64_t j0, int rows, V<T>* y) {
     const int n = kCount > 0 ? kCount : rows;
     V<T> acc[kRows];
 #pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) acc[r] = V<T>{};
+    for (int r = 0; r < kRows; ++r) {
+        if (r < n) acc[r] = -b[j0 + r] - V<T>{};
+    }
     for (int64_t i = 0; i < j0; ++i) {  // the rectangle left of the diagonal block
-        const V<T> di = diff[i];
+        const V<T> xi = x[i];
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
-            if (r < n) acc[r] += f[packed(j0 + r) + i] * di;
+            if (r < n) acc[r] += f[packed(j0 + r) + i] * xi;
         }
     }
 #pragma GCC unroll 8
     for (int c = 0; c < kRows; ++c) {  // the diagonal block's lower triangle
         if (c >= n) break;
-        const V<T> di = diff[j0 + c];
+        const V<T> xi = x[j0 + c];
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
-            if (r >= c && r < n) acc[r] += f[packed(j0 + r) + j0 + c] * di;
+            if (r >= c && r < n) acc[r] += f[packed(j0 + r) + j0 + c] * xi;
         }
     }
     V<T> q{};
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
-            y[j0 + r] = acc[r];
+            if (kKeep) y[j0 + r] = acc[r];
             q += acc[r] * acc[r];
         }
     }
     return q;
 }
 
-// diff = x - mu_k, y = A_k diff; returns |y|^2. kDim > 0: the dimension, known at compile
-// time (small d, where the loops must unroll to keep everything in registers).
-template <class T, bool kDiag, int kDim>
-GENSAMPLE_INLINE V<T> whiten(const Mixture<T>& g, int64_t k, const V<T>* x, V<T>* diff, V<T>* y) {
+// |y|^2 for y = A_k (x - m) - b_k = A_k (x - mu_k); y itself into y when kKeep. kDim > 0:
+// the dimension, known at compile time (small d, where the loops must unroll to keep
+// everything in registers).
+template <class T, bool kDiag, int kDim, bool kKeep>
+GENSAMPLE_INLINE V<T> whiten(const Mixture<T>& g, int64_t k, const V<T>* x, V<T>* y) {
     const int64_t d = kDim > 0 ? kDim : g.dim;
-    const T* mu = g.mean + k * d;
     const T* f = g.factor + k * (kDiag ? d : packed(d));
-#pragma GCC unroll 8
-    for (int64_t i = 0; i < d; ++i) diff[i] = x[i] - mu[i];
+    const T* b = g.offset + k * d;
     if (kDiag) {
         V<T> q{};
 #pragma GCC unroll 8
         for (int64_t i = 0; i < d; ++i) {
-            y[i] = f[i] * diff[i];
-            q += y[i] * y[i];
+            const V<T> yi = f[i] * x[i] - b[i];
+            if (kKeep) y[i] = yi;
+            q += yi * yi;
         }
         return q;
     }
-    if (kDim > 0) return factor_rows<T, kDim>(f, diff, 0, kDim, y);
+    if (kDim > 0) return factor_rows<T, kDim, kKeep>(f, b, x, 0, kDim, y);
     V<T> q{};
     int64_t j0 = 0;
-    for (; j0 + kRows <= d; j0 += kRows) q += factor_rows<T, kRows>(f, diff, j0, kRows, y);
-    if (j0 < d) q += factor_rows<T, 0>(f, diff, j0, int(d - j0), y);
+    for (; j0 + kRows <= d; j0 += kRows) q += factor_rows<T, kRows, kKeep>(f, b, x, j0, kRows, y);
+    if (j0 < d) q += factor_rows<T, 0, kKeep>(f, b, x, j0, int(d - j0), y);
     return q;
 }
 
@@ -143,10 +146,10 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
     int64_t blocks = 0;
     for (int64_t p = p0; p < p1; p += kWidth<T>) {
         const int64_t count = std::min<int64_t>(kWidth<T>, p1 - p);
-        load_block(x + p * d, count, d, s.x.data());
+        load_block(x + p * d, count, d, g.centre, s.x.data());
         V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < K; ++k) {
-            const V<T> q = whiten<T, kDiag, kDim>(g, k, s.x.data(), s.diff.data(), s.y.data());
+            const V<T> q = whiten<T, kDiag, kDim, false>(g, k, s.x.data(), s.y.data());
             s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
             vmax = simd::max<T>(vmax, s.a[size_t(k)]);
         }
@@ -174,7 +177,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             for (size_t i = 0; i < s.grad.size(); ++i) s.grad[i] = V<T>{};
             for (int64_t k = 0; k < K; ++k) {
                 const V<T> r = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
-                whiten<T, kDiag, kDim>(g, k, s.x.data(), s.diff.data(), s.y.data());
+                whiten<T, kDiag, kDim, true>(g, k, s.x.data(), s.y.data());
                 const T* f = g.factor + k * (kDiag ? d : packed(d));
                 for (int64_t j = 0; j < d; ++j) {  // grad -= r A^T y, A lower triangular
                     const V<T> ry = r * s.y[size_t(j)];

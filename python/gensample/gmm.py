@@ -223,16 +223,19 @@ class GMM(Distribution):
         return self.covariance in ("diag", "spherical")
 
     def _engine(self, dtype) -> tuple:
-        """(mean, factor, log_coef, diagonal) for the engine, in dtype (cached)."""
+        """(centre, mean, offset, factor, log_coef, diagonal) for the engine (gmm.hpp), in
+        dtype (cached): coordinates about the mixture's mean."""
         if dtype not in self._engine_cache:
             if self.diagonal:
                 factor = np.diagonal(self._factors, axis1=1, axis2=2)
             else:
                 rows, cols = np.tril_indices(self.dim)
                 factor = self._factors[:, rows, cols]
-            self._engine_cache[dtype] = (np.ascontiguousarray(self.means_, dtype=dtype),
-                                         np.ascontiguousarray(factor, dtype=dtype),
-                                         np.ascontiguousarray(self._log_coef, dtype=dtype), self.diagonal)
+            centre = (self.weights_ @ self.means_).astype(dtype).astype(np.float64)  # exact in dtype
+            mean = self.means_ - centre
+            offset = np.einsum("kij,kj->ki", self._factors, mean)
+            self._engine_cache[dtype] = tuple(np.ascontiguousarray(a, dtype=dtype)
+                                              for a in (centre, mean, offset, factor, self._log_coef)) + (self.diagonal,)
         return self._engine_cache[dtype]
 
     @property
@@ -304,7 +307,7 @@ class GMM(Distribution):
         lower_bound = -np.inf
         for it in range(1, self.max_iter + 1):
             previous = lower_bound
-            weight, first, second, ll = _core.gmm_em_moments(*self._engine(np.float64), X, v, full, threads)
+            weight, first, second, ll = _core.gmm_em_moments(self._engine(np.float64), X, v, full, threads)
             lower_bound = ll / total
             self._set(*self._m_step(weight, first, second))
             if abs(lower_bound - previous) < self.tol:
@@ -416,7 +419,7 @@ class GMM(Distribution):
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """Log-density at each row of ``x`` (n, d) -> (n,), in ``x``'s float type."""
         x = self._points(x)
-        return _core.gmm_evaluate("density", *self._engine(x.dtype), x, check_n_threads(n_threads))
+        return _core.gmm_evaluate("density", self._engine(x.dtype), x, check_n_threads(n_threads))
 
     def score_samples(self, x, n_threads=None) -> np.ndarray:
         """Same as :meth:`logpdf` (scikit-learn's name)."""
@@ -429,7 +432,7 @@ class GMM(Distribution):
     def log_responsibilities(self, x, n_threads=None) -> np.ndarray:
         """``log p(k | x)`` for each row of ``x`` -> (n, n_components)."""
         x = self._points(x)
-        log_resp, _ = _core.gmm_evaluate("responsibilities", *self._engine(x.dtype), x, check_n_threads(n_threads))
+        log_resp, _ = _core.gmm_evaluate("responsibilities", self._engine(x.dtype), x, check_n_threads(n_threads))
         return log_resp
 
     def predict_proba(self, x, n_threads=None) -> np.ndarray:
@@ -443,7 +446,7 @@ class GMM(Distribution):
     def grad_logpdf(self, x, n_threads=None) -> np.ndarray:
         """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d)."""
         x = self._points(x)
-        return _core.gmm_evaluate("score", *self._engine(x.dtype), x, check_n_threads(n_threads))
+        return _core.gmm_evaluate("score", self._engine(x.dtype), x, check_n_threads(n_threads))
 
     def _n_parameters(self) -> int:
         k, d = self.means_.shape

@@ -21,9 +21,16 @@ namespace gensample::gmm {
 
 // factor: packed lower rows of A_k, (k, d (d + 1) / 2) (row j starts at j (j + 1) / 2),
 // or only the diagonals, (k, d), when `diagonal` (covariances "diag" and "spherical").
+//
+// Coordinates are taken about a centre m (the mixture's mean, say): points enter as x - m,
+// and y = A_k (x - m) - b_k with b_k = A_k (mu_k - m), so the inner loop is pure
+// multiply-adds on the point's own coordinates, and the shift is as small as the spread of
+// the components, not their distance from the origin.
 template <class T>
 struct Mixture {
-    const T* mean;      // (k, dim)
+    const T* centre;    // (dim,): m
+    const T* mean;      // (k, dim): mu_k - m
+    const T* offset;    // (k, dim): b_k
     const T* factor;    // see above
     const T* log_coef;  // (k,): c_k
     int64_t k;
@@ -47,7 +54,7 @@ void grad_log_density(const Mixture<float>& g, const float* x, int64_t m, float*
 
 // One fused E-step pass: with r_nk = p(k | x_n) and sample weights v_n,
 //   weight[k]                   = sum_n v_n r_nk
-//   first[k, i]                 = sum_n v_n r_nk (x_ni - mu_ki)
+//   first[k, i]                 = sum_n v_n r_nk (x_ni - mu_ki)     (mu_k itself, not centred)
 //   second[k, i, j] (j <= i)    = sum_n v_n r_nk (x_ni - mu_ki) (x_nj - mu_kj)  (packed rows,
 //                                 k * d (d + 1) / 2), or its diagonal only (k * d) when !full
 //   log_likelihood              = sum_n v_n log p(x_n)

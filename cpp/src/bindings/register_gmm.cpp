@@ -7,19 +7,31 @@ namespace {
 
 using gmm::Mixture;
 
-// mean (k, d), factor (k, d) when diagonal else (k, d (d + 1) / 2), log_coef (k,): all T.
 template <class T>
-Mixture<T> mixture_of(const py::array& mean, const py::array& factor, const py::array& log_coef, bool diagonal) {
-    int64_t k = 0, d = 0, kf = 0, width = 0;
-    const T* mu = readonly_2d<T>(mean, "mean", k, d);
-    const T* f = readonly_2d<T>(factor, "factor", kf, width);
+const T* vector_t(const py::array& a, int64_t size, const char* name) {
+    if (!py::isinstance<CArray<T>>(a) || a.ndim() != 1 || a.shape(0) != size) {
+        throw std::invalid_argument(std::string(name) + ": expected a 1-D array of the means' dtype");
+    }
+    return static_cast<const T*>(a.data());
+}
+
+// The engine's arrays (gmm.hpp), all of dtype T: centre (d,), mean and offset (k, d),
+// factor (k, d) when diagonal else (k, d (d + 1) / 2), log_coef (k,).
+template <class T>
+Mixture<T> mixture_of(const py::tuple& arrays) {
+    if (arrays.size() != 6) throw std::invalid_argument("mixture: expected (centre, mean, offset, factor, log_coef, diagonal)");
+    const bool diagonal = arrays[5].cast<bool>();
+    int64_t k = 0, d = 0, ko = 0, dout = 0, kf = 0, width = 0;
+    const T* mu = readonly_2d<T>(arrays[1].cast<py::array>(), "mean", k, d);
+    const T* b = readonly_2d<T>(arrays[2].cast<py::array>(), "offset", ko, dout);
+    const T* f = readonly_2d<T>(arrays[3].cast<py::array>(), "factor", kf, width);
+    if (ko != k || dout != d) throw std::invalid_argument("offset: expected (k, d)");
     if (kf != k || width != (diagonal ? d : d * (d + 1) / 2)) {
         throw std::invalid_argument("factor: expected (k, d) diagonals or (k, d (d + 1) / 2) packed rows");
     }
-    if (!py::isinstance<CArray<T>>(log_coef) || log_coef.ndim() != 1 || log_coef.shape(0) != k) {
-        throw std::invalid_argument("log_coef: expected a 1-D array of k values of the means' dtype");
-    }
-    return Mixture<T>{mu, f, static_cast<const T*>(log_coef.data()), k, d, diagonal};
+    const T* centre = vector_t<T>(arrays[0].cast<py::array>(), d, "centre");
+    const T* log_coef = vector_t<T>(arrays[4].cast<py::array>(), k, "log_coef");
+    return Mixture<T>{centre, mu, b, f, log_coef, k, d, diagonal};
 }
 
 template <class T>
@@ -31,9 +43,8 @@ const T* queries(const Mixture<T>& g, const py::array& x, int64_t& m) {
 }
 
 template <class T>
-py::object evaluate(const std::string& what, const py::array& mean, const py::array& factor,
-                    const py::array& log_coef, bool diagonal, const py::array& x, int n_threads) {
-    const Mixture<T> g = mixture_of<T>(mean, factor, log_coef, diagonal);
+py::object evaluate(const std::string& what, const py::tuple& mixture, const py::array& x, int n_threads) {
+    const Mixture<T> g = mixture_of<T>(mixture);
     int64_t m = 0;
     const T* q = queries(g, x, m);
     if (what == "density") {
@@ -68,21 +79,16 @@ py::object evaluate(const std::string& what, const py::array& mean, const py::ar
 void register_gmm(py::module_& m) {
     m.def(
         "gmm_evaluate",
-        [](const std::string& what, const py::array& mean, const py::array& factor, const py::array& log_coef,
-           bool diagonal, const py::array& x, int n_threads) {
-            if (py::isinstance<CArray<float>>(mean)) {
-                return evaluate<float>(what, mean, factor, log_coef, diagonal, x, n_threads);
-            }
-            return evaluate<double>(what, mean, factor, log_coef, diagonal, x, n_threads);
+        [](const std::string& what, const py::tuple& mixture, const py::array& x, int n_threads) {
+            if (py::isinstance<CArray<float>>(x)) return evaluate<float>(what, mixture, x, n_threads);
+            return evaluate<double>(what, mixture, x, n_threads);
         },
-        py::arg("what"), py::arg("mean"), py::arg("factor"), py::arg("log_coef"), py::arg("diagonal"), py::arg("x"),
-        py::arg("n_threads"),
+        py::arg("what"), py::arg("mixture"), py::arg("x"), py::arg("n_threads"),
         "'density': log p(x) (m,); 'responsibilities': (log p(k | x) (m, k), log p(x)); 'score': (m, d).");
     m.def(
         "gmm_em_moments",
-        [](const py::array& mean, const py::array& factor, const py::array& log_coef, bool diagonal,
-           const py::array& x, const CArray<double>& v, bool full, int n_threads) {
-            const Mixture<double> g = mixture_of<double>(mean, factor, log_coef, diagonal);
+        [](const py::tuple& mixture, const py::array& x, const CArray<double>& v, bool full, int n_threads) {
+            const Mixture<double> g = mixture_of<double>(mixture);
             int64_t n = 0;
             const double* q = queries(g, x, n);
             const double* vw = vector_of(v, n, "v");
@@ -97,8 +103,7 @@ void register_gmm(py::module_& m) {
             py::array second = to_numpy(std::move(mo.second)).reshape({g.k, m2});
             return py::make_tuple(weight, first, second, mo.log_likelihood);
         },
-        py::arg("mean"), py::arg("factor"), py::arg("log_coef"), py::arg("diagonal"), py::arg("x"), py::arg("v"),
-        py::arg("full"), py::arg("n_threads"),
+        py::arg("mixture"), py::arg("x"), py::arg("v"), py::arg("full"), py::arg("n_threads"),
         "One E-step pass: (weight (k,), first (k, d), second (k, packed or d), weighted log-likelihood).");
     m.def("gmm_em_chunk", &gmm::em_chunk, py::arg("n"), "Points per chunk of the EM sums.");
     m.def(
