@@ -7,13 +7,15 @@ import pytest
 import gensample
 import gensample.compat.scipy
 import gensample.compat.sklearn
+import gensample.fields
+import gensample.flow
 import gensample.gmm
 import gensample.kde
 import gensample.random
 import gensample.regions
 import gensample.threads
 
-MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.gmm, gensample.kde, gensample.random,
+MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.fields, gensample.flow, gensample.gmm, gensample.kde, gensample.random,
            gensample.regions, gensample.threads]
 
 

@@ -6,8 +6,9 @@
 (3, 2)
 """
 
-from . import datasets, random
+from . import datasets, fields, random
 from .distribution import Distribution
+from .flow import Flow
 from .gmm import GMM
 from .kde import KDE
 from .polygon import MultiPolygon, Polygon
@@ -18,6 +19,6 @@ from .threads import get_num_threads, set_num_threads
 __version__ = "0.1.0"
 
 __all__ = [
-    "AcceptanceError", "Box", "Distribution", "GeoMask", "GMM", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
-    "datasets", "get_num_threads", "random", "set_num_threads", "__version__",
+    "AcceptanceError", "Box", "Distribution", "Flow", "GeoMask", "GMM", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
+    "datasets", "fields", "get_num_threads", "random", "set_num_threads", "__version__",
 ]

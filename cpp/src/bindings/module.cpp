@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
     gensample::bindings::register_polygon(m);
     gensample::bindings::register_kde(m);
     gensample::bindings::register_gmm(m);
+    gensample::bindings::register_flow(m);
 }

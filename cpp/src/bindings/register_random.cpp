@@ -31,11 +31,13 @@ void register_random(py::module_& m) {
         py::arg("key"), py::arg("out"), py::arg("n_threads"));
     m.def(
         "fill_normal",
-        [](uint64_t key, py::array out, int n_threads) {
-            fill_float(out, [&](auto* p, int64_t n, int64_t dim) { fill_normal(key, n, dim, p, n_threads); },
-                       "out");
+        [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
+            fill_float(
+                out, [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); },
+                "out");
         },
-        py::arg("key"), py::arg("out"), py::arg("n_threads"));
+        py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
+        "Rows first_row .. first_row + len(out) of the normal draw of stream key.");
     m.def(
         "fill_integers",
         [](uint64_t key, uint64_t high, py::array out, int n_threads) {

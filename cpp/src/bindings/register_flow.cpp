@@ -1,0 +1,101 @@
+// gensample.flow: the Gaussian mixture field on the linear path and the fixed-step solvers.
+#include "common.hpp"
+#include "gensample/flow.hpp"
+
+namespace gensample::bindings {
+namespace {
+
+using flow::MixtureField;
+
+MixtureField field_of(const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances) {
+    if (means.ndim() != 2 || weights.ndim() != 1 || weights.shape(0) != means.shape(0) || covariances.ndim() != 3 ||
+        covariances.shape(0) != means.shape(0) || covariances.shape(1) != means.shape(1) ||
+        covariances.shape(2) != means.shape(1)) {
+        throw std::invalid_argument("field: weights (k,), means (k, d) and covariances (k, d, d) expected");
+    }
+    return MixtureField{weights.data(), means.data(), covariances.data(), means.shape(0), means.shape(1)};
+}
+
+template <class T>
+py::object velocity_t(const MixtureField& f, double t, const py::array& x, bool with_div, int n_threads) {
+    int64_t n = 0, d = 0;
+    const T* p = readonly_2d<T>(x, "x", n, d);
+    if (d != f.dim) throw std::invalid_argument("x: dimension does not match the field");
+    CArray<T> u({n, d});
+    CArray<double> div(with_div ? n : 0);
+    T* po = u.mutable_data();
+    double* pd = with_div ? div.mutable_data() : nullptr;
+    {
+        py::gil_scoped_release release;
+        flow::velocity(f, t, p, n, po, pd, n_threads);
+    }
+    if (with_div) return py::make_tuple(u, div);
+    return std::move(u);
+}
+
+template <class T>
+void integrate_t(const MixtureField& f, flow::Solver solver, const CArray<double>& grid, py::array& x,
+                 const py::object& log_det, const py::object& snap_steps, const py::object& snapshots, int n_threads) {
+    int64_t n = 0, d = 0;
+    T* px = writable_2d<T>(x, "x", n, d);
+    if (d != f.dim) throw std::invalid_argument("x: dimension does not match the field");
+    if (grid.ndim() != 1 || grid.shape(0) < 1) throw std::invalid_argument("grid: expected steps + 1 times");
+    double* ld = nullptr;
+    if (!log_det.is_none()) {
+        if (!py::isinstance<CArray<double>>(log_det)) throw std::invalid_argument("log_det: expected float64");
+        auto a = py::reinterpret_borrow<CArray<double>>(log_det);
+        if (a.ndim() != 1 || a.shape(0) != n || !a.writeable()) throw std::invalid_argument("log_det: one per particle");
+        ld = a.mutable_data();
+    }
+    const int64_t* steps_at = nullptr;
+    int64_t n_snap = 0;
+    T* snap = nullptr;
+    if (!snap_steps.is_none()) {
+        if (!py::isinstance<CArray<int64_t>>(snap_steps)) throw std::invalid_argument("snap_steps: expected int64");
+        auto st = py::reinterpret_borrow<CArray<int64_t>>(snap_steps);
+        if (!py::isinstance<CArray<T>>(snapshots)) throw std::invalid_argument("snapshots: expected x's dtype");
+        auto sn = py::reinterpret_borrow<CArray<T>>(snapshots);
+        n_snap = st.shape(0);
+        if (st.ndim() != 1 || sn.ndim() != 3 || sn.shape(0) != n_snap || sn.shape(1) != n || sn.shape(2) != d ||
+            !sn.writeable()) {
+            throw std::invalid_argument("snapshots: expected (len(snap_steps), n, d)");
+        }
+        steps_at = st.data();
+        snap = sn.mutable_data();
+    }
+    py::gil_scoped_release release;
+    flow::integrate(f, solver, grid.data(), grid.shape(0) - 1, px, n, ld, steps_at, n_snap, snap, n_threads);
+}
+
+}  // namespace
+
+void register_flow(py::module_& m) {
+    m.def(
+        "flow_velocity",
+        [](const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances, double t,
+           const py::array& x, bool with_div, int n_threads) {
+            const MixtureField f = field_of(weights, means, covariances);
+            if (py::isinstance<CArray<float>>(x)) return velocity_t<float>(f, t, x, with_div, n_threads);
+            return velocity_t<double>(f, t, x, with_div, n_threads);
+        },
+        py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("t"), py::arg("x"), py::arg("with_div"),
+        py::arg("n_threads"), "u_t(x) (n, d), or (u, div u) when with_div.");
+    m.def(
+        "flow_integrate",
+        [](const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances, int solver,
+           const CArray<double>& grid, py::array x, const py::object& log_det, const py::object& snap_steps,
+           const py::object& snapshots, int n_threads) {
+            const MixtureField f = field_of(weights, means, covariances);
+            if (solver < 0 || solver > int(flow::Solver::rk4)) throw std::invalid_argument("solver: unknown code");
+            if (py::isinstance<CArray<float>>(x)) {
+                integrate_t<float>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, n_threads);
+            } else {
+                integrate_t<double>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, n_threads);
+            }
+        },
+        py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("solver"), py::arg("grid"), py::arg("x"),
+        py::arg("log_det"), py::arg("snap_steps"), py::arg("snapshots"), py::arg("n_threads"),
+        "Integrates x in place over the time grid; log_det += the integral of div u; snapshots after snap_steps.");
+}
+
+}  // namespace gensample::bindings

@@ -1,0 +1,142 @@
+"""Flows: carry particles from ``N(0, I)`` at t = 0 to ``p_model`` at t = 1 along a
+velocity field, with fixed-step solvers in C++ (``cpp/src/flow.cpp``).
+
+The solver works time-outer: each step's field data (whitening factors of the mixture at
+the stage times) are computed once for all particles, then every block of particles takes
+the whole step in SIMD lanes. Each particle's path depends only on its own start, so
+results do not depend on the batch or the thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._validation import as_points, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from .distribution import Distribution
+from .fields import GaussianMixture
+from .random import key_from_rng
+
+__all__ = ["Flow", "SOLVERS"]
+
+SOLVERS = ("euler", "midpoint", "heun", "rk4")  # flow.hpp's Solver enum
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _times(times, name="times") -> np.ndarray:
+    arr = np.asarray(times, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all() or (arr < 0).any() or (arr > 1).any():
+        raise ValueError(f"{name} must be finite times in [0, 1], got {times!r}")
+    return arr
+
+
+class Flow(Distribution):
+    """``p_model`` as the end of an ODE ``dx/dt = u_t(x)`` from ``x0 ~ N(0, I)`` at t = 0.
+
+    Parameters
+    ----------
+    field : a field of :mod:`gensample.fields` (for now :class:`~gensample.fields.GaussianMixture`)
+    solver : {"euler", "midpoint", "heun", "rk4"}, default "rk4"
+    steps : int, default 32
+        Uniform steps on [0, 1] (each costs 1, 2, 2 or 4 field evaluations).
+
+    ``sample(n, rng)`` draws row ``i`` of ``x0`` from row ``i`` of ``gs.random.normal`` on
+    ``rng``'s stream and integrates it; ``logpdf(x)`` integrates back to t = 0 with the exact
+    divergence (the instantaneous change of variables).
+
+    >>> import numpy as np, gensample as gs
+    >>> g = gs.GMM.from_parameters([0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]], np.stack([0.2 * np.eye(2)] * 2))
+    >>> flow = gs.Flow(gs.fields.GaussianMixture(g), solver="rk4", steps=64)
+    >>> x = flow.sample(20_000, rng=0)
+    >>> round(float(np.mean(x[:, 0] > 0)), 2)                     # the weight of the right component
+    0.7
+    >>> bool(abs(flow.logpdf([[2.0, 1.0]])[0] - g.logpdf([[2.0, 1.0]])[0]) < 1e-4)
+    True
+    """
+
+    def __init__(self, field, solver="rk4", steps=32):
+        if not isinstance(field, GaussianMixture):
+            raise TypeError(f"field must be a gensample.fields field, got {type(field).__name__}")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        self.field = field
+        self.solver = solver
+        self.steps = check_positive_int(steps, "steps")
+
+    @property
+    def dim(self) -> int:
+        return self.field.dim
+
+    def _grid(self, t0: float, t1: float, times=None) -> tuple[np.ndarray, np.ndarray]:
+        """The time grid from t0 to t1 (uniform, `steps` steps, plus any requested times) and
+        the grid index of each requested time."""
+        grid = np.linspace(t0, t1, self.steps + 1)
+        if times is None:
+            return grid, np.array([self.steps], dtype=np.int64)
+        lo, hi = min(t0, t1), max(t0, t1)
+        if (times < lo).any() or (times > hi).any():
+            raise ValueError(f"times must lie between t0={t0} and t1={t1}")
+        grid = np.unique(np.concatenate([grid, times]))
+        if t1 < t0:
+            grid = grid[::-1]
+        return grid, np.array([int(np.flatnonzero(grid == t)[0]) for t in times], dtype=np.int64)
+
+    def integrate(self, x0, t0=0.0, t1=1.0, times=None, n_threads=None) -> np.ndarray:
+        """Carry the rows of ``x0`` from ``t0`` to ``t1`` -> (n, d), or, with ``times``, the
+        states at those times -> (len(times), n, d), in ``x0``'s float type.
+
+        ``times`` join the uniform grid as extra step boundaries; only the requested states
+        are stored, never the whole path.
+        """
+        t0, t1 = (float(v) for v in _times([t0, t1], "t0 and t1"))
+        x = np.array(as_points(x0, self.dim), copy=True)
+        threads = check_n_threads(n_threads)
+        if times is not None:
+            times = _times(times)
+            order = np.argsort(times, kind="stable")
+            if t1 < t0:
+                order = order[::-1]
+            grid, at = self._grid(t0, t1, times[order])
+            snaps = np.empty((len(times), len(x), self.dim), dtype=x.dtype)
+            sorted_at = np.ascontiguousarray(at)
+            self._run(grid, x, None, sorted_at, snaps, threads)
+            out = np.empty_like(snaps)
+            out[order] = snaps
+            return out
+        grid, _ = self._grid(t0, t1)
+        self._run(grid, x, None, None, None, threads)
+        return x
+
+    def _run(self, grid, x, log_det, snap_steps, snaps, threads) -> None:
+        _core.flow_integrate(*self.field._args(), SOLVERS.index(self.solver), grid, x, log_det, snap_steps, snaps,
+                             threads)
+
+    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+        """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d)."""
+        n = check_count(n)
+        dtype = check_float_dtype(dtype)
+        threads = check_n_threads(n_threads)
+        out = empty_output(n, self.dim, dtype)
+        self._sample_rows(key_from_rng(rng), 0, out, threads)
+        return out
+
+    def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
+        """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
+        _core.fill_normal(key, out, n_threads, r0)
+        self._run(self._grid(0.0, 1.0)[0], out, None, None, None, n_threads)
+
+    def logpdf(self, x, n_threads=None) -> np.ndarray:
+        """``log p_1(x)`` by integrating back to t = 0 with the divergence -> (n,) float64.
+
+        ``log p_1(x) = log N(x_0; 0, I) - int_0^1 div u_t(x_t) dt`` along the path through x;
+        the error is the solver's (about 1e-6 with rk4 and 64 steps on a smooth mixture).
+        """
+        x = np.array(as_points(x, self.dim, dtype=np.float64), copy=True)
+        log_det = np.zeros(len(x))
+        self._run(self._grid(1.0, 0.0)[0], x, log_det, None, None, check_n_threads(n_threads))
+        return -0.5 * np.einsum("ij,ij->i", x, x) - 0.5 * self.dim * _LOG_2PI + log_det
+
+    def __repr__(self) -> str:
+        return f"Flow({self.field!r}, solver={self.solver!r}, steps={self.steps})"
