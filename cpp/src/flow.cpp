@@ -32,8 +32,8 @@ inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
 // What the velocity needs at one time t, per component k (all in T for the lanes).
 template <class T>
 struct TimeData {
-    std::vector<T> shift;     // (k, d): t mu_k
-    std::vector<T> mean;      // (k, d): mu_k
+    std::vector<T> offset;    // (k, d): A_k t mu_k, so that A_k (x - t mu_k) = A_k x - offset_k
+    std::vector<T> base;      // (k, d): mu_k - B_k t mu_k, so that u_k = base_k + B_k x
     std::vector<T> factor;    // (k, d (d + 1) / 2): A_k = chol(S_k)^-1, packed lower rows
     std::vector<T> bmat;      // (k, d, d): B_k
     std::vector<T> log_coef;  // (k,): log pi_k - log|chol S_k| - d/2 log(2 pi)
@@ -46,8 +46,8 @@ template <class T>
 TimeData<T> time_data(const MixtureField& f, double t) {
     const int64_t d = f.dim, K = f.k;
     TimeData<T> td;
-    td.shift.resize(size_t(K * d));
-    td.mean.resize(size_t(K * d));
+    td.offset.resize(size_t(K * d));
+    td.base.resize(size_t(K * d));
     td.factor.resize(size_t(K * packed(d)));
     td.bmat.resize(size_t(K * d * d));
     td.log_coef.resize(size_t(K));
@@ -93,7 +93,9 @@ TimeData<T> time_data(const MixtureField& f, double t) {
             }
         }
         double trace = 0;
-        for (int64_t i = 0; i < d; ++i) {  // B = (t Sigma - (1 - t) I) S^-1
+        const double* mu = f.means + k * d;
+        for (int64_t i = 0; i < d; ++i) {  // B = (t Sigma - (1 - t) I) S^-1, and mu - B t mu
+            double bmu = 0;
             for (int64_t j = 0; j < d; ++j) {
                 double v = 0;
                 for (int64_t l = 0; l < d; ++l) {
@@ -101,13 +103,18 @@ TimeData<T> time_data(const MixtureField& f, double t) {
                     v += m * Sinv[size_t(l * d + j)];
                 }
                 td.bmat[size_t((k * d + i) * d + j)] = T(v);
+                bmu += v * (t * mu[j]);
                 if (i == j) trace += v;
             }
+            td.base[size_t(k * d + i)] = T(mu[i] - bmu);
         }
         for (int64_t j = 0; j < d; ++j) {
-            for (int64_t i = 0; i <= j; ++i) td.factor[size_t(k * packed(d) + packed(j) + i)] = T(A[size_t(j * d + i)]);
-            td.shift[size_t(k * d + j)] = T(t * f.means[k * d + j]);
-            td.mean[size_t(k * d + j)] = T(f.means[k * d + j]);
+            double amu = 0;
+            for (int64_t i = 0; i <= j; ++i) {
+                td.factor[size_t(k * packed(d) + packed(j) + i)] = T(A[size_t(j * d + i)]);
+                amu += A[size_t(j * d + i)] * (t * mu[i]);
+            }
+            td.offset[size_t(k * d + j)] = T(amu);
         }
         td.log_coef[size_t(k)] = T(std::log(f.weights[k]) - log_det - 0.5 * double(d) * kLog2Pi);
         td.trace[size_t(k)] = T(trace);
@@ -131,47 +138,53 @@ struct Scratch {
 };
 
 // u (d vectors) at the lanes' points x, and div u when kDiv (else div is untouched).
-template <class T, bool kDiv>
-GENSAMPLE_INLINE void field(const TimeData<T>& td, int64_t K, int64_t d, const V<T>* x, Scratch<T>& s, V<T>* u,
+// kDim > 0: the dimension, known at compile time (small d: loops unroll into registers).
+// Factors enter as scalar operands of vector multiply-adds (GCC splats them in place).
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s, V<T>* u,
                             V<T>& div) {
+    const int64_t d = kDim > 0 ? kDim : dim;
     const V<T> floor = simd::broadcast(kExpFloor<T>);
     V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
-    for (int64_t k = 0; k < K; ++k) {  // pass 1: log w_k up to a constant
-        const T* shift = td.shift.data() + k * d;
+    for (int64_t k = 0; k < K; ++k) {  // pass 1: log w_k up to a constant, from |A_k x - offset_k|^2
+        const T* b = td.offset.data() + k * d;
         const T* f = td.factor.data() + k * packed(d);
         V<T> q{};
+#pragma GCC unroll 4
         for (int64_t j = 0; j < d; ++j) {
-            s.r[size_t(j)] = x[j] - shift[j];
             const T* row = f + packed(j);
-            V<T> acc = row[0] * s.r[0];
-            for (int64_t i = 1; i <= j; ++i) acc += row[i] * s.r[size_t(i)];
+            V<T> acc = row[0] * x[0] - b[j];
+#pragma GCC unroll 4
+            for (int64_t i = 1; i <= j; ++i) acc += row[i] * x[i];
             q += acc * acc;
         }
         s.a[size_t(k)] = td.log_coef[size_t(k)] - T(0.5) * q;
         vmax = simd::max<T>(vmax, s.a[size_t(k)]);
     }
     V<T> sum{}, tr{}, ug{};
+#pragma GCC unroll 4
     for (int64_t i = 0; i < d; ++i) u[i] = V<T>{}, s.g[size_t(i)] = V<T>{};
     for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
         const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - vmax, floor));
         sum += e;
-        const T* shift = td.shift.data() + k * d;
-        const T* mu = td.mean.data() + k * d;
+        const T* base = td.base.data() + k * d;
         const T* B = td.bmat.data() + k * d * d;
-        for (int64_t j = 0; j < d; ++j) s.r[size_t(j)] = x[j] - shift[j];
-        for (int64_t i = 0; i < d; ++i) {  // u_k = mu_k + B_k r
+#pragma GCC unroll 4
+        for (int64_t i = 0; i < d; ++i) {  // u_k = base_k + B_k x
             const T* row = B + i * d;
-            V<T> acc = mu[i] + row[0] * s.r[0];
-            for (int64_t j = 1; j < d; ++j) acc += row[j] * s.r[size_t(j)];
-            s.uk[size_t(i)] = acc;
+            V<T> acc = row[0] * x[0] + base[i];
+#pragma GCC unroll 4
+            for (int64_t j = 1; j < d; ++j) acc += row[j] * x[j];
+            if (kDiv) s.uk[size_t(i)] = acc;
             u[i] += e * acc;
         }
         if (kDiv) {
             const T* f = td.factor.data() + k * packed(d);
-            for (int64_t j = 0; j < d; ++j) {  // y = A r
+            const T* b = td.offset.data() + k * d;
+            for (int64_t j = 0; j < d; ++j) {  // y = A x - offset
                 const T* row = f + packed(j);
-                V<T> acc = row[0] * s.r[0];
-                for (int64_t i = 1; i <= j; ++i) acc += row[i] * s.r[size_t(i)];
+                V<T> acc = row[0] * x[0] - b[j];
+                for (int64_t i = 1; i <= j; ++i) acc += row[i] * x[i];
                 s.y[size_t(j)] = acc;
             }
             V<T> dot{};
@@ -186,6 +199,7 @@ GENSAMPLE_INLINE void field(const TimeData<T>& td, int64_t K, int64_t d, const V
         }
     }
     const V<T> inv = T(1) / sum;
+#pragma GCC unroll 4
     for (int64_t i = 0; i < d; ++i) u[i] *= inv;
     if (kDiv) {  // sum_k w_k [tr B_k + (u_k - u) . (g_k - g)] = sum w tr + sum w u_k . g_k - u . g
         V<T> cross{};
@@ -222,8 +236,9 @@ struct Step {
 };
 
 // One step for particles [p0, p1) of x, in place; ld (when kDiv) += the step's div integral.
-template <class T, bool kDiv>
-GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t d, T* x, double* ld, int64_t p0, int64_t p1) {
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x, double* ld, int64_t p0, int64_t p1) {
+    const int64_t d = kDim > 0 ? kDim : dim;
     Scratch<T> s(d, K);
     const T h = st.h;
     alignas(64) T lanes[kWidth<T>];
@@ -234,20 +249,20 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t d, T* x, 
         V<T>* k = s.stage.data();
         V<T>* acc = s.acc.data();
         // k1 at (t, x)
-        field<T, kDiv>(*st.at[0], K, d, s.x.data(), s, k, div);
+        field<T, kDiv, kDim>(*st.at[0], K, d, s.x.data(), s, k, div);
         if (st.solver == Solver::euler) {
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += h * k[i];
             div_sum = div;
         } else if (st.solver == Solver::midpoint) {
             for (int64_t i = 0; i < d; ++i) acc[i] = s.x[size_t(i)] + (T(0.5) * h) * k[i];
-            field<T, kDiv>(*st.at[1], K, d, acc, s, k, div);
+            field<T, kDiv, kDim>(*st.at[1], K, d, acc, s, k, div);
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += h * k[i];
             div_sum = div;
         } else if (st.solver == Solver::heun) {
             simd::Buffer<T>& k1 = s.k1;
             for (int64_t i = 0; i < d; ++i) k1[size_t(i)] = k[i], acc[i] = s.x[size_t(i)] + h * k[i];
             const V<T> div1 = div;
-            field<T, kDiv>(*st.at[1], K, d, acc, s, k, div);
+            field<T, kDiv, kDim>(*st.at[1], K, d, acc, s, k, div);
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += (T(0.5) * h) * (k1[size_t(i)] + k[i]);
             div_sum = T(0.5) * (div1 + div);
         } else {  // rk4: x += h/6 (k1 + 2 k2 + 2 k3 + k4)
@@ -257,7 +272,7 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t d, T* x, 
             div_sum = div;
             for (int stage = 1; stage < 4; ++stage) {
                 for (int64_t i = 0; i < d; ++i) acc[i] = probe[i];
-                field<T, kDiv>(*st.at[stage], K, d, acc, s, k, div);
+                field<T, kDiv, kDim>(*st.at[stage], K, d, acc, s, k, div);
                 const T weight = stage == 3 ? T(1) : T(2);
                 const T next = stage == 2 ? h : T(0.5) * h;
                 for (int64_t i = 0; i < d; ++i) {
@@ -278,27 +293,39 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t d, T* x, 
 }
 
 // One clone per instruction set (dispatch.hpp).
+// Small dimensions get their loops unrolled at compile time.
+template <class T, bool kDiv>
+GENSAMPLE_INLINE void step_any(const Step<T>& st, int64_t K, int64_t d, T* x, double* ld, int64_t p0, int64_t p1) {
+    switch (d) {
+        case 1: return step_range<T, kDiv, 1>(st, K, d, x, ld, p0, p1);
+        case 2: return step_range<T, kDiv, 2>(st, K, d, x, ld, p0, p1);
+        case 3: return step_range<T, kDiv, 3>(st, K, d, x, ld, p0, p1);
+        default: return step_range<T, kDiv, 0>(st, K, d, x, ld, p0, p1);
+    }
+}
+
 GENSAMPLE_DISPATCH
 void step_f64(bool div, const Step<double>& st, int64_t K, int64_t d, double* x, double* ld, int64_t p0, int64_t p1) {
     if (div) {
-        step_range<double, true>(st, K, d, x, ld, p0, p1);
+        step_any<double, true>(st, K, d, x, ld, p0, p1);
     } else {
-        step_range<double, false>(st, K, d, x, ld, p0, p1);
+        step_any<double, false>(st, K, d, x, ld, p0, p1);
     }
 }
 
 GENSAMPLE_DISPATCH
 void step_f32(bool div, const Step<float>& st, int64_t K, int64_t d, float* x, double* ld, int64_t p0, int64_t p1) {
     if (div) {
-        step_range<float, true>(st, K, d, x, ld, p0, p1);
+        step_any<float, true>(st, K, d, x, ld, p0, p1);
     } else {
-        step_range<float, false>(st, K, d, x, ld, p0, p1);
+        step_any<float, false>(st, K, d, x, ld, p0, p1);
     }
 }
 
-template <class T>
-GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t d, const T* x, T* u, double* div,
+template <class T, int kDim>
+GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t dim, const T* x, T* u, double* div,
                                      int64_t p0, int64_t p1) {
+    const int64_t d = kDim > 0 ? kDim : dim;
     Scratch<T> s(d, K);
     simd::Buffer<T> out(static_cast<size_t>(d));
     alignas(64) T lanes[kWidth<T>];
@@ -307,11 +334,11 @@ GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t d
         load(x, p, count, d, s.x.data());
         V<T> dv{};
         if (div) {
-            field<T, true>(td, K, d, s.x.data(), s, out.data(), dv);
+            field<T, true, kDim>(td, K, d, s.x.data(), s, out.data(), dv);
             simd::store(lanes, dv);
             for (int64_t l = 0; l < count; ++l) div[p + l] = double(lanes[l]);
         } else {
-            field<T, false>(td, K, d, s.x.data(), s, out.data(), dv);
+            field<T, false, kDim>(td, K, d, s.x.data(), s, out.data(), dv);
         }
         store(out.data(), p, count, d, u);
     }
@@ -320,13 +347,13 @@ GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t d
 GENSAMPLE_DISPATCH
 void velocity_f64(const TimeData<double>& td, int64_t K, int64_t d, const double* x, double* u, double* div,
                   int64_t p0, int64_t p1) {
-    velocity_range<double>(td, K, d, x, u, div, p0, p1);
+    velocity_range<double, 0>(td, K, d, x, u, div, p0, p1);
 }
 
 GENSAMPLE_DISPATCH
 void velocity_f32(const TimeData<float>& td, int64_t K, int64_t d, const float* x, float* u, double* div, int64_t p0,
                   int64_t p1) {
-    velocity_range<float>(td, K, d, x, u, div, p0, p1);
+    velocity_range<float, 0>(td, K, d, x, u, div, p0, p1);
 }
 
 void run_step(bool div, const Step<double>& st, int64_t K, int64_t d, double* x, double* ld, int64_t p0, int64_t p1) {
@@ -348,10 +375,10 @@ void check(const MixtureField& f) {
     if (f.k < 1 || f.dim < 1) throw std::invalid_argument("flow: empty mixture");
 }
 
-// Particles per task: about 2^15 component-coordinate products per stage.
+// Particles per task: about 2^17 component-coordinate products per stage.
 int64_t grain(const MixtureField& f, int width) {
     const int64_t work = f.k * (f.dim * f.dim + f.dim + 1);
-    const int64_t points = std::max<int64_t>(width, (int64_t(1) << 15) / work);
+    const int64_t points = std::max<int64_t>(width, (int64_t(1) << 17) / work);
     return (points + width - 1) / width * width;
 }
 
