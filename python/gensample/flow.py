@@ -14,7 +14,7 @@ import numpy as np
 from . import _core
 from ._validation import as_points, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
 from .distribution import Distribution
-from .fields import GaussianMixture
+from .fields import Callable, GaussianMixture
 from .random import key_from_rng
 
 __all__ = ["Flow", "SOLVERS"]
@@ -37,7 +37,9 @@ class Flow(Distribution):
 
     Parameters
     ----------
-    field : a field of :mod:`gensample.fields` (for now :class:`~gensample.fields.GaussianMixture`)
+    field : a field of :mod:`gensample.fields`: :class:`~gensample.fields.GaussianMixture`
+        (integrated in C++) or :class:`~gensample.fields.Callable` (the same solvers in
+        NumPy, one call of the field per stage for all particles)
     solver : {"euler", "midpoint", "heun", "rk4"}, default "rk4"
     steps : int, default 32
         Uniform steps on [0, 1] (each costs 1, 2, 2 or 4 field evaluations).
@@ -57,7 +59,7 @@ class Flow(Distribution):
     """
 
     def __init__(self, field, solver="rk4", steps=32):
-        if not isinstance(field, GaussianMixture):
+        if not isinstance(field, (GaussianMixture, Callable)):
             raise TypeError(f"field must be a gensample.fields field, got {type(field).__name__}")
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -110,8 +112,12 @@ class Flow(Distribution):
         return x
 
     def _run(self, grid, x, log_det, snap_steps, snaps, threads) -> None:
-        _core.flow_integrate(*self.field._args(), SOLVERS.index(self.solver), grid, x, log_det, snap_steps, snaps,
-                             threads)
+        """Integrate x in place over grid; log_det += the divergence integral; snapshots."""
+        if isinstance(self.field, GaussianMixture):
+            _core.flow_integrate(*self.field._args(), SOLVERS.index(self.solver), grid, x, log_det, snap_steps, snaps,
+                                 threads)
+        else:
+            _integrate_callable(self.field, self.solver, grid, x, log_det, snap_steps, snaps)
 
     def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
         """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d)."""
@@ -140,3 +146,43 @@ class Flow(Distribution):
 
     def __repr__(self) -> str:
         return f"Flow({self.field!r}, solver={self.solver!r}, steps={self.steps})"
+
+
+def _integrate_callable(field: Callable, solver: str, grid, x, log_det, snap_steps, snaps) -> None:
+    """The fixed-step solvers of flow.cpp, in NumPy, calling the field once per stage."""
+    want = [] if snap_steps is None else list(snap_steps)
+    j = 0
+    while j < len(want) and want[j] == 0:
+        snaps[j] = x
+        j += 1
+    for s in range(len(grid) - 1):
+        t, h = float(grid[s]), float(grid[s + 1] - grid[s])
+
+        def u(tt, xx, stage):
+            where = f"step {s}, stage {stage} (t = {tt:.6g})"
+            v = field._call(tt, xx, where)
+            return v, (field._div(tt, xx, where) if log_det is not None else 0.0)
+
+        if solver == "euler":
+            k1, d1 = u(t, x, 1)
+            step, div = h * k1, d1
+        elif solver == "midpoint":
+            k1, _ = u(t, x, 1)
+            k2, d2 = u(t + 0.5 * h, x + (0.5 * h) * k1, 2)
+            step, div = h * k2, d2
+        elif solver == "heun":
+            k1, d1 = u(t, x, 1)
+            k2, d2 = u(t + h, x + h * k1, 2)
+            step, div = (0.5 * h) * (k1 + k2), 0.5 * (d1 + d2)
+        else:
+            k1, d1 = u(t, x, 1)
+            k2, d2 = u(t + 0.5 * h, x + (0.5 * h) * k1, 2)
+            k3, d3 = u(t + 0.5 * h, x + (0.5 * h) * k2, 3)
+            k4, d4 = u(t + h, x + h * k3, 4)
+            step, div = (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4), (d1 + 2 * d2 + 2 * d3 + d4) / 6
+        x += step.astype(x.dtype, copy=False)
+        if log_det is not None:
+            log_det += h * div
+        while j < len(want) and want[j] == s + 1:
+            snaps[j] = x
+            j += 1
