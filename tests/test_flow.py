@@ -188,6 +188,35 @@ def test_callable_field_errors():
         gs.fields.Callable(lambda t, x: x, dim=0)
 
 
+def test_sde_without_noise_is_euler_and_paths_are_reproducible():
+    rng = np.random.default_rng(10)
+    mix = gs.fields.GaussianMixture(_mixture(3, 2, rng))
+    np.testing.assert_array_equal(gs.Flow(mix, steps=30, sde=0.0).sample(500, rng=1),
+                                  gs.Flow(mix, "euler", 30).sample(500, rng=1))
+    flow = gs.Flow(mix, steps=30, sde=lambda t: 1.0 - t)
+    a = flow.sample(2000, rng=4, n_threads=1)
+    np.testing.assert_array_equal(a, flow.sample(2000, rng=4, n_threads=2))
+    np.testing.assert_array_equal(a[:700], flow.sample(700, rng=4))
+    part = np.empty((300, 2))
+    flow._sample_rows(gs.random.key_from_rng(4), 1700, part, 0)
+    np.testing.assert_array_equal(part, a[1700:])
+    same = gs.Flow(gs.fields.Callable(lambda t, x: mix.velocity(t, x), dim=2), steps=30, sde=lambda t: 1.0 - t)
+    np.testing.assert_allclose(same.sample(2000, rng=4), a, rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(a, gs.Flow(mix, "euler", 30).sample(2000, rng=4))  # the noise does something
+    x0 = gs.random.normal(50, 2, rng=0)
+    np.testing.assert_array_equal(flow.integrate(x0, rng=7), flow.integrate(x0, rng=7))
+
+
+@pytest.mark.slow
+def test_sde_samples_follow_the_mixture():
+    g = gs.GMM.from_parameters([0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]],
+                               np.stack([np.array([[0.3, 0.1], [0.1, 0.2]]), 0.4 * np.eye(2)]))
+    x = gs.Flow(gs.fields.GaussianMixture(g), steps=400, sde=1.0).sample(20_000, rng=5)
+    truth = g.sample(20_000, rng=6)
+    for i in range(2):
+        assert stats.ks_2samp(x[:, i], truth[:, i]).pvalue > ALPHA
+
+
 def test_bad_input():
     g = _mixture(2, 2, np.random.default_rng(7))
     field = gs.fields.GaussianMixture(g)
@@ -214,4 +243,12 @@ def test_bad_input():
         flow.integrate([[0.0, 0.0]], t1=0.5, times=[0.7])
     with pytest.raises(ValueError, match="non-negative"):
         flow.sample(-1)
+    with pytest.raises(ValueError, match="solver must be 'euler'"):
+        gs.Flow(field, solver="rk4", sde=1.0)
+    with pytest.raises(ValueError, match="sde must be a non-negative number"):
+        gs.Flow(field, sde=-1.0)
+    with pytest.raises(ValueError, match="finite non-negative"):
+        gs.Flow(field, sde=lambda t: np.nan).sample(3, rng=0)
+    with pytest.raises(ValueError, match="runs forward"):
+        gs.Flow(field, sde=1.0).integrate([[0.0, 0.0]], t0=1.0, t1=0.0)
     assert flow.sample(0).shape == (0, 2) and flow.logpdf(np.zeros((0, 2))).shape == (0,)

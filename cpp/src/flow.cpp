@@ -15,6 +15,8 @@
 
 #include "gensample/dispatch.hpp"
 #include "gensample/parallel.hpp"
+#include "gensample/philox.hpp"
+#include "gensample/random.hpp"
 #include "gensample/simd.hpp"
 
 namespace gensample::flow {
@@ -233,6 +235,11 @@ struct Step {
     Solver solver;
     T h;
     const TimeData<T>* at[4];  // per stage
+    // Euler-Maruyama (flow.hpp): the step's start time, sigma, and its noise stream
+    bool sde = false;
+    T t = 0, sigma = 0;
+    uint64_t key = 0;
+    int64_t row0 = 0;
 };
 
 // One step for particles [p0, p1) of x, in place; ld (when kDiv) += the step's div integral.
@@ -250,7 +257,17 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x
         V<T>* acc = s.acc.data();
         // k1 at (t, x)
         field<T, kDiv, kDim>(*st.at[0], K, d, s.x.data(), s, k, div);
-        if (st.solver == Solver::euler) {
+        if (st.solver == Solver::euler && st.sde) {
+            // x += h (u + sigma^2 / 2 (t u - x) / (1 - t)) + sigma sqrt(h) z
+            alignas(64) double z[kWidth<T> * 64];  // count <= width rows of d <= 64 (integrate checks)
+            normal_rows(st.key, st.row0 + p, st.row0 + p + count, d, z);
+            const T drift = T(0.5) * st.sigma * st.sigma / (T(1) - st.t), kick = st.sigma * T(std::sqrt(double(h)));
+            for (int64_t i = 0; i < d; ++i) {
+                for (int l = 0; l < kWidth<T>; ++l) lanes[l] = l < count ? T(z[l * d + i]) : T(0);
+                const V<T> zi = simd::load<T>(lanes);
+                s.x[size_t(i)] += h * (k[i] + drift * (st.t * k[i] - s.x[size_t(i)])) + kick * zi;
+            }
+        } else if (st.solver == Solver::euler) {
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += h * k[i];
             div_sum = div;
         } else if (st.solver == Solver::midpoint) {
@@ -386,8 +403,11 @@ int64_t grain(const MixtureField& f, int width) {
 
 template <class T>
 void integrate(const MixtureField& field, Solver solver, const double* grid, int64_t steps, T* x, int64_t n,
-               double* log_det, const int64_t* snap_steps, int64_t n_snap, T* snapshots, int n_threads) {
+               double* log_det, const int64_t* snap_steps, int64_t n_snap, T* snapshots, const Noise* noise,
+               int n_threads) {
     check(field);
+    if (noise && (solver != Solver::euler || log_det)) throw std::invalid_argument("flow: the SDE takes Euler steps");
+    if (noise && field.dim > 64) throw std::invalid_argument("flow: the SDE sampler supports up to 64 dimensions");
     const int64_t d = field.dim;
     int64_t next_snap = 0;
     auto snapshot = [&](int64_t done) {
@@ -409,6 +429,14 @@ void integrate(const MixtureField& field, Solver solver, const double* grid, int
         if (solver == Solver::midpoint) st.at[1] = &mid;
         if (solver == Solver::heun) st.at[1] = &end;
         if (solver == Solver::rk4) st.at[1] = &mid, st.at[2] = &mid, st.at[3] = &end;
+        if (noise) {
+            if (!(t < 1.0 && h > 0)) throw std::invalid_argument("flow: the SDE runs forward on [t0, 1)");
+            st.sde = true;
+            st.t = T(t);
+            st.sigma = T(noise->sigma[s]);
+            st.key = subkey(noise->key, uint64_t(s));
+            st.row0 = noise->row0;
+        }
         parallel_for(n, per_task, n_threads,
                      [&](int64_t p0, int64_t p1) { run_step(log_det != nullptr, st, field.k, d, x, log_det, p0, p1); });
         snapshot(s + 1);
@@ -424,9 +452,9 @@ void velocity(const MixtureField& field, double t, const T* x, int64_t n, T* u, 
 }
 
 template void integrate<double>(const MixtureField&, Solver, const double*, int64_t, double*, int64_t, double*,
-                                const int64_t*, int64_t, double*, int);
+                                const int64_t*, int64_t, double*, const Noise*, int);
 template void integrate<float>(const MixtureField&, Solver, const double*, int64_t, float*, int64_t, double*,
-                               const int64_t*, int64_t, float*, int);
+                               const int64_t*, int64_t, float*, const Noise*, int);
 template void velocity<double>(const MixtureField&, double, const double*, int64_t, double*, double*, int);
 template void velocity<float>(const MixtureField&, double, const float*, int64_t, float*, double*, int);
 

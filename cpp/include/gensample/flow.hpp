@@ -42,15 +42,28 @@ inline int stages(Solver s) {
     return 0;
 }
 
+// Euler-Maruyama for the SDE with the same marginals (solver must be euler):
+//     dX = [u_t + (sigma_t^2 / 2) grad log p_t] dt + sigma_t dW,   grad log p_t(x) = (t u_t(x) - x) / (1 - t),
+// sigma (steps,) the diffusion at each step's start; the noise of particle i at step s is
+// row row0 + i of gs.random.normal(subkey(key, s), d), so a particle's path depends only
+// on its row, never on the batch.
+struct Noise {
+    const double* sigma;
+    uint64_t key;
+    int64_t row0;
+};
+
 // Integrates the n particles x (n, d), in place, over the time grid `grid` (steps + 1
 // increasing or decreasing times in [0, 1]). When `log_det` is not null it accumulates,
 // per particle, the integral of div u_t along the path (with the same solver weights), so
 // that log p_t1(x_t1) = log p_t0(x_t0) - log_det. `snapshots` (n_snap, n, d), when not
 // null, receives the state after the grid steps listed in `snap_steps` (ascending step
 // indices in [0, steps]; 0 is the start).
+// `noise`, when not null, makes each Euler step an Euler-Maruyama step of the SDE above.
 template <class T>
 void integrate(const MixtureField& field, Solver solver, const double* grid, int64_t steps, T* x, int64_t n,
-               double* log_det, const int64_t* snap_steps, int64_t n_snap, T* snapshots, int n_threads);
+               double* log_det, const int64_t* snap_steps, int64_t n_snap, T* snapshots, const Noise* noise,
+               int n_threads);
 
 // u_t(x) (n, d) and, when div is not null, div u_t(x) (n,), at one time t.
 template <class T>

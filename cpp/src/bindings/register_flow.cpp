@@ -35,7 +35,8 @@ py::object velocity_t(const MixtureField& f, double t, const py::array& x, bool 
 
 template <class T>
 void integrate_t(const MixtureField& f, flow::Solver solver, const CArray<double>& grid, py::array& x,
-                 const py::object& log_det, const py::object& snap_steps, const py::object& snapshots, int n_threads) {
+                 const py::object& log_det, const py::object& snap_steps, const py::object& snapshots,
+                 const py::object& sigma, uint64_t noise_key, int64_t row0, int n_threads) {
     int64_t n = 0, d = 0;
     T* px = writable_2d<T>(x, "x", n, d);
     if (d != f.dim) throw std::invalid_argument("x: dimension does not match the field");
@@ -63,8 +64,16 @@ void integrate_t(const MixtureField& f, flow::Solver solver, const CArray<double
         steps_at = st.data();
         snap = sn.mutable_data();
     }
+    flow::Noise noise{nullptr, noise_key, row0};
+    if (!sigma.is_none()) {
+        if (!py::isinstance<CArray<double>>(sigma)) throw std::invalid_argument("sigma: expected float64");
+        auto sg = py::reinterpret_borrow<CArray<double>>(sigma);
+        if (sg.ndim() != 1 || sg.shape(0) != grid.shape(0) - 1) throw std::invalid_argument("sigma: one per step");
+        noise.sigma = sg.data();
+    }
     py::gil_scoped_release release;
-    flow::integrate(f, solver, grid.data(), grid.shape(0) - 1, px, n, ld, steps_at, n_snap, snap, n_threads);
+    flow::integrate(f, solver, grid.data(), grid.shape(0) - 1, px, n, ld, steps_at, n_snap, snap,
+                    noise.sigma ? &noise : nullptr, n_threads);
 }
 
 }  // namespace
@@ -84,18 +93,23 @@ void register_flow(py::module_& m) {
         "flow_integrate",
         [](const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances, int solver,
            const CArray<double>& grid, py::array x, const py::object& log_det, const py::object& snap_steps,
-           const py::object& snapshots, int n_threads) {
+           const py::object& snapshots, const py::object& sigma, uint64_t noise_key, int64_t row0, int n_threads) {
             const MixtureField f = field_of(weights, means, covariances);
             if (solver < 0 || solver > int(flow::Solver::rk4)) throw std::invalid_argument("solver: unknown code");
             if (py::isinstance<CArray<float>>(x)) {
-                integrate_t<float>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, n_threads);
+                integrate_t<float>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, sigma, noise_key,
+                                   row0, n_threads);
             } else {
-                integrate_t<double>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, n_threads);
+                integrate_t<double>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, sigma, noise_key,
+                                    row0, n_threads);
             }
         },
         py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("solver"), py::arg("grid"), py::arg("x"),
-        py::arg("log_det"), py::arg("snap_steps"), py::arg("snapshots"), py::arg("n_threads"),
-        "Integrates x in place over the time grid; log_det += the integral of div u; snapshots after snap_steps.");
+        py::arg("log_det"), py::arg("snap_steps"), py::arg("snapshots"), py::arg("sigma"), py::arg("noise_key"),
+        py::arg("row0"), py::arg("n_threads"),
+        "Integrates x in place over the time grid; log_det += the integral of div u; snapshots after snap_steps;\n"
+        "with sigma (one per step) Euler-Maruyama steps of the matching SDE, noise rows row0 + i of\n"
+        "subkey(noise_key, step).");
 }
 
 }  // namespace gensample::bindings
