@@ -217,6 +217,33 @@ def test_sde_samples_follow_the_mixture():
         assert stats.ks_2samp(x[:, i], truth[:, i]).pvalue > ALPHA
 
 
+@pytest.mark.parametrize("bandwidth", [0.0, 0.3])
+def test_empirical_field_matches_reference(bandwidth):
+    rng = np.random.default_rng(11)
+    X, w = rng.normal(size=(300, 3)) + 5.0, rng.uniform(0, 1, 300)  # away from the origin, weighted
+    field = gs.fields.Empirical(X, weights=w, bandwidth=bandwidth)
+    x = rng.normal(size=(41, 3)) * 2 + 5.0
+    for t in (0.0, 0.3, 0.8, 0.97) + ((1.0,) if bandwidth > 0 else ()):
+        u, div = ref.mixture_velocity(*field._args(), t, x, with_div=True)
+        np.testing.assert_allclose(field.velocity(t, x), u, rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(field.divergence(t, x), div, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(field.velocity(t, x.astype(np.float32)), u, rtol=1e-3, atol=1e-3)
+    if bandwidth == 0:  # singular at t = 1: the limit u = x, div = 0
+        np.testing.assert_array_equal(field.velocity(1.0, x), x)
+        np.testing.assert_array_equal(field.divergence(1.0, x), 0.0)
+    else:  # the same as the Gaussian KDE's mixture field
+        kde = gs.KDE(bandwidth=bandwidth).fit(X, weights=w)
+        np.testing.assert_allclose(field.velocity(0.6, x), gs.fields.GaussianMixture(kde).velocity(0.6, x),
+                                   rtol=1e-11, atol=1e-11)
+
+
+def test_empirical_flow_lands_on_the_data():
+    X = np.random.default_rng(12).normal(size=(50, 2)) * 3
+    x1 = gs.Flow(gs.fields.Empirical(X), "midpoint", 500).sample(2000, rng=1)
+    nearest = np.sqrt(((x1[:, None, :] - X[None]) ** 2).sum(-1)).min(axis=1)
+    assert nearest.max() < 1e-2
+
+
 def test_bad_input():
     g = _mixture(2, 2, np.random.default_rng(7))
     field = gs.fields.GaussianMixture(g)
@@ -226,6 +253,8 @@ def test_bad_input():
         gs.Flow(field, steps=0)
     with pytest.raises(TypeError, match="field must be"):
         gs.Flow(lambda t, x: x)
+    with pytest.raises(ValueError, match="bandwidth must be"):
+        gs.fields.Empirical(np.zeros((3, 2)), bandwidth=-1.0)
     with pytest.raises(TypeError, match="gs.GMM or a gs.KDE"):
         gs.fields.GaussianMixture(np.zeros(3))
     with pytest.raises(ValueError, match="Gaussian kernel"):

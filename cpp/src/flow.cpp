@@ -40,12 +40,57 @@ struct TimeData {
     std::vector<T> bmat;      // (k, d, d): B_k
     std::vector<T> log_coef;  // (k,): log pi_k - log|chol S_k| - d/2 log(2 pi)
     std::vector<T> trace;     // (k,): tr B_k
+    // empirical fields (flow.hpp): offset holds t x_k, base x_k - c, trace |x_k - c|^2 for
+    // the data's centre c, log_coef log w_k; and the scalars below.
+    bool empirical = false;
+    bool singular = false;  // t = 1 with bandwidth 0
+    T t = 0, inv_2s2 = 0, b = 0, t_over_s2 = 0;
+    std::vector<T> centre;  // (d,)
 };
+
+// An empirical field's data at time t.
+template <class T>
+TimeData<T> empirical_data(const MixtureField& f, double t) {
+    const int64_t d = f.dim, K = f.k;
+    TimeData<T> td;
+    td.empirical = true;
+    td.offset.resize(size_t(K * d));
+    td.base.resize(size_t(K * d));
+    td.trace.resize(size_t(K));
+    td.log_coef.resize(size_t(K));
+    td.centre.assign(size_t(d), T(0));
+    std::vector<double> c(size_t(d), 0.0);
+    for (int64_t k = 0; k < K; ++k) {
+        for (int64_t j = 0; j < d; ++j) c[size_t(j)] += f.weights[k] * f.means[k * d + j];
+    }
+    for (int64_t j = 0; j < d; ++j) td.centre[size_t(j)] = T(c[size_t(j)]);
+    for (int64_t k = 0; k < K; ++k) {
+        double r2 = 0;
+        for (int64_t j = 0; j < d; ++j) {
+            const double xk = f.means[k * d + j];
+            td.offset[size_t(k * d + j)] = T(t * xk);
+            td.base[size_t(k * d + j)] = T(xk - c[size_t(j)]);
+            r2 += (xk - c[size_t(j)]) * (xk - c[size_t(j)]);
+        }
+        td.trace[size_t(k)] = T(r2);
+        td.log_coef[size_t(k)] = T(std::log(f.weights[k]));
+    }
+    const double h2 = f.bandwidth * f.bandwidth, s2 = t * t * h2 + (1 - t) * (1 - t);
+    td.singular = !(s2 > 0);
+    if (!td.singular) {
+        td.t = T(t);
+        td.inv_2s2 = T(0.5 / s2);
+        td.b = T((t * h2 - (1 - t)) / s2);
+        td.t_over_s2 = T(t / s2);
+    }
+    return td;
+}
 
 // S = t^2 Sigma + (1 - t)^2 I, its Cholesky factor L, A = L^-1, S^-1 = A^T A and
 // B = (t Sigma - (1 - t) I) S^-1, all in double, for every component.
 template <class T>
 TimeData<T> time_data(const MixtureField& f, double t) {
+    if (f.empirical) return empirical_data<T>(f, t);
     const int64_t d = f.dim, K = f.k;
     TimeData<T> td;
     td.offset.resize(size_t(K * d));
@@ -129,15 +174,74 @@ constexpr T kExpFloor = T(-708);
 template <>
 constexpr float kExpFloor<float> = -87.0f;
 
+// The empirical field goes through its data in tiles of kTile points (the mixture field
+// holds the log-weights of all its components at once).
+constexpr int64_t kTile = 64;
+
 // Per-task buffers (vectors of lanes).
 template <class T>
 struct Scratch {
     simd::Buffer<T> r, y, uk, a, g;            // field()
     simd::Buffer<T> x, stage, acc, k1, probe;  // the solver
-    Scratch(int64_t d, int64_t k)
-        : r(size_t(d)), y(size_t(d)), uk(size_t(d)), a(size_t(k)), g(size_t(d)), x(size_t(d)), stage(size_t(d)),
+    Scratch(int64_t d, int64_t k)  // k: log-weights held at once (components, or a tile)
+        : r(size_t(d)), y(size_t(d)), uk(size_t(d)), a(size_t(k)),
+          g(size_t(d)), x(size_t(d)), stage(size_t(d)),
           acc(size_t(d)), k1(size_t(d)), probe(size_t(d)) {}
 };
+
+// The empirical field (flow.hpp): attention over the data, a running maximum per tile.
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void empirical_field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s,
+                                      V<T>* u, V<T>& div) {
+    const int64_t d = kDim > 0 ? kDim : dim;
+    if (td.singular) {  // t = 1, bandwidth 0: the limit u = x
+        for (int64_t i = 0; i < d; ++i) u[i] = x[i];
+        if (kDiv) div = V<T>{};
+        return;
+    }
+    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    V<T> m = simd::broadcast(-std::numeric_limits<T>::infinity()), sum{}, sq{};
+    V<T>* acc = s.g.data();  // sum_k e_k (x_k - c)
+    for (int64_t i = 0; i < d; ++i) acc[i] = V<T>{};
+    for (int64_t k0 = 0; k0 < K; k0 += kTile) {
+        const int64_t n = std::min<int64_t>(kTile, K - k0);
+        V<T> tile_max = simd::broadcast(-std::numeric_limits<T>::infinity());
+        for (int64_t k = 0; k < n; ++k) {
+            const T* tx = td.offset.data() + (k0 + k) * d;
+            V<T> q{};
+#pragma GCC unroll 4
+            for (int64_t j = 0; j < d; ++j) {
+                const V<T> r = x[j] - tx[j];
+                q += r * r;
+            }
+            s.a[size_t(k)] = td.log_coef[size_t(k0 + k)] - td.inv_2s2 * q;
+            tile_max = simd::max<T>(tile_max, s.a[size_t(k)]);
+        }
+        const V<T> next = simd::max<T>(m, tile_max);
+        const V<T> scale = simd::exp_nonpositive(simd::max<T>(m - next, floor));
+        sum *= scale;
+        if (kDiv) sq *= scale;
+        for (int64_t j = 0; j < d; ++j) acc[j] *= scale;
+        m = next;
+        for (int64_t k = 0; k < n; ++k) {
+            const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - m, floor));
+            sum += e;
+            const T* xk = td.base.data() + (k0 + k) * d;
+#pragma GCC unroll 4
+            for (int64_t j = 0; j < d; ++j) acc[j] += xk[j] * e;
+            if (kDiv) sq += td.trace[size_t(k0 + k)] * e;
+        }
+    }
+    const V<T> inv = T(1) / sum;
+    V<T> xbar2{};
+    for (int64_t j = 0; j < d; ++j) {  // u = xbar + b (x - t xbar), xbar = c + acc / sum
+        const V<T> centred = acc[j] * inv;
+        const V<T> xbar = centred + td.centre[size_t(j)];
+        u[j] = xbar + td.b * (x[j] - td.t * xbar);
+        xbar2 += centred * centred;
+    }
+    if (kDiv) div = T(d) * td.b + (T(1) - td.t * td.b) * td.t_over_s2 * (sq * inv - xbar2);
+}
 
 // u (d vectors) at the lanes' points x, and div u when kDiv (else div is untouched).
 // kDim > 0: the dimension, known at compile time (small d: loops unroll into registers).
@@ -145,6 +249,7 @@ struct Scratch {
 template <class T, bool kDiv, int kDim>
 GENSAMPLE_INLINE void field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s, V<T>* u,
                             V<T>& div) {
+    if (td.empirical) return empirical_field<T, kDiv, kDim>(td, K, dim, x, s, u, div);
     const int64_t d = kDim > 0 ? kDim : dim;
     const V<T> floor = simd::broadcast(kExpFloor<T>);
     V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
@@ -246,7 +351,7 @@ struct Step {
 template <class T, bool kDiv, int kDim>
 GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x, double* ld, int64_t p0, int64_t p1) {
     const int64_t d = kDim > 0 ? kDim : dim;
-    Scratch<T> s(d, K);
+    Scratch<T> s(d, st.at[0]->empirical ? std::min(K, kTile) : K);
     const T h = st.h;
     alignas(64) T lanes[kWidth<T>];
     for (int64_t p = p0; p < p1; p += kWidth<T>) {
@@ -343,7 +448,7 @@ template <class T, int kDim>
 GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t dim, const T* x, T* u, double* div,
                                      int64_t p0, int64_t p1) {
     const int64_t d = kDim > 0 ? kDim : dim;
-    Scratch<T> s(d, K);
+    Scratch<T> s(d, td.empirical ? std::min(K, kTile) : K);
     simd::Buffer<T> out(static_cast<size_t>(d));
     alignas(64) T lanes[kWidth<T>];
     for (int64_t p = p0; p < p1; p += kWidth<T>) {

@@ -148,7 +148,7 @@ class Flow(Distribution):
         solver = solver or self.solver
         sigma, key, row0 = (None, 0, 0) if noise is None else (self._sigma(grid), *noise)
         if isinstance(self.field, GaussianMixture):
-            _core.flow_integrate(*self.field._args(), SOLVERS.index(solver), grid, x, log_det, snap_steps, snaps,
+            _core.flow_integrate(self.field._engine(), SOLVERS.index(solver), grid, x, log_det, snap_steps, snaps,
                                  sigma, key, row0, threads)
         else:
             _integrate_callable(self.field, solver, grid, x, log_det, snap_steps, snaps, sigma, key, row0)

@@ -21,12 +21,23 @@
 namespace gensample::flow {
 
 // The mixture p_1, float64: pi (k,), mu (k, d), Sigma (k, d, d) row-major.
+//
+// `empirical`: the components are data points (means, with weights) and every covariance
+// is bandwidth^2 I (covariances unused; bandwidth 0: the points themselves). Then S_k =
+// s^2 I for all k, the weights are a softmax of -|x - t x_k|^2 / (2 s^2) and
+//     u = xbar + b (x - t xbar),   xbar = sum_k w_k x_k,   b = (t h^2 - (1 - t)) / s^2,
+//     div u = d b + (1 - t b) (t / s^2) (sum_k w_k |x_k|^2 - |xbar|^2),
+// attention over the data with a running maximum per tile: O(k d) per particle. At t = 1
+// with bandwidth 0 the field is singular; there u = x and div u = 0 (the limit of a
+// mixture, u_1(x) = E[x1 - x0 | x1 = x] = x).
 struct MixtureField {
     const double* weights;
     const double* means;
     const double* covariances;
     int64_t k;
     int64_t dim;
+    bool empirical = false;
+    double bandwidth = 0;
 };
 
 enum class Solver : int { euler = 0, midpoint = 1, heun = 2, rk4 = 3 };

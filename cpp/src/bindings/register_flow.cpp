@@ -7,13 +7,27 @@ namespace {
 
 using flow::MixtureField;
 
-MixtureField field_of(const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances) {
-    if (means.ndim() != 2 || weights.ndim() != 1 || weights.shape(0) != means.shape(0) || covariances.ndim() != 3 ||
-        covariances.shape(0) != means.shape(0) || covariances.shape(1) != means.shape(1) ||
-        covariances.shape(2) != means.shape(1)) {
-        throw std::invalid_argument("field: weights (k,), means (k, d) and covariances (k, d, d) expected");
+// (weights (k,), means (k, d), covariances (k, d, d) or None for an empirical field, bandwidth)
+MixtureField field_of(const py::tuple& field) {
+    if (field.size() != 4) throw std::invalid_argument("field: expected (weights, means, covariances, bandwidth)");
+    const auto weights = field[0].cast<CArray<double>>();
+    const auto means = field[1].cast<CArray<double>>();
+    if (means.ndim() != 2 || weights.ndim() != 1 || weights.shape(0) != means.shape(0)) {
+        throw std::invalid_argument("field: weights (k,) and means (k, d) expected");
     }
-    return MixtureField{weights.data(), means.data(), covariances.data(), means.shape(0), means.shape(1)};
+    MixtureField f{weights.data(), means.data(), nullptr, means.shape(0), means.shape(1)};
+    if (field[2].is_none()) {
+        f.empirical = true;
+        f.bandwidth = field[3].cast<double>();
+        return f;
+    }
+    const auto covariances = field[2].cast<CArray<double>>();
+    if (covariances.ndim() != 3 || covariances.shape(0) != means.shape(0) || covariances.shape(1) != means.shape(1) ||
+        covariances.shape(2) != means.shape(1)) {
+        throw std::invalid_argument("field: covariances (k, d, d) expected");
+    }
+    f.covariances = covariances.data();
+    return f;
 }
 
 template <class T>
@@ -81,20 +95,18 @@ void integrate_t(const MixtureField& f, flow::Solver solver, const CArray<double
 void register_flow(py::module_& m) {
     m.def(
         "flow_velocity",
-        [](const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances, double t,
-           const py::array& x, bool with_div, int n_threads) {
-            const MixtureField f = field_of(weights, means, covariances);
+        [](const py::tuple& field, double t, const py::array& x, bool with_div, int n_threads) {
+            const MixtureField f = field_of(field);
             if (py::isinstance<CArray<float>>(x)) return velocity_t<float>(f, t, x, with_div, n_threads);
             return velocity_t<double>(f, t, x, with_div, n_threads);
         },
-        py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("t"), py::arg("x"), py::arg("with_div"),
-        py::arg("n_threads"), "u_t(x) (n, d), or (u, div u) when with_div.");
+        py::arg("field"), py::arg("t"), py::arg("x"), py::arg("with_div"), py::arg("n_threads"),
+        "u_t(x) (n, d), or (u, div u) when with_div.");
     m.def(
         "flow_integrate",
-        [](const CArray<double>& weights, const CArray<double>& means, const CArray<double>& covariances, int solver,
-           const CArray<double>& grid, py::array x, const py::object& log_det, const py::object& snap_steps,
+        [](const py::tuple& field, int solver, const CArray<double>& grid, py::array x, const py::object& log_det, const py::object& snap_steps,
            const py::object& snapshots, const py::object& sigma, uint64_t noise_key, int64_t row0, int n_threads) {
-            const MixtureField f = field_of(weights, means, covariances);
+            const MixtureField f = field_of(field);
             if (solver < 0 || solver > int(flow::Solver::rk4)) throw std::invalid_argument("solver: unknown code");
             if (py::isinstance<CArray<float>>(x)) {
                 integrate_t<float>(f, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, sigma, noise_key,
@@ -104,7 +116,7 @@ void register_flow(py::module_& m) {
                                     row0, n_threads);
             }
         },
-        py::arg("weights"), py::arg("means"), py::arg("covariances"), py::arg("solver"), py::arg("grid"), py::arg("x"),
+        py::arg("field"), py::arg("solver"), py::arg("grid"), py::arg("x"),
         py::arg("log_det"), py::arg("snap_steps"), py::arg("snapshots"), py::arg("sigma"), py::arg("noise_key"),
         py::arg("row0"), py::arg("n_threads"),
         "Integrates x in place over the time grid; log_det += the integral of div u; snapshots after snap_steps;\n"
