@@ -65,8 +65,41 @@ def hostage_scene_and_toys():
     fig.savefig(HERE / "regions.png")
 
 
+def flow_paths():
+    # Particles carried from N(0, I) at t = 0 to an 8-component mixture at t = 1 along the
+    # mixture's exact marginal velocity (gs.fields.GaussianMixture), RK4.
+    k = 8
+    angles = 2 * np.pi * np.arange(k) / k
+    means = 4 * np.c_[np.cos(angles), np.sin(angles)]
+    gmm = gs.GMM.from_parameters(np.full(k, 1 / k), means, np.stack([0.08 * np.eye(2)] * k))
+    flow = gs.Flow(gs.fields.GaussianMixture(gmm), "rk4", steps=40)
+    x0 = gs.random.normal(4000, 2, rng=0)
+    times = np.linspace(0, 1, 41)
+    states = flow.integrate(x0, times=times)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), dpi=110)
+    ax = axes[0]
+    for i in range(300):  # a few whole paths
+        ax.plot(states[:, i, 0], states[:, i, 1], lw=0.4, alpha=0.5, color=plt.cm.viridis(i / 300))
+    ax.scatter(*states[0, :300].T, s=3, color="black", label="t = 0: N(0, I)")
+    ax.scatter(*states[-1, :300].T, s=3, color="tab:red", label="t = 1: the mixture")
+    ax.set_title("Paths of 300 particles (RK4, 40 steps)")
+    ax.legend(loc="upper right", fontsize=7)
+    ax = axes[1]
+    for t, color in zip((0.0, 0.5, 0.8, 1.0), ("black", "tab:blue", "tab:green", "tab:red")):
+        ax.scatter(*states[int(round(t * 40))].T, s=1, alpha=0.4, color=color, label=f"t = {t:g}")
+    ax.set_title("4,000 particles at four times")
+    ax.legend(loc="upper right", fontsize=7, markerscale=6)
+    for ax in axes:
+        ax.set_aspect("equal")
+        ax.set_xlim(-6.5, 6.5)
+        ax.set_ylim(-6.5, 6.5)
+    fig.tight_layout()
+    fig.savefig(HERE / "flow.png")
+
+
 if __name__ == "__main__":
     hello_world_box()
     world_land()
     hostage_scene_and_toys()
+    flow_paths()
     print(f"wrote {HERE / 'box.png'}, world_land.png, regions.png")
