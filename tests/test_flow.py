@@ -244,6 +244,30 @@ def test_empirical_flow_lands_on_the_data():
     assert nearest.max() < 1e-2
 
 
+def test_guidance_combines_fields():
+    rng = np.random.default_rng(13)
+    gmm = _mixture(3, 2, rng)
+    cond = gs.fields.GaussianMixture(_mixture(2, 2, rng))
+    uncond = gs.fields.GaussianMixture(gmm)
+    x0 = rng.normal(size=(200, 2))
+    for w, same_as in ((1.0, cond), (0.0, uncond)):
+        guided = gs.Flow(gs.fields.Guided(cond, uncond, guidance=w), "rk4", 16)
+        np.testing.assert_allclose(guided.integrate(x0), gs.Flow(same_as, "rk4", 16).integrate(x0), rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(guided.logpdf(x0), gs.Flow(same_as, "rk4", 16).logpdf(x0), rtol=1e-11,
+                                   atol=1e-11)
+    g = gs.fields.Guided(cond, uncond, guidance=2.5)
+    np.testing.assert_allclose(g.velocity(0.4, x0), uncond.velocity(0.4, x0) + 2.5 * (cond.velocity(0.4, x0)
+                                                                                      - uncond.velocity(0.4, x0)))
+    np.testing.assert_allclose(g.divergence(0.4, x0), -1.5 * uncond.divergence(0.4, x0) + 2.5 * cond.divergence(0.4, x0))
+    with pytest.raises(ValueError, match="dimensions differ"):
+        gs.fields.Guided(cond, gs.fields.GaussianMixture(_mixture(2, 3, rng)))
+    with pytest.raises(ValueError, match="guidance must be"):
+        gs.fields.Guided(cond, uncond, guidance=np.nan)
+    with pytest.raises(TypeError, match="conditional must be"):
+        gs.fields.Guided(lambda t, x: x, uncond)
+
+
 def test_bad_input():
     g = _mixture(2, 2, np.random.default_rng(7))
     field = gs.fields.GaussianMixture(g)

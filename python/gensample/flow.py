@@ -14,7 +14,7 @@ import numpy as np
 from . import _core
 from ._validation import as_points, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
 from .distribution import Distribution
-from .fields import Callable, GaussianMixture
+from .fields import Callable, GaussianMixture, Guided
 from .random import key_from_rng
 
 __all__ = ["Flow", "SOLVERS"]
@@ -38,8 +38,9 @@ class Flow(Distribution):
     Parameters
     ----------
     field : a field of :mod:`gensample.fields`: :class:`~gensample.fields.GaussianMixture`
-        (integrated in C++) or :class:`~gensample.fields.Callable` (the same solvers in
-        NumPy, one call of the field per stage for all particles)
+        and :class:`~gensample.fields.Empirical` (integrated in C++), or
+        :class:`~gensample.fields.Callable` and :class:`~gensample.fields.Guided` (the same
+        solvers in NumPy, one call of each field per stage for all particles)
     solver : {"euler", "midpoint", "heun", "rk4"}, default "rk4" ("euler" with ``sde``)
     steps : int, default 32
         Uniform steps on [0, 1] (each costs 1, 2, 2 or 4 field evaluations).
@@ -65,7 +66,7 @@ class Flow(Distribution):
     """
 
     def __init__(self, field, solver=None, steps=32, sde=None):
-        if not isinstance(field, (GaussianMixture, Callable)):
+        if not isinstance(field, (GaussianMixture, Callable, Guided)):
             raise TypeError(f"field must be a gensample.fields field, got {type(field).__name__}")
         if solver is None:
             solver = "rk4" if sde is None else "euler"
@@ -185,7 +186,7 @@ class Flow(Distribution):
         return f"Flow({self.field!r}, solver={self.solver!r}, steps={self.steps}{sde})"
 
 
-def _integrate_callable(field: Callable, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0,
+def _integrate_callable(field, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0,
                         row0=0) -> None:
     """The fixed-step solvers of flow.cpp, in NumPy, calling the field once per stage (and
     its Euler-Maruyama steps when sigma is given, with the same noise rows)."""
