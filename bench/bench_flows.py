@@ -119,7 +119,7 @@ def cases(n, threads):
             return out["peer"]
         return go, len(small)
 
-    def note(exact_rows=None):
+    def note():
         def f():
             peer = out["peer"]
             rows = slice(0, len(peer))

@@ -17,17 +17,21 @@ def _time(t) -> float:
     return float(t)
 
 
-class _Checked:
-    """The checked calls the NumPy solver makes (flow.py): velocity and divergence at a stage."""
+class _Field:
+    """What every field offers: ``velocity`` and ``divergence`` on validated input, built on
+    ``_call`` and ``_div``, the calls the NumPy solver makes at each stage (flow.py) with
+    ``where`` naming the step for error messages."""
 
-    def _call(self, t: float, x: np.ndarray, where: str) -> np.ndarray:
-        return self.velocity(t, x)
+    def velocity(self, t, x, n_threads=None) -> np.ndarray:
+        """``u_t(x)`` at each row of ``x`` -> (n, d), in ``x``'s float type."""
+        return self._call(_time(t), as_points(x, self.dim), f"t = {float(t)}", n_threads)
 
-    def _div(self, t: float, x: np.ndarray, where: str) -> np.ndarray:
-        return self.divergence(t, x)
+    def divergence(self, t, x, n_threads=None) -> np.ndarray:
+        """``div u_t(x)`` at each row of ``x`` -> (n,) float64."""
+        return self._div(_time(t), as_points(x, self.dim), f"t = {float(t)}", n_threads)
 
 
-class GaussianMixture(_Checked):
+class GaussianMixture(_Field):
     """The exact marginal velocity toward a Gaussian mixture ``sum_k pi_k N(mu_k, Sigma_k)``.
 
     With ``S_k = t^2 Sigma_k + (1 - t)^2 I``: ``u_t(x) = sum_k w_k (mu_k + B_k (x - t mu_k))``,
@@ -80,15 +84,11 @@ class GaussianMixture(_Checked):
         """The core's field tuple (flow.hpp's MixtureField)."""
         return self.weights_, self.means_, self.covariances_, 0.0
 
-    def velocity(self, t, x, n_threads=None) -> np.ndarray:
-        """``u_t(x)`` at each row of ``x`` -> (n, d), in ``x``'s float type."""
-        x = as_points(x, self.dim)
-        return _core.flow_velocity(self._engine(), _time(t), x, False, check_n_threads(n_threads))
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None) -> np.ndarray:
+        return _core.flow_velocity(self._engine(), t, x, False, check_n_threads(n_threads))
 
-    def divergence(self, t, x, n_threads=None) -> np.ndarray:
-        """``div u_t(x)`` at each row of ``x`` -> (n,) float64."""
-        x = as_points(x, self.dim)
-        return _core.flow_velocity(self._engine(), _time(t), x, True, check_n_threads(n_threads))[1]
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None) -> np.ndarray:
+        return _core.flow_velocity(self._engine(), t, x, True, check_n_threads(n_threads))[1]
 
     def __repr__(self) -> str:
         return f"GaussianMixture(k={len(self.weights_)}, dim={self.dim})"
@@ -140,7 +140,7 @@ class Empirical(GaussianMixture):
         return f"Empirical(n={len(self.weights_)}, dim={self.dim}, bandwidth={self.bandwidth})"
 
 
-class Callable(_Checked):
+class Callable(_Field):
     """Any batched velocity ``fn(t, x) -> (n, d)``: a NumPy function, a wrapped network.
 
     The solver calls ``fn`` once per stage with all particles (``t`` a Python float, ``x``
@@ -171,7 +171,7 @@ class Callable(_Checked):
     def dim(self) -> int:
         return self._dim
 
-    def _call(self, t: float, x: np.ndarray, where: str) -> np.ndarray:
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None) -> np.ndarray:
         u = np.asarray(self.fn(t, x))
         if u.shape != x.shape or u.dtype.kind != "f":
             raise ValueError(f"the field returned {u.dtype} {u.shape} at {where}, expected float {x.shape}")
@@ -181,7 +181,7 @@ class Callable(_Checked):
                                      f"particles (the first: row {int(np.flatnonzero(bad)[0])})")
         return u.astype(x.dtype, copy=False)
 
-    def _div(self, t: float, x: np.ndarray, where: str) -> np.ndarray:
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None) -> np.ndarray:
         if self.divergence_fn is None:
             raise TypeError("this Callable field has no divergence: pass divergence=div(t, x) to use logpdf")
         d = np.asarray(self.divergence_fn(t, x), dtype=np.float64)
@@ -190,21 +190,11 @@ class Callable(_Checked):
                              f"expected ({len(x)},) finite")
         return d
 
-    def velocity(self, t, x, n_threads=None) -> np.ndarray:
-        """``fn(t, x)``, checked."""
-        x = as_points(x, self.dim)
-        return self._call(_time(t), x, f"t = {float(t)}")
-
-    def divergence(self, t, x, n_threads=None) -> np.ndarray:
-        """``div(t, x)``, checked."""
-        x = as_points(x, self.dim)
-        return self._div(_time(t), x, f"t = {float(t)}")
-
     def __repr__(self) -> str:
         return f"Callable({getattr(self.fn, '__name__', 'fn')}, dim={self.dim})"
 
 
-class Guided(_Checked):
+class Guided(_Field):
     """Classifier-free guidance: ``u = u_uncond + w (u_cond - u_uncond)``.
 
     ``conditional`` and ``unconditional`` are fields of the same dimension (``w = 1`` is the
@@ -224,7 +214,7 @@ class Guided(_Checked):
 
     def __init__(self, conditional, unconditional, guidance=1.0):
         for name, f in (("conditional", conditional), ("unconditional", unconditional)):
-            if not isinstance(f, _Checked):
+            if not isinstance(f, _Field):
                 raise TypeError(f"{name} must be a gensample.fields field, got {type(f).__name__}")
         if conditional.dim != unconditional.dim:
             raise ValueError(f"the fields' dimensions differ: {conditional.dim} and {unconditional.dim}")
@@ -239,19 +229,13 @@ class Guided(_Checked):
     def _combine(self, a, b):
         return b + self.guidance * (a - b)
 
-    def _call(self, t: float, x: np.ndarray, where: str) -> np.ndarray:
-        return self._combine(self.conditional._call(t, x, where), self.unconditional._call(t, x, where))
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None) -> np.ndarray:
+        return self._combine(self.conditional._call(t, x, where, n_threads),
+                             self.unconditional._call(t, x, where, n_threads))
 
-    def _div(self, t: float, x: np.ndarray, where: str) -> np.ndarray:
-        return self._combine(self.conditional._div(t, x, where), self.unconditional._div(t, x, where))
-
-    def velocity(self, t, x, n_threads=None) -> np.ndarray:
-        x = as_points(x, self.dim)
-        return self._call(_time(t), x, f"t = {float(t)}")
-
-    def divergence(self, t, x, n_threads=None) -> np.ndarray:
-        x = as_points(x, self.dim)
-        return self._div(_time(t), x, f"t = {float(t)}")
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None) -> np.ndarray:
+        return self._combine(self.conditional._div(t, x, where, n_threads),
+                             self.unconditional._div(t, x, where, n_threads))
 
     def __repr__(self) -> str:
         return f"Guided({self.conditional!r}, {self.unconditional!r}, guidance={self.guidance})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from ._validation import as_points, check_n_threads, check_positive_int
 from .distribution import Distribution
 from .fields import Callable, GaussianMixture, Guided
 from .random import key_from_rng
@@ -156,12 +156,7 @@ class Flow(Distribution):
 
     def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
         """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d)."""
-        n = check_count(n)
-        dtype = check_float_dtype(dtype)
-        threads = check_n_threads(n_threads)
-        out = empty_output(n, self.dim, dtype)
-        self._sample_rows(key_from_rng(rng), 0, out, threads)
-        return out
+        return self._sample_by_rows(n, rng, dtype, n_threads)
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""

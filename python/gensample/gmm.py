@@ -545,12 +545,7 @@ class GMM(Distribution):
         pure functions of (seed, i) (gmm.hpp).
         """
         self._check_fitted()
-        n = check_count(n)
-        dtype = check_float_dtype(dtype)
-        threads = check_n_threads(n_threads)
-        out = empty_output(n, self.dim, dtype)
-        self._sample_rows(key_from_rng(rng), 0, out, threads)
-        return out
+        return self._sample_by_rows(n, rng, dtype, n_threads)
 
     def sample_with_labels(self, n, rng=None, dtype=np.float64, n_threads=None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`sample` and each row's component, ``(X (n, d), labels (n,) int64)``."""

@@ -13,17 +13,8 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import (
-    as_dataset,
-    as_points,
-    as_sample_weights,
-    check_count,
-    check_float_dtype,
-    check_n_threads,
-    empty_output,
-)
+from ._validation import as_dataset, as_points, as_sample_weights, check_n_threads
 from .distribution import Distribution
-from .random import key_from_rng
 
 __all__ = ["KDE", "KERNELS", "log_kernel_norm"]
 
@@ -284,12 +275,7 @@ class KDE(Distribution):
         of (seed, i).
         """
         self._check_fitted()
-        n = check_count(n)
-        dtype = check_float_dtype(dtype)
-        threads = check_n_threads(n_threads)
-        out = empty_output(n, self.dim, dtype)
-        self._sample_rows(key_from_rng(rng), 0, out, threads)
-        return out
+        return self._sample_by_rows(n, rng, dtype, n_threads)
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
