@@ -359,14 +359,13 @@ class GMM(Distribution):
                 raise ValueError(f"X has fewer distinct points (with positive weight) than "
                                  f"n_components={k}") from None
             centres = X[seeds]
-        labels, *_ = _core.gmm_lloyd_step(X, v, centres, threads)
+        labels, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
         if self.init == "kmeans":
-            for _ in range(100):
-                _, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
+            for _ in range(100):  # one assignment pass per step: it also gives the next sums
                 moved = weight > 0  # an emptied cluster keeps its centre
                 centres = centres.copy()
                 centres[moved] = sums[moved] / weight[moved, None]
-                new_labels, *_ = _core.gmm_lloyd_step(X, v, centres, threads)
+                new_labels, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
                 if np.array_equal(new_labels, labels):
                     break
                 labels = new_labels
