@@ -1,15 +1,17 @@
-// Flows (flow.hpp): the Gaussian mixture's marginal velocity on the linear path, and the
-// fixed-step solvers that carry particles along it.
+// Flows (flow.hpp): the fields (a Gaussian mixture's or a dataset's marginal velocity on an
+// affine path, a network of Linear layers) and the solvers that carry particles along them.
 //
-// Time-outer: for each step the per-time data of its stage times are computed once, then
-// every block of particles takes the whole step (all stages) in registers. Compiled with
-// the global -ffp-contract=off, so every instruction set gives the same bits.
+// Fixed steps, time-outer: for each step the per-time data of its stage times are computed
+// once, then every block of particles takes the whole step (all stages) in registers.
+// dopri5: each lane of a block has its own time and step (the fields' *_lanes forms).
+// Compiled with the global -ffp-contract=off, so every instruction set gives the same bits.
 #include "gensample/flow.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +23,26 @@
 
 namespace gensample::flow {
 namespace {
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
+
+Coefficients coefficients(const Path& path, double t) {
+    switch (path.kind) {
+        case PathKind::linear: return {t, 1.0, (1 - t) * (1 - t), -(1 - t)};
+        case PathKind::cosine: {
+            const double a = std::sin(0.5 * kPi * t), s = std::sin(0.5 * kPi * (1 - t));  // both exact at the ends
+            return {a, 0.5 * kPi * s, s * s, -0.5 * kPi * a * s};
+        }
+        case PathKind::vp: {  // alpha = exp(-T(1 - t) / 2), alpha' = alpha beta(1 - t) / 2
+            const double r = 1 - t, T = path.beta_min * r + 0.5 * (path.beta_max - path.beta_min) * r * r;
+            const double a = std::exp(-0.5 * T), da = 0.5 * a * (path.beta_min + (path.beta_max - path.beta_min) * r);
+            return {a, da, -std::expm1(-T), -a * da};
+        }
+    }
+    throw std::invalid_argument("flow: unknown path");
+}
+
+namespace {
 
 using simd::V;
 
@@ -31,66 +53,21 @@ constexpr double kLog2Pi = 1.8378770664093454836;
 
 inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
 
-// What the velocity needs at one time t, per component k (all in T for the lanes).
+// A mixture field's data at one time t, per component k (all in T for the lanes).
 template <class T>
 struct TimeData {
-    std::vector<T> offset;    // (k, d): A_k t mu_k, so that A_k (x - t mu_k) = A_k x - offset_k
-    std::vector<T> base;      // (k, d): mu_k - B_k t mu_k, so that u_k = base_k + B_k x
+    std::vector<T> offset;    // (k, d): A_k alpha mu_k, so that A_k (x - alpha mu_k) = A_k x - offset_k
+    std::vector<T> base;      // (k, d): alpha' mu_k - B_k alpha mu_k, so that u_k = base_k + B_k x
     std::vector<T> factor;    // (k, d (d + 1) / 2): A_k = chol(S_k)^-1, packed lower rows
     std::vector<T> bmat;      // (k, d, d): B_k
     std::vector<T> log_coef;  // (k,): log pi_k - log|chol S_k| - d/2 log(2 pi)
     std::vector<T> trace;     // (k,): tr B_k
-    // empirical fields (flow.hpp): offset holds t x_k, base x_k - c, trace |x_k - c|^2 for
-    // the data's centre c, log_coef log w_k; and the scalars below.
-    bool empirical = false;
-    bool singular = false;  // t = 1 with bandwidth 0
-    T t = 0, inv_2s2 = 0, b = 0, t_over_s2 = 0;
-    std::vector<T> centre;  // (d,)
 };
 
-// An empirical field's data at time t.
+// S = alpha^2 Sigma + sigma^2 I, its Cholesky factor L, A = L^-1, S^-1 = A^T A and
+// B = (alpha alpha' Sigma + sigma sigma' I) S^-1, all in double, for every component.
 template <class T>
-TimeData<T> empirical_data(const MixtureField& f, double t) {
-    const int64_t d = f.dim, K = f.k;
-    TimeData<T> td;
-    td.empirical = true;
-    td.offset.resize(size_t(K * d));
-    td.base.resize(size_t(K * d));
-    td.trace.resize(size_t(K));
-    td.log_coef.resize(size_t(K));
-    td.centre.assign(size_t(d), T(0));
-    std::vector<double> c(size_t(d), 0.0);
-    for (int64_t k = 0; k < K; ++k) {
-        for (int64_t j = 0; j < d; ++j) c[size_t(j)] += f.weights[k] * f.means[k * d + j];
-    }
-    for (int64_t j = 0; j < d; ++j) td.centre[size_t(j)] = T(c[size_t(j)]);
-    for (int64_t k = 0; k < K; ++k) {
-        double r2 = 0;
-        for (int64_t j = 0; j < d; ++j) {
-            const double xk = f.means[k * d + j];
-            td.offset[size_t(k * d + j)] = T(t * xk);
-            td.base[size_t(k * d + j)] = T(xk - c[size_t(j)]);
-            r2 += (xk - c[size_t(j)]) * (xk - c[size_t(j)]);
-        }
-        td.trace[size_t(k)] = T(r2);
-        td.log_coef[size_t(k)] = T(std::log(f.weights[k]));
-    }
-    const double h2 = f.bandwidth * f.bandwidth, s2 = t * t * h2 + (1 - t) * (1 - t);
-    td.singular = !(s2 > 0);
-    if (!td.singular) {
-        td.t = T(t);
-        td.inv_2s2 = T(0.5 / s2);
-        td.b = T((t * h2 - (1 - t)) / s2);
-        td.t_over_s2 = T(t / s2);
-    }
-    return td;
-}
-
-// S = t^2 Sigma + (1 - t)^2 I, its Cholesky factor L, A = L^-1, S^-1 = A^T A and
-// B = (t Sigma - (1 - t) I) S^-1, all in double, for every component.
-template <class T>
-TimeData<T> time_data(const MixtureField& f, double t) {
-    if (f.empirical) return empirical_data<T>(f, t);
+TimeData<T> mixture_data(const MixtureField& f, const Coefficients& c, double t) {
     const int64_t d = f.dim, K = f.k;
     TimeData<T> td;
     td.offset.resize(size_t(K * d));
@@ -100,11 +77,11 @@ TimeData<T> time_data(const MixtureField& f, double t) {
     td.log_coef.resize(size_t(K));
     td.trace.resize(size_t(K));
     std::vector<double> S(size_t(d * d)), L(size_t(d * d)), A(size_t(d * d)), Sinv(size_t(d * d));
-    const double s = (1 - t) * (1 - t);
+    const double a = c.alpha, a2 = c.alpha * c.alpha, ada = c.alpha * c.dalpha;
     for (int64_t k = 0; k < K; ++k) {
         const double* sigma = f.covariances + k * d * d;
-        for (int64_t i = 0; i < d * d; ++i) S[size_t(i)] = t * t * sigma[i];
-        for (int64_t i = 0; i < d; ++i) S[size_t(i * d + i)] += s;
+        for (int64_t i = 0; i < d * d; ++i) S[size_t(i)] = a2 * sigma[i];
+        for (int64_t i = 0; i < d; ++i) S[size_t(i * d + i)] += c.sigma2;
         std::fill(L.begin(), L.end(), 0.0);
         double log_det = 0;
         for (int64_t j = 0; j < d; ++j) {  // Cholesky, row by row
@@ -141,25 +118,25 @@ TimeData<T> time_data(const MixtureField& f, double t) {
         }
         double trace = 0;
         const double* mu = f.means + k * d;
-        for (int64_t i = 0; i < d; ++i) {  // B = (t Sigma - (1 - t) I) S^-1, and mu - B t mu
+        for (int64_t i = 0; i < d; ++i) {  // B, and alpha' mu - B alpha mu
             double bmu = 0;
             for (int64_t j = 0; j < d; ++j) {
                 double v = 0;
                 for (int64_t l = 0; l < d; ++l) {
-                    const double m = t * sigma[i * d + l] - (i == l ? 1 - t : 0.0);
+                    const double m = ada * sigma[i * d + l] + (i == l ? c.sigma_dsigma : 0.0);
                     v += m * Sinv[size_t(l * d + j)];
                 }
                 td.bmat[size_t((k * d + i) * d + j)] = T(v);
-                bmu += v * (t * mu[j]);
+                bmu += v * (a * mu[j]);
                 if (i == j) trace += v;
             }
-            td.base[size_t(k * d + i)] = T(mu[i] - bmu);
+            td.base[size_t(k * d + i)] = T(c.dalpha * mu[i] - bmu);
         }
         for (int64_t j = 0; j < d; ++j) {
             double amu = 0;
             for (int64_t i = 0; i <= j; ++i) {
                 td.factor[size_t(k * packed(d) + packed(j) + i)] = T(A[size_t(j * d + i)]);
-                amu += A[size_t(j * d + i)] * (t * mu[i]);
+                amu += A[size_t(j * d + i)] * (a * mu[i]);
             }
             td.offset[size_t(k * d + j)] = T(amu);
         }
@@ -168,6 +145,115 @@ TimeData<T> time_data(const MixtureField& f, double t) {
     }
     return td;
 }
+
+// The time-independent data of an empirical field (flow.hpp): points x_k, x_k - c and
+// |x_k - c|^2 about the data's centre c, log w_k.
+template <class T>
+struct EmpiricalData {
+    std::vector<T> points, base, trace, log_coef, centre;
+    T h2 = 0;
+};
+
+template <class T>
+EmpiricalData<T> empirical_data(const MixtureField& f) {
+    const int64_t d = f.dim, K = f.k;
+    EmpiricalData<T> e;
+    e.points.resize(size_t(K * d));
+    e.base.resize(size_t(K * d));
+    e.trace.resize(size_t(K));
+    e.log_coef.resize(size_t(K));
+    e.centre.assign(size_t(d), T(0));
+    std::vector<double> c(size_t(d), 0.0);
+    for (int64_t k = 0; k < K; ++k) {
+        for (int64_t j = 0; j < d; ++j) c[size_t(j)] += f.weights[k] * f.means[k * d + j];
+    }
+    for (int64_t j = 0; j < d; ++j) e.centre[size_t(j)] = T(c[size_t(j)]);
+    for (int64_t k = 0; k < K; ++k) {
+        double r2 = 0;
+        for (int64_t j = 0; j < d; ++j) {
+            const double xk = f.means[k * d + j];
+            e.points[size_t(k * d + j)] = T(xk);
+            e.base[size_t(k * d + j)] = T(xk - c[size_t(j)]);
+            r2 += (xk - c[size_t(j)]) * (xk - c[size_t(j)]);
+        }
+        e.trace[size_t(k)] = T(r2);
+        e.log_coef[size_t(k)] = T(std::log(f.weights[k]));
+    }
+    e.h2 = T(f.bandwidth * f.bandwidth);
+    return e;
+}
+
+// The time-independent data of a mixture for lanes with their own times: Sigma_k =
+// Q_k diag(lambda_k) Q_k^T (from the caller), so that S_k = Q_k diag(alpha^2 lambda + sigma^2) Q_k^T.
+template <class T>
+struct EigenData {
+    std::vector<T> lambda, q, mu, qmu, log_coef;  // (k, d), (k, d, d), (k, d), Q_k^T mu_k (k, d), (k,)
+};
+
+template <class T>
+EigenData<T> eigen_data(const MixtureField& f) {
+    if (!f.eigenvalues || !f.eigenvectors) throw std::invalid_argument("flow: dopri5 needs the eigendecompositions");
+    const int64_t d = f.dim, K = f.k;
+    EigenData<T> e;
+    e.lambda.assign(f.eigenvalues, f.eigenvalues + K * d);
+    e.q.assign(f.eigenvectors, f.eigenvectors + K * d * d);
+    e.mu.assign(f.means, f.means + K * d);
+    e.qmu.resize(size_t(K * d));
+    e.log_coef.resize(size_t(K));
+    for (int64_t k = 0; k < K; ++k) {
+        for (int64_t j = 0; j < d; ++j) {
+            if (!(f.eigenvalues[k * d + j] >= 0)) throw std::invalid_argument("flow: a covariance is not positive semi-definite");
+            double v = 0;
+            for (int64_t i = 0; i < d; ++i) v += f.eigenvectors[(k * d + i) * d + j] * f.means[k * d + i];
+            e.qmu[size_t(k * d + j)] = T(v);
+        }
+        e.log_coef[size_t(k)] = T(std::log(f.weights[k]) - 0.5 * double(d) * kLog2Pi);
+    }
+    return e;
+}
+
+// Path coefficients in lanes (one time per lane, or the same in all).
+template <class T>
+struct Lanes {
+    V<T> t, alpha, dalpha, sigma2, sds;
+};
+
+template <class T>
+Lanes<T> lanes_at(const Path& path, const double* t) {
+    alignas(64) T v[5][kWidth<T>];
+    for (int l = 0; l < kWidth<T>; ++l) {
+        const Coefficients c = coefficients(path, t[l]);
+        v[0][l] = T(t[l]), v[1][l] = T(c.alpha), v[2][l] = T(c.dalpha), v[3][l] = T(c.sigma2), v[4][l] = T(c.sigma_dsigma);
+    }
+    return {simd::load<T>(v[0]), simd::load<T>(v[1]), simd::load<T>(v[2]), simd::load<T>(v[3]), simd::load<T>(v[4])};
+}
+
+template <class T>
+Lanes<T> lanes_at(const Path& path, double t) {
+    double ts[kWidth<T>];
+    std::fill(ts, ts + kWidth<T>, t);
+    return lanes_at<T>(path, ts);
+}
+
+// A field, its time-independent data: one of a mixture (Cholesky data per stage time for
+// fixed steps, eigen data for lanes), an empirical field, a network.
+template <class T>
+struct FieldData {
+    enum Kind { mixture, empirical, network } kind;
+    const MixtureField* f = nullptr;
+    Path path{};
+    const Network<T>* net = nullptr;
+    EmpiricalData<T> emp;
+    EigenData<T> eig;
+    int64_t K = 0, dim = 0, width = 0;  // width: a network's widest layer
+};
+
+// What a fixed step needs at one stage time.
+template <class T>
+struct Stage {
+    TimeData<T> mix;  // mixture fields only
+    Lanes<T> c;
+};
 
 template <class T>
 constexpr T kExpFloor = T(-708);
@@ -181,24 +267,154 @@ constexpr int64_t kTile = 64;
 // Per-task buffers (vectors of lanes).
 template <class T>
 struct Scratch {
-    simd::Buffer<T> r, y, uk, a, g;            // field()
-    simd::Buffer<T> x, stage, acc, k1, probe;  // the solver
-    Scratch(int64_t d, int64_t k)  // k: log-weights held at once (components, or a tile)
-        : r(size_t(d)), y(size_t(d)), uk(size_t(d)), a(size_t(k)),
-          g(size_t(d)), x(size_t(d)), stage(size_t(d)),
-          acc(size_t(d)), k1(size_t(d)), probe(size_t(d)) {}
+    simd::Buffer<T> r, y, uk, a, g;  // the fields
+    simd::Buffer<T> ys, cs;          // the mixture in lanes: y and 1 / diag(S) per component
+    simd::Buffer<T> h0, h1, deriv;   // a network's activations (and tangents), activation slopes
+    simd::Buffer<T> x, stage, acc, k1, probe;  // fixed-step solvers
+    simd::Buffer<T> rk;              // dopri5: 7 stages, x_new, the error (9 d)
+    int64_t stride = 0;              // a network's tangent stride
+    Scratch(const FieldData<T>& F, bool div, bool adaptive) {
+        const size_t d = size_t(F.dim);
+        for (simd::Buffer<T>* b : {&r, &y, &uk, &g, &x, &stage, &acc, &k1, &probe}) b->resize(d);
+        if (F.kind == FieldData<T>::empirical) a.resize(size_t(std::min(F.K, kTile)));
+        if (F.kind == FieldData<T>::mixture) {
+            a.resize(size_t(F.K));
+            if (adaptive) ys.resize(size_t(F.K) * d), cs.resize(size_t(F.K) * d);
+        }
+        if (F.kind == FieldData<T>::network) {
+            stride = F.width;
+            const size_t vectors = div ? d + 1 : 1;
+            h0.resize(vectors * size_t(stride)), h1.resize(vectors * size_t(stride)), deriv.resize(size_t(stride));
+        }
+        if (adaptive) rk.resize(9 * d);
+    }
 };
 
-// The empirical field (flow.hpp): attention over the data, a running maximum per tile.
-template <class T, bool kDiv, int kDim>
-GENSAMPLE_INLINE void empirical_field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s,
-                                      V<T>* u, V<T>& div) {
-    const int64_t d = kDim > 0 ? kDim : dim;
-    if (td.singular) {  // t = 1, bandwidth 0: the limit u = x
-        for (int64_t i = 0; i < d; ++i) u[i] = x[i];
-        if (kDiv) div = V<T>{};
-        return;
+// phi(z), and phi'(z) into *slope when slope is not null.
+template <class T>
+GENSAMPLE_INLINE V<T> activate(Activation a, const V<T>& z, V<T>* slope) {
+    switch (a) {
+        case Activation::identity:
+            if (slope) *slope = simd::broadcast(T(1));
+            return z;
+        case Activation::relu:
+            if (slope) *slope = z > T(0) ? simd::broadcast(T(1)) : V<T>{};
+            return z > T(0) ? z : V<T>{};
+        case Activation::silu: {  // z sigmoid(z) with e = exp(-|z|) <= 1: no overflow either way
+            const V<T> neg = z < T(0) ? z : -z;
+            const V<T> e = simd::exp_nonpositive(simd::max<T>(neg, simd::broadcast(kExpFloor<T>)));
+            const V<T> sig = z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+            if (slope) *slope = sig * (T(1) + z * (T(1) - sig));
+            return z * sig;
+        }
+        case Activation::gelu:
+        case Activation::gelu_tanh:
+        case Activation::tanh: {  // lane by lane, with the C library's erf and tanh
+            alignas(64) T lanes[kWidth<T>], slopes[kWidth<T>];
+            simd::store(lanes, z);
+            for (int l = 0; l < kWidth<T>; ++l) {
+                const T v = lanes[l];
+                if (a == Activation::tanh) {
+                    lanes[l] = std::tanh(v);
+                    slopes[l] = T(1) - lanes[l] * lanes[l];
+                } else if (a == Activation::gelu) {
+                    const T cdf = T(0.5) * (T(1) + std::erf(v * T(0.70710678118654752440)));
+                    lanes[l] = v * cdf;
+                    slopes[l] = cdf + v * T(0.39894228040143267794) * std::exp(T(-0.5) * v * v);
+                } else {  // GELU's tanh approximation
+                    const T k = T(0.79788456080286535588), inner = k * (v + T(0.044715) * v * v * v);
+                    const T th = std::tanh(inner);
+                    lanes[l] = T(0.5) * v * (T(1) + th);
+                    slopes[l] = T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * k * (T(1) + T(3 * 0.044715) * v * v);
+                }
+            }
+            if (slope) *slope = simd::load<T>(slopes);
+            return simd::load<T>(lanes);
+        }
     }
+    return z;
+}
+
+// dst[o] = sum_i W[o][i] src[i] (+ bias[o]) for o < L.out, eight outputs at a time (eight
+// independent accumulators; each input vector loaded once for all eight; weights as
+// scalar operands).
+template <class T>
+GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T>* src, V<T>* dst, bool bias) {
+    for (int64_t o0 = 0; o0 < L.out; o0 += 8) {
+        const int64_t rows = std::min<int64_t>(8, L.out - o0);
+        V<T> acc[8];
+        const T* W[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            const int64_t o = o0 + (r < rows ? r : 0);
+            acc[r] = bias ? L.bias[o] - V<T>{} : V<T>{};
+            W[r] = L.weight + o * L.in;
+        }
+        for (int64_t i = 0; i < L.in; ++i) {
+            const V<T> hi = src[i];
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; ++r) acc[r] += W[r][i] * hi;
+        }
+        for (int r = 0; r < rows; ++r) dst[o0 + r] = acc[r];
+    }
+}
+
+// A network field at (x, t) per lane; with kDiv its divergence by forward mode: d tangents
+// (one per input coordinate) carried through every layer beside the values.
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T>& t, const V<T>* x, Scratch<T>& s, V<T>* u,
+                                    V<T>& div) {
+    const int64_t d = kDim > 0 ? kDim : net.dim, W = s.stride;
+    V<T>* in = s.h0.data();
+    V<T>* out = s.h1.data();
+    for (int64_t i = 0; i < d; ++i) in[i] = x[i];
+    in[d] = t;
+    if (kDiv) {
+        for (int64_t j = 0; j < d; ++j) {
+            for (int64_t i = 0; i <= d; ++i) in[(j + 1) * W + i] = i == j ? simd::broadcast(T(1)) : V<T>{};
+        }
+    }
+    const size_t last = net.layers.size() - 1;
+    for (size_t li = 0; li <= last; ++li) {
+        const Layer<T>& L = net.layers[li];
+        V<T>* dst = li == last ? u : out;
+        linear(L, in, dst, true);
+        V<T>* slope = s.deriv.data();
+        for (int64_t o = 0; o < L.out; ++o) dst[o] = activate<T>(L.activation, dst[o], kDiv ? slope + o : nullptr);
+        if (kDiv) {
+            if (li < last) {
+                for (int64_t j = 0; j < d; ++j) {
+                    V<T>* tj = out + (j + 1) * W;
+                    linear(L, in + (j + 1) * W, tj, false);
+                    for (int64_t o = 0; o < L.out; ++o) tj[o] *= slope[o];
+                }
+            } else {  // only the diagonal: du_j / dx_j
+                V<T> sum{};
+                for (int64_t j = 0; j < d; ++j) {
+                    const T* w = L.weight + j * L.in;
+                    const V<T>* tj = in + (j + 1) * W;
+                    V<T> acc{};
+                    for (int64_t i = 0; i < L.in; ++i) acc += w[i] * tj[i];
+                    sum += slope[j] * acc;
+                }
+                div = sum;
+            }
+        }
+        std::swap(in, out);
+    }
+}
+
+// The empirical field (flow.hpp): attention over the data, a running maximum per tile.
+// With s^2 = alpha^2 h^2 + sigma^2, b = (alpha alpha' h^2 + sigma sigma') / s^2:
+// u = alpha' xbar + b (x - alpha xbar), div u = d b + (alpha' - alpha b) (alpha / s^2) (sum w |x_k - c|^2 - |xbar - c|^2).
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>& c, int64_t K, int64_t dim,
+                                      const V<T>* x, Scratch<T>& s, V<T>* u, V<T>& div) {
+    const int64_t d = kDim > 0 ? kDim : dim;
+    const V<T> s2_raw = c.alpha * c.alpha * E.h2 + c.sigma2;
+    const auto singular = s2_raw <= T(0);  // t = 1, bandwidth 0: the limit u = x
+    const V<T> s2 = singular ? simd::broadcast(T(1)) : s2_raw;
+    const V<T> inv_2s2 = T(0.5) / s2, b = (c.alpha * c.dalpha * E.h2 + c.sds) / s2;
     const V<T> floor = simd::broadcast(kExpFloor<T>);
     V<T> m = simd::broadcast(-std::numeric_limits<T>::infinity()), sum{}, sq{};
     V<T>* acc = s.g.data();  // sum_k e_k (x_k - c)
@@ -207,14 +423,14 @@ GENSAMPLE_INLINE void empirical_field(const TimeData<T>& td, int64_t K, int64_t 
         const int64_t n = std::min<int64_t>(kTile, K - k0);
         V<T> tile_max = simd::broadcast(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < n; ++k) {
-            const T* tx = td.offset.data() + (k0 + k) * d;
+            const T* xk = E.points.data() + (k0 + k) * d;
             V<T> q{};
 #pragma GCC unroll 4
             for (int64_t j = 0; j < d; ++j) {
-                const V<T> r = x[j] - tx[j];
+                const V<T> r = x[j] - c.alpha * xk[j];
                 q += r * r;
             }
-            s.a[size_t(k)] = td.log_coef[size_t(k0 + k)] - td.inv_2s2 * q;
+            s.a[size_t(k)] = E.log_coef[size_t(k0 + k)] - inv_2s2 * q;
             tile_max = simd::max<T>(tile_max, s.a[size_t(k)]);
         }
         const V<T> next = simd::max<T>(m, tile_max);
@@ -226,30 +442,32 @@ GENSAMPLE_INLINE void empirical_field(const TimeData<T>& td, int64_t K, int64_t 
         for (int64_t k = 0; k < n; ++k) {
             const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - m, floor));
             sum += e;
-            const T* xk = td.base.data() + (k0 + k) * d;
+            const T* xk = E.base.data() + (k0 + k) * d;
 #pragma GCC unroll 4
             for (int64_t j = 0; j < d; ++j) acc[j] += xk[j] * e;
-            if (kDiv) sq += td.trace[size_t(k0 + k)] * e;
+            if (kDiv) sq += E.trace[size_t(k0 + k)] * e;
         }
     }
     const V<T> inv = T(1) / sum;
     V<T> xbar2{};
-    for (int64_t j = 0; j < d; ++j) {  // u = xbar + b (x - t xbar), xbar = c + acc / sum
+    for (int64_t j = 0; j < d; ++j) {  // xbar = c + acc / sum
         const V<T> centred = acc[j] * inv;
-        const V<T> xbar = centred + td.centre[size_t(j)];
-        u[j] = xbar + td.b * (x[j] - td.t * xbar);
+        const V<T> xbar = centred + E.centre[size_t(j)];
+        const V<T> v = c.dalpha * xbar + b * (x[j] - c.alpha * xbar);
+        u[j] = singular ? x[j] : v;
         xbar2 += centred * centred;
     }
-    if (kDiv) div = T(d) * td.b + (T(1) - td.t * td.b) * td.t_over_s2 * (sq * inv - xbar2);
+    if (kDiv) {
+        const V<T> v = T(d) * b + (c.dalpha - c.alpha * b) * (c.alpha / s2) * (sq * inv - xbar2);
+        div = singular ? V<T>{} : v;
+    }
 }
 
-// u (d vectors) at the lanes' points x, and div u when kDiv (else div is untouched).
-// kDim > 0: the dimension, known at compile time (small d: loops unroll into registers).
+// The mixture field at one time for all lanes (Cholesky data of that time).
 // Factors enter as scalar operands of vector multiply-adds (GCC splats them in place).
 template <class T, bool kDiv, int kDim>
-GENSAMPLE_INLINE void field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s, V<T>* u,
-                            V<T>& div) {
-    if (td.empirical) return empirical_field<T, kDiv, kDim>(td, K, dim, x, s, u, div);
+GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s,
+                                    V<T>* u, V<T>& div) {
     const int64_t d = kDim > 0 ? kDim : dim;
     const V<T> floor = simd::broadcast(kExpFloor<T>);
     V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
@@ -315,6 +533,104 @@ GENSAMPLE_INLINE void field(const TimeData<T>& td, int64_t K, int64_t dim, const
     }
 }
 
+// The mixture field with a time per lane, in each component's eigenbasis: y = Q^T (x - alpha mu),
+// S^-1 = Q diag(c) Q^T with c = 1 / (alpha^2 lambda + sigma^2), B = Q diag(b c) Q^T with
+// b = alpha alpha' lambda + sigma sigma', u_k = alpha' mu + Q (b c y), g_k = -Q (c y).
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, int64_t K, int64_t dim, const V<T>* x,
+                                    Scratch<T>& s, V<T>* u, V<T>& div) {
+    const int64_t d = kDim > 0 ? kDim : dim;
+    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    const V<T> a2 = c.alpha * c.alpha, ada = c.alpha * c.dalpha;
+    V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
+    for (int64_t k = 0; k < K; ++k) {  // pass 1: y, c and log w_k up to a constant
+        const T* mu = E.mu.data() + k * d;
+        const T* Q = E.q.data() + k * d * d;
+        const T* lambda = E.lambda.data() + k * d;
+        V<T>* y = s.ys.data() + k * d;
+        V<T>* cc = s.cs.data() + k * d;
+#pragma GCC unroll 4
+        for (int64_t i = 0; i < d; ++i) s.r[size_t(i)] = x[i] - c.alpha * mu[i];
+        V<T> q{}, log_det{};
+        for (int64_t j = 0; j < d; ++j) {
+            V<T> acc = Q[j] * s.r[0];
+#pragma GCC unroll 4
+            for (int64_t i = 1; i < d; ++i) acc += Q[i * d + j] * s.r[size_t(i)];
+            const V<T> den = a2 * lambda[j] + c.sigma2;
+            y[j] = acc;
+            cc[j] = T(1) / den;
+            q += acc * acc * cc[j];
+            log_det += simd::log_positive(den);
+        }
+        s.a[size_t(k)] = E.log_coef[size_t(k)] - T(0.5) * (q + log_det);
+        vmax = simd::max<T>(vmax, s.a[size_t(k)]);
+    }
+    V<T> sum{}, tr{}, ug{};
+    for (int64_t i = 0; i < d; ++i) u[i] = V<T>{}, s.g[size_t(i)] = V<T>{};
+    for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
+        const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - vmax, floor));
+        sum += e;
+        const T* mu = E.mu.data() + k * d;
+        const T* Q = E.q.data() + k * d * d;
+        const T* lambda = E.lambda.data() + k * d;
+        const V<T>* y = s.ys.data() + k * d;
+        const V<T>* cc = s.cs.data() + k * d;
+        V<T> trk{}, dot_mu{}, dot_y{};
+        for (int64_t j = 0; j < d; ++j) {
+            const V<T> bc = (ada * lambda[j] + c.sds) * cc[j];
+            s.y[size_t(j)] = bc * y[j];       // b c y
+            s.uk[size_t(j)] = cc[j] * y[j];   // c y
+            if (kDiv) {
+                trk += bc;
+                dot_mu += E.qmu[size_t(k * d + j)] * s.uk[size_t(j)];
+                dot_y += s.y[size_t(j)] * s.uk[size_t(j)];
+            }
+        }
+        for (int64_t i = 0; i < d; ++i) {
+            const T* row = Q + i * d;
+            V<T> acc = row[0] * s.y[0], gi = row[0] * s.uk[0];
+#pragma GCC unroll 4
+            for (int64_t j = 1; j < d; ++j) acc += row[j] * s.y[size_t(j)], gi += row[j] * s.uk[size_t(j)];
+            u[i] += e * (c.dalpha * mu[i] + acc);
+            if (kDiv) s.g[size_t(i)] -= e * gi;
+        }
+        if (kDiv) {  // u_k . g_k = -(alpha' (Q^T mu) . (c y) + (b c y) . (c y))
+            tr += e * trk;
+            ug -= e * (c.dalpha * dot_mu + dot_y);
+        }
+    }
+    const V<T> inv = T(1) / sum;
+    for (int64_t i = 0; i < d; ++i) u[i] *= inv;
+    if (kDiv) {
+        V<T> cross{};
+        for (int64_t i = 0; i < d; ++i) cross += u[i] * (s.g[size_t(i)] * inv);
+        div = tr * inv + ug * inv - cross;
+    }
+}
+
+// The field at one stage time (fixed steps).
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void field_at(const FieldData<T>& F, const Stage<T>& st, const V<T>* x, Scratch<T>& s, V<T>* u,
+                               V<T>& div) {
+    switch (F.kind) {
+        case FieldData<T>::mixture: return mixture_field<T, kDiv, kDim>(st.mix, F.K, F.dim, x, s, u, div);
+        case FieldData<T>::empirical: return empirical_field<T, kDiv, kDim>(F.emp, st.c, F.K, F.dim, x, s, u, div);
+        case FieldData<T>::network: return network_field<T, kDiv, kDim>(*F.net, st.c.t, x, s, u, div);
+    }
+}
+
+// The field with a time per lane (dopri5).
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void field_lanes(const FieldData<T>& F, const double* t, const V<T>* x, Scratch<T>& s, V<T>* u,
+                                  V<T>& div) {
+    const Lanes<T> c = lanes_at<T>(F.path, t);
+    switch (F.kind) {
+        case FieldData<T>::mixture: return mixture_lanes<T, kDiv, kDim>(F.eig, c, F.K, F.dim, x, s, u, div);
+        case FieldData<T>::empirical: return empirical_field<T, kDiv, kDim>(F.emp, c, F.K, F.dim, x, s, u, div);
+        case FieldData<T>::network: return network_field<T, kDiv, kDim>(*F.net, c.t, x, s, u, div);
+    }
+}
+
 // Particles [p, p + count) of x into lanes (padding repeats the last particle).
 template <class T>
 GENSAMPLE_INLINE void load(const T* x, int64_t p, int64_t count, int64_t d, V<T>* out) {
@@ -334,24 +650,24 @@ GENSAMPLE_INLINE void store(const V<T>* in, int64_t p, int64_t count, int64_t d,
     }
 }
 
-// The data of one step: its stage times' TimeData, h, and the solver.
+// The data of one step: its stage times' data, h, and the solver.
 template <class T>
 struct Step {
     Solver solver;
     T h;
-    const TimeData<T>* at[4];  // per stage
-    // Euler-Maruyama (flow.hpp): the step's start time, sigma, and its noise stream
+    const Stage<T>* at[4];  // per stage
+    // Euler-Maruyama (flow.hpp): x += h (u + score_u u - score_x x) + kick z, noise stream
     bool sde = false;
-    T t = 0, sigma = 0;
+    T score_u = 0, score_x = 0, kick = 0;
     uint64_t key = 0;
     int64_t row0 = 0;
 };
 
 // One step for particles [p0, p1) of x, in place; ld (when kDiv) += the step's div integral.
 template <class T, bool kDiv, int kDim>
-GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x, double* ld, int64_t p0, int64_t p1) {
-    const int64_t d = kDim > 0 ? kDim : dim;
-    Scratch<T> s(d, st.at[0]->empirical ? std::min(K, kTile) : K);
+GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
+    const int64_t d = kDim > 0 ? kDim : F.dim;
+    Scratch<T> s(F, kDiv, false);
     const T h = st.h;
     alignas(64) T lanes[kWidth<T>];
     for (int64_t p = p0; p < p1; p += kWidth<T>) {
@@ -360,31 +676,28 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x
         V<T> div{}, div_sum{};
         V<T>* k = s.stage.data();
         V<T>* acc = s.acc.data();
-        // k1 at (t, x)
-        field<T, kDiv, kDim>(*st.at[0], K, d, s.x.data(), s, k, div);
+        field_at<T, kDiv, kDim>(F, *st.at[0], s.x.data(), s, k, div);  // k1 at (t, x)
         if (st.solver == Solver::euler && st.sde) {
-            // x += h (u + sigma^2 / 2 (t u - x) / (1 - t)) + sigma sqrt(h) z
             alignas(64) double z[kWidth<T> * 64];  // count <= width rows of d <= 64 (integrate checks)
             normal_rows(st.key, st.row0 + p, st.row0 + p + count, d, z);
-            const T drift = T(0.5) * st.sigma * st.sigma / (T(1) - st.t), kick = st.sigma * T(std::sqrt(double(h)));
             for (int64_t i = 0; i < d; ++i) {
                 for (int l = 0; l < kWidth<T>; ++l) lanes[l] = l < count ? T(z[l * d + i]) : T(0);
                 const V<T> zi = simd::load<T>(lanes);
-                s.x[size_t(i)] += h * (k[i] + drift * (st.t * k[i] - s.x[size_t(i)])) + kick * zi;
+                s.x[size_t(i)] += h * (k[i] + (st.score_u * k[i] - st.score_x * s.x[size_t(i)])) + st.kick * zi;
             }
         } else if (st.solver == Solver::euler) {
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += h * k[i];
             div_sum = div;
         } else if (st.solver == Solver::midpoint) {
             for (int64_t i = 0; i < d; ++i) acc[i] = s.x[size_t(i)] + (T(0.5) * h) * k[i];
-            field<T, kDiv, kDim>(*st.at[1], K, d, acc, s, k, div);
+            field_at<T, kDiv, kDim>(F, *st.at[1], acc, s, k, div);
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += h * k[i];
             div_sum = div;
         } else if (st.solver == Solver::heun) {
             simd::Buffer<T>& k1 = s.k1;
             for (int64_t i = 0; i < d; ++i) k1[size_t(i)] = k[i], acc[i] = s.x[size_t(i)] + h * k[i];
             const V<T> div1 = div;
-            field<T, kDiv, kDim>(*st.at[1], K, d, acc, s, k, div);
+            field_at<T, kDiv, kDim>(F, *st.at[1], acc, s, k, div);
             for (int64_t i = 0; i < d; ++i) s.x[size_t(i)] += (T(0.5) * h) * (k1[size_t(i)] + k[i]);
             div_sum = T(0.5) * (div1 + div);
         } else {  // rk4: x += h/6 (k1 + 2 k2 + 2 k3 + k4)
@@ -394,7 +707,7 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x
             div_sum = div;
             for (int stage = 1; stage < 4; ++stage) {
                 for (int64_t i = 0; i < d; ++i) acc[i] = probe[i];
-                field<T, kDiv, kDim>(*st.at[stage], K, d, acc, s, k, div);
+                field_at<T, kDiv, kDim>(F, *st.at[stage], acc, s, k, div);
                 const T weight = stage == 3 ? T(1) : T(2);
                 const T next = stage == 2 ? h : T(0.5) * h;
                 for (int64_t i = 0; i < d; ++i) {
@@ -414,41 +727,281 @@ GENSAMPLE_INLINE void step_range(const Step<T>& st, int64_t K, int64_t dim, T* x
     }
 }
 
+// dopri5 (flow.hpp): the Dormand-Prince tableau, as scipy's RK45 has it.
+constexpr double kC[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
+constexpr double kA[6][5] = {{1.0 / 5},
+                             {3.0 / 40, 9.0 / 40},
+                             {44.0 / 45, -56.0 / 15, 32.0 / 9},
+                             {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729},
+                             {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656},
+                             {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784}};
+constexpr double kB[6] = {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84};
+constexpr double kE[7] = {-71.0 / 57600, 0, 71.0 / 16695, -71.0 / 1920, 17253.0 / 339200, -22.0 / 525, 1.0 / 40};
+
+struct Adaptive {
+    Tolerances tol;
+    const double* stops;  // t0, then n_stops stops
+    int64_t n_stops, n;   // n: all particles (the snapshots' stride)
+};
+
+// RMS over d coordinates of v / scale, per lane, in double.
+template <class T>
+GENSAMPLE_INLINE void rms_lanes(const V<T>* v, const V<T>* scale, int64_t d, double* out) {
+    V<T> sum{};
+    for (int64_t i = 0; i < d; ++i) {
+        const V<T> r = v[i] / scale[i];
+        sum += r * r;
+    }
+    alignas(64) T lanes[kWidth<T>];
+    simd::store(lanes, sum);
+    for (int l = 0; l < kWidth<T>; ++l) out[l] = std::sqrt(double(lanes[l]) / double(d));
+}
+
+template <class T>
+GENSAMPLE_INLINE V<T> lanes_of(const double* v) {
+    alignas(64) T lanes[kWidth<T>];
+    for (int l = 0; l < kWidth<T>; ++l) lanes[l] = T(v[l]);
+    return simd::load<T>(lanes);
+}
+
+// dopri5 for particles [p0, p1): blocks of kWidth particles step together, each lane with its
+// own time and step size, until every lane has finished or failed.
+template <class T, bool kDiv, int kDim>
+GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
+                                     uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    constexpr int W = kWidth<T>;
+    const int64_t d = kDim > 0 ? kDim : F.dim;
+    Scratch<T> s(F, kDiv, true);
+    V<T>* X = s.x.data();
+    V<T>* K[7];
+    for (int i = 0; i < 7; ++i) K[i] = s.rk.data() + i * d;
+    V<T>* Xn = s.rk.data() + 7 * d;
+    V<T>* err = s.rk.data() + 8 * d;
+    V<T>* probe = s.probe.data();
+    V<T>* scale = s.acc.data();
+    const double t0 = A.stops[0], t_end = A.stops[A.n_stops];
+    const double direction = t_end >= t0 ? 1.0 : -1.0, interval = std::fabs(t_end - t0);
+    const T rtol = T(A.tol.rtol), atol = T(A.tol.atol);
+    for (int64_t p = p0; p < p1; p += W) {
+        const int64_t count = std::min<int64_t>(W, p1 - p);
+        load(x, p, count, d, X);
+        double t[W], h_abs[W], h[W], t_new[W], ts[W], norm[W], d0[W], d1[W], d2[W], ldl[W] = {};
+        int64_t stop[W], attempts[W];
+        bool running[W], rejected[W];
+        V<T> dv[7];
+        for (int l = 0; l < W; ++l) t[l] = t0, stop[l] = 1, attempts[l] = 0, running[l] = interval > 0, rejected[l] = false;
+        if (interval == 0) {
+            for (int64_t l = 0; l < count; ++l) status[p + l] = uint8_t(Status::finished);
+            continue;
+        }
+        // Hairer's initial step (scipy's select_initial_step), one extra evaluation.
+        field_lanes<T, kDiv, kDim>(F, t, X, s, K[0], dv[0]);
+        for (int64_t i = 0; i < d; ++i) scale[i] = atol + rtol * (X[i] < T(0) ? -X[i] : X[i]);
+        rms_lanes<T>(X, scale, d, d0);
+        rms_lanes<T>(K[0], scale, d, d1);
+        double h0[W];
+        for (int l = 0; l < W; ++l) {
+            h0[l] = d0[l] < 1e-5 || d1[l] < 1e-5 ? 1e-6 : 0.01 * d0[l] / d1[l];
+            h0[l] = std::min(h0[l], interval);
+            h[l] = h0[l] * direction;
+            ts[l] = t0 + h[l];
+        }
+        const V<T> hv = lanes_of<T>(h);
+        for (int64_t i = 0; i < d; ++i) probe[i] = X[i] + hv * K[0][i];
+        field_lanes<T, false, kDim>(F, ts, probe, s, K[1], dv[1]);
+        for (int64_t i = 0; i < d; ++i) err[i] = K[1][i] - K[0][i];
+        rms_lanes<T>(err, scale, d, d2);
+        for (int l = 0; l < W; ++l) {
+            d2[l] /= h0[l];
+            const double h1 = d1[l] <= 1e-15 && d2[l] <= 1e-15 ? std::max(1e-6, h0[l] * 1e-3)
+                                                             : std::pow(0.01 / std::max(d1[l], d2[l]), 0.2);
+            h_abs[l] = std::min(std::min(100 * h0[l], h1), interval);
+        }
+        int64_t evaluations = 2 * count, accepted = 0, rejected_total = 0, loops = 0;
+        while (true) {
+            bool any = false;
+            for (int l = 0; l < W; ++l) {  // this attempt's step per lane (0 for stopped lanes)
+                h[l] = 0, t_new[l] = t[l];
+                if (!running[l]) continue;
+                const double min_step = 10 * std::fabs(std::nextafter(t[l], direction * INFINITY) - t[l]);
+                if (rejected[l] && h_abs[l] < min_step) {
+                    running[l] = false;
+                    if (l < count) status[p + l] = uint8_t(Status::step_underflow);
+                    continue;
+                }
+                if (attempts[l] >= A.tol.max_steps) {
+                    running[l] = false;
+                    if (l < count) status[p + l] = uint8_t(Status::max_steps);
+                    continue;
+                }
+                if (!rejected[l]) h_abs[l] = std::max(h_abs[l], min_step);
+                const double bound = A.stops[stop[l]];
+                t_new[l] = t[l] + h_abs[l] * direction;
+                if (direction * (t_new[l] - bound) > 0) t_new[l] = bound;
+                h[l] = t_new[l] - t[l];
+                h_abs[l] = std::fabs(h[l]);
+                ++attempts[l];
+                any = true;
+            }
+            if (!any) break;
+            if ((++loops & 63) == 0) poll_interrupt_in_task();
+            const V<T> hl = lanes_of<T>(h);
+            for (int stage = 1; stage < 6; ++stage) {  // K[stage] at t + c h, x + h sum_j a_j K[j]
+                for (int64_t i = 0; i < d; ++i) {
+                    V<T> sum = T(kA[stage - 1][0]) * K[0][i];
+                    for (int j = 1; j < stage; ++j) sum += T(kA[stage - 1][j]) * K[j][i];
+                    probe[i] = X[i] + sum * hl;
+                }
+                for (int l = 0; l < W; ++l) ts[l] = stage == 5 ? t_new[l] : t[l] + kC[stage] * h[l];
+                field_lanes<T, kDiv, kDim>(F, ts, probe, s, K[stage], dv[stage]);
+            }
+            for (int64_t i = 0; i < d; ++i) {
+                V<T> sum = T(kB[0]) * K[0][i];
+                for (int j = 1; j < 6; ++j) sum += T(kB[j]) * K[j][i];
+                Xn[i] = X[i] + hl * sum;
+            }
+            field_lanes<T, kDiv, kDim>(F, t_new, Xn, s, K[6], dv[6]);
+            for (int64_t i = 0; i < d; ++i) {
+                V<T> sum = T(kE[0]) * K[0][i];
+                for (int j = 1; j < 7; ++j) sum += T(kE[j]) * K[j][i];
+                err[i] = sum * hl;
+                const V<T> ax = X[i] < T(0) ? -X[i] : X[i], an = Xn[i] < T(0) ? -Xn[i] : Xn[i];
+                scale[i] = atol + simd::max<T>(ax, an) * rtol;
+            }
+            rms_lanes<T>(err, scale, d, norm);
+            alignas(64) T take[W], xs[W], divs[W];
+            V<T> ddiv{};
+            if (kDiv) {
+                ddiv = T(kB[0]) * dv[0];
+                for (int j = 1; j < 6; ++j) ddiv += T(kB[j]) * dv[j];
+                simd::store(divs, ddiv);
+            }
+            for (int l = 0; l < W; ++l) {
+                take[l] = T(0);
+                if (h[l] == 0 && !running[l]) continue;
+                if (l < count) evaluations += 6;
+                bool finite = std::isfinite(norm[l]);
+                for (int64_t i = 0; i < d && finite; ++i) {
+                    simd::store(xs, Xn[i]);
+                    finite = std::isfinite(double(xs[l]));
+                }
+                if (!finite) {
+                    running[l] = false;
+                    if (l < count) status[p + l] = uint8_t(Status::not_finite);
+                    continue;
+                }
+                if (norm[l] < 1) {  // accept
+                    double factor = norm[l] == 0 ? 10.0 : std::min(10.0, 0.9 * std::pow(norm[l], -0.2));
+                    if (rejected[l]) factor = std::min(1.0, factor);
+                    h_abs[l] *= factor;
+                    rejected[l] = false;
+                    t[l] = t_new[l];
+                    take[l] = T(1);
+                    if (kDiv) ldl[l] += h[l] * double(divs[l]);
+                    if (l < count) ++accepted;
+                } else {
+                    h_abs[l] *= std::max(0.2, 0.9 * std::pow(norm[l], -0.2));
+                    rejected[l] = true;
+                    if (l < count) ++rejected_total;
+                }
+            }
+            const V<T> sel = simd::load<T>(take);
+            for (int64_t i = 0; i < d; ++i) {
+                X[i] = sel > T(0) ? Xn[i] : X[i];
+                K[0][i] = sel > T(0) ? K[6][i] : K[0][i];
+            }
+            dv[0] = sel > T(0) ? dv[6] : dv[0];
+            for (int l = 0; l < W; ++l) {  // the lanes that reached their stop
+                if (!(take[l] > T(0)) || t[l] != A.stops[stop[l]]) continue;
+                if (snaps && l < count) {
+                    alignas(64) T v[W];
+                    for (int64_t i = 0; i < d; ++i) {
+                        simd::store(v, X[i]);
+                        snaps[((stop[l] - 1) * A.n + p + l) * d + i] = v[l];
+                    }
+                }
+                if (++stop[l] > A.n_stops) {
+                    running[l] = false;
+                    if (l < count) status[p + l] = uint8_t(Status::finished);
+                }
+            }
+        }
+        store(X, p, count, d, x);
+        if (kDiv) {
+            for (int64_t l = 0; l < count; ++l) ld[p + l] += ldl[l];
+        }
+        stats.evaluations += evaluations, stats.accepted += accepted, stats.rejected += rejected_total;
+    }
+}
+
 // One clone per instruction set (dispatch.hpp).
 // Small dimensions get their loops unrolled at compile time.
 template <class T, bool kDiv>
-GENSAMPLE_INLINE void step_any(const Step<T>& st, int64_t K, int64_t d, T* x, double* ld, int64_t p0, int64_t p1) {
-    switch (d) {
-        case 1: return step_range<T, kDiv, 1>(st, K, d, x, ld, p0, p1);
-        case 2: return step_range<T, kDiv, 2>(st, K, d, x, ld, p0, p1);
-        case 3: return step_range<T, kDiv, 3>(st, K, d, x, ld, p0, p1);
-        default: return step_range<T, kDiv, 0>(st, K, d, x, ld, p0, p1);
+GENSAMPLE_INLINE void step_any(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
+    switch (F.dim) {
+        case 1: return step_range<T, kDiv, 1>(F, st, x, ld, p0, p1);
+        case 2: return step_range<T, kDiv, 2>(F, st, x, ld, p0, p1);
+        case 3: return step_range<T, kDiv, 3>(F, st, x, ld, p0, p1);
+        default: return step_range<T, kDiv, 0>(F, st, x, ld, p0, p1);
     }
 }
 
 GENSAMPLE_DISPATCH
-void step_f64(bool div, const Step<double>& st, int64_t K, int64_t d, double* x, double* ld, int64_t p0, int64_t p1) {
+void step_f64(bool div, const FieldData<double>& F, const Step<double>& st, double* x, double* ld, int64_t p0,
+              int64_t p1) {
     if (div) {
-        step_any<double, true>(st, K, d, x, ld, p0, p1);
+        step_any<double, true>(F, st, x, ld, p0, p1);
     } else {
-        step_any<double, false>(st, K, d, x, ld, p0, p1);
+        step_any<double, false>(F, st, x, ld, p0, p1);
     }
 }
 
 GENSAMPLE_DISPATCH
-void step_f32(bool div, const Step<float>& st, int64_t K, int64_t d, float* x, double* ld, int64_t p0, int64_t p1) {
+void step_f32(bool div, const FieldData<float>& F, const Step<float>& st, float* x, double* ld, int64_t p0,
+              int64_t p1) {
     if (div) {
-        step_any<float, true>(st, K, d, x, ld, p0, p1);
+        step_any<float, true>(F, st, x, ld, p0, p1);
     } else {
-        step_any<float, false>(st, K, d, x, ld, p0, p1);
+        step_any<float, false>(F, st, x, ld, p0, p1);
+    }
+}
+
+template <class T, bool kDiv>
+GENSAMPLE_INLINE void adaptive_any(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
+                                   uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    switch (F.dim) {
+        case 1: return adaptive_range<T, kDiv, 1>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 2: return adaptive_range<T, kDiv, 2>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 3: return adaptive_range<T, kDiv, 3>(F, A, x, ld, snaps, status, stats, p0, p1);
+        default: return adaptive_range<T, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
+    }
+}
+
+GENSAMPLE_DISPATCH
+void adaptive_f64(bool div, const FieldData<double>& F, const Adaptive& A, double* x, double* ld, double* snaps,
+                  uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    if (div) {
+        adaptive_any<double, true>(F, A, x, ld, snaps, status, stats, p0, p1);
+    } else {
+        adaptive_any<double, false>(F, A, x, ld, snaps, status, stats, p0, p1);
+    }
+}
+
+GENSAMPLE_DISPATCH
+void adaptive_f32(bool div, const FieldData<float>& F, const Adaptive& A, float* x, double* ld, float* snaps,
+                  uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    if (div) {
+        adaptive_any<float, true>(F, A, x, ld, snaps, status, stats, p0, p1);
+    } else {
+        adaptive_any<float, false>(F, A, x, ld, snaps, status, stats, p0, p1);
     }
 }
 
 template <class T, int kDim>
-GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t dim, const T* x, T* u, double* div,
+GENSAMPLE_INLINE void velocity_range(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div,
                                      int64_t p0, int64_t p1) {
-    const int64_t d = kDim > 0 ? kDim : dim;
-    Scratch<T> s(d, td.empirical ? std::min(K, kTile) : K);
+    const int64_t d = kDim > 0 ? kDim : F.dim;
+    Scratch<T> s(F, div != nullptr, false);
     simd::Buffer<T> out(static_cast<size_t>(d));
     alignas(64) T lanes[kWidth<T>];
     for (int64_t p = p0; p < p1; p += kWidth<T>) {
@@ -456,64 +1009,123 @@ GENSAMPLE_INLINE void velocity_range(const TimeData<T>& td, int64_t K, int64_t d
         load(x, p, count, d, s.x.data());
         V<T> dv{};
         if (div) {
-            field<T, true, kDim>(td, K, d, s.x.data(), s, out.data(), dv);
+            field_at<T, true, kDim>(F, st, s.x.data(), s, out.data(), dv);
             simd::store(lanes, dv);
             for (int64_t l = 0; l < count; ++l) div[p + l] = double(lanes[l]);
         } else {
-            field<T, false, kDim>(td, K, d, s.x.data(), s, out.data(), dv);
+            field_at<T, false, kDim>(F, st, s.x.data(), s, out.data(), dv);
         }
         store(out.data(), p, count, d, u);
     }
 }
 
 GENSAMPLE_DISPATCH
-void velocity_f64(const TimeData<double>& td, int64_t K, int64_t d, const double* x, double* u, double* div,
+void velocity_f64(const FieldData<double>& F, const Stage<double>& st, const double* x, double* u, double* div,
                   int64_t p0, int64_t p1) {
-    velocity_range<double, 0>(td, K, d, x, u, div, p0, p1);
+    velocity_range<double, 0>(F, st, x, u, div, p0, p1);
 }
 
 GENSAMPLE_DISPATCH
-void velocity_f32(const TimeData<float>& td, int64_t K, int64_t d, const float* x, float* u, double* div, int64_t p0,
-                  int64_t p1) {
-    velocity_range<float, 0>(td, K, d, x, u, div, p0, p1);
-}
-
-void run_step(bool div, const Step<double>& st, int64_t K, int64_t d, double* x, double* ld, int64_t p0, int64_t p1) {
-    step_f64(div, st, K, d, x, ld, p0, p1);
-}
-void run_step(bool div, const Step<float>& st, int64_t K, int64_t d, float* x, double* ld, int64_t p0, int64_t p1) {
-    step_f32(div, st, K, d, x, ld, p0, p1);
-}
-void run_velocity(const TimeData<double>& td, int64_t K, int64_t d, const double* x, double* u, double* div,
+void velocity_f32(const FieldData<float>& F, const Stage<float>& st, const float* x, float* u, double* div,
                   int64_t p0, int64_t p1) {
-    velocity_f64(td, K, d, x, u, div, p0, p1);
-}
-void run_velocity(const TimeData<float>& td, int64_t K, int64_t d, const float* x, float* u, double* div, int64_t p0,
-                  int64_t p1) {
-    velocity_f32(td, K, d, x, u, div, p0, p1);
+    velocity_range<float, 0>(F, st, x, u, div, p0, p1);
 }
 
-void check(const MixtureField& f) {
+void run_step(bool div, const FieldData<double>& F, const Step<double>& st, double* x, double* ld, int64_t p0,
+              int64_t p1) {
+    step_f64(div, F, st, x, ld, p0, p1);
+}
+void run_step(bool div, const FieldData<float>& F, const Step<float>& st, float* x, double* ld, int64_t p0,
+              int64_t p1) {
+    step_f32(div, F, st, x, ld, p0, p1);
+}
+void run_adaptive(bool div, const FieldData<double>& F, const Adaptive& A, double* x, double* ld, double* snaps,
+                  uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    adaptive_f64(div, F, A, x, ld, snaps, status, stats, p0, p1);
+}
+void run_adaptive(bool div, const FieldData<float>& F, const Adaptive& A, float* x, double* ld, float* snaps,
+                  uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    adaptive_f32(div, F, A, x, ld, snaps, status, stats, p0, p1);
+}
+void run_velocity(const FieldData<double>& F, const Stage<double>& st, const double* x, double* u, double* div,
+                  int64_t p0, int64_t p1) {
+    velocity_f64(F, st, x, u, div, p0, p1);
+}
+void run_velocity(const FieldData<float>& F, const Stage<float>& st, const float* x, float* u, double* div,
+                  int64_t p0, int64_t p1) {
+    velocity_f32(F, st, x, u, div, p0, p1);
+}
+
+// The field's time-independent data, checked; eigen data only for dopri5.
+template <class T>
+FieldData<T> field_data(const Field<T>& field, bool adaptive) {
+    FieldData<T> F;
+    F.path = field.path;
+    if (field.net) {
+        const Network<T>& net = *field.net;
+        if (net.layers.empty() || net.dim < 1) throw std::invalid_argument("flow: empty network");
+        if (net.layers.front().in != net.dim + 1 || net.layers.back().out != net.dim) {
+            throw std::invalid_argument("flow: the network must map d + 1 inputs (x, t) to d outputs");
+        }
+        F.width = net.dim + 1;
+        for (size_t i = 0; i < net.layers.size(); ++i) {
+            if (i > 0 && net.layers[i].in != net.layers[i - 1].out) {
+                throw std::invalid_argument("flow: the network's layer widths do not chain");
+            }
+            F.width = std::max(F.width, net.layers[i].out);
+        }
+        F.kind = FieldData<T>::network;
+        F.net = field.net;
+        F.dim = net.dim;
+        return F;
+    }
+    const MixtureField& f = field.mixture;
     if (f.k < 1 || f.dim < 1) throw std::invalid_argument("flow: empty mixture");
+    F.f = &field.mixture;
+    F.K = f.k;
+    F.dim = f.dim;
+    if (f.empirical) {
+        F.kind = FieldData<T>::empirical;
+        F.emp = empirical_data<T>(f);
+    } else {
+        F.kind = FieldData<T>::mixture;
+        if (adaptive) F.eig = eigen_data<T>(f);
+    }
+    return F;
 }
 
-// Particles per task: about 2^17 component-coordinate products per stage.
-int64_t grain(const MixtureField& f, int width) {
-    const int64_t work = f.k * (f.dim * f.dim + f.dim + 1);
-    const int64_t points = std::max<int64_t>(width, (int64_t(1) << 17) / work);
-    return (points + width - 1) / width * width;
+template <class T>
+Stage<T> stage_at(const FieldData<T>& F, double t) {
+    Stage<T> st;
+    const Coefficients c = coefficients(F.path, t);
+    if (F.kind == FieldData<T>::mixture) st.mix = mixture_data<T>(*F.f, c, t);
+    st.c = lanes_at<T>(F.path, t);
+    return st;
+}
+
+// Particles per task: about 2^17 multiply-adds per stage.
+template <class T>
+int64_t grain(const FieldData<T>& F) {
+    int64_t work = F.K * (F.dim * F.dim + F.dim + 1);
+    if (F.net) {
+        work = 0;
+        for (const Layer<T>& l : F.net->layers) work += l.in * l.out;
+    }
+    const int64_t points = std::max<int64_t>(kWidth<T>, (int64_t(1) << 17) / std::max<int64_t>(work, 1));
+    return (points + kWidth<T> - 1) / kWidth<T> * kWidth<T>;
 }
 
 }  // namespace
 
 template <class T>
-void integrate(const MixtureField& field, Solver solver, const double* grid, int64_t steps, T* x, int64_t n,
+void integrate(const Field<T>& field, Solver solver, const double* grid, int64_t steps, T* x, int64_t n,
                double* log_det, const int64_t* snap_steps, int64_t n_snap, T* snapshots, const Noise* noise,
                int n_threads) {
-    check(field);
+    const FieldData<T> F = field_data(field, false);
+    const int64_t d = F.dim;
     if (noise && (solver != Solver::euler || log_det)) throw std::invalid_argument("flow: the SDE takes Euler steps");
-    if (noise && field.dim > 64) throw std::invalid_argument("flow: the SDE sampler supports up to 64 dimensions");
-    const int64_t d = field.dim;
+    if (noise && d > 64) throw std::invalid_argument("flow: the SDE sampler supports up to 64 dimensions");
+    const int64_t per_task = grain(F);
     int64_t next_snap = 0;
     auto snapshot = [&](int64_t done) {
         while (next_snap < n_snap && snap_steps[next_snap] == done) {
@@ -522,45 +1134,69 @@ void integrate(const MixtureField& field, Solver solver, const double* grid, int
         }
     };
     snapshot(0);
-    const int64_t per_task = grain(field, kWidth<T>);
     for (int64_t s = 0; s < steps; ++s) {
         const double t = grid[s], h = grid[s + 1] - grid[s];
-        const TimeData<T> start = time_data<T>(field, t);
-        const TimeData<T> mid = solver == Solver::midpoint || solver == Solver::rk4
-                                    ? time_data<T>(field, t + 0.5 * h) : TimeData<T>{};
-        const TimeData<T> end = solver == Solver::heun || solver == Solver::rk4 ? time_data<T>(field, grid[s + 1])
-                                                                                : TimeData<T>{};
+        const Stage<T> start = stage_at(F, t);
+        const Stage<T> mid = solver == Solver::midpoint || solver == Solver::rk4 ? stage_at(F, t + 0.5 * h) : Stage<T>{};
+        const Stage<T> end = solver == Solver::heun || solver == Solver::rk4 ? stage_at(F, grid[s + 1]) : Stage<T>{};
         Step<T> st{solver, T(h), {&start, &start, &start, &start}};
         if (solver == Solver::midpoint) st.at[1] = &mid;
         if (solver == Solver::heun) st.at[1] = &end;
         if (solver == Solver::rk4) st.at[1] = &mid, st.at[2] = &mid, st.at[3] = &end;
-        if (noise) {
-            if (!(t < 1.0 && h > 0)) throw std::invalid_argument("flow: the SDE runs forward on [t0, 1)");
+        if (noise) {  // the score from the velocity (flow.hpp)
+            const Coefficients c = coefficients(F.path, t);
+            const double D = c.dalpha * c.sigma2 - c.alpha * c.sigma_dsigma, half = 0.5 * noise->sigma[s] * noise->sigma[s];
+            if (!(t < 1.0 && h > 0 && D > 0)) throw std::invalid_argument("flow: the SDE runs forward on [t0, 1)");
             st.sde = true;
-            st.t = T(t);
-            st.sigma = T(noise->sigma[s]);
+            st.score_u = T(half * c.alpha / D);
+            st.score_x = T(half * c.dalpha / D);
+            st.kick = T(noise->sigma[s] * std::sqrt(h));
             st.key = subkey(noise->key, uint64_t(s));
             st.row0 = noise->row0;
         }
         parallel_for(n, per_task, n_threads,
-                     [&](int64_t p0, int64_t p1) { run_step(log_det != nullptr, st, field.k, d, x, log_det, p0, p1); });
+                     [&](int64_t p0, int64_t p1) { run_step(log_det != nullptr, F, st, x, log_det, p0, p1); });
         snapshot(s + 1);
     }
 }
 
 template <class T>
-void velocity(const MixtureField& field, double t, const T* x, int64_t n, T* u, double* div, int n_threads) {
-    check(field);
-    const TimeData<T> td = time_data<T>(field, t);
-    parallel_for(n, grain(field, kWidth<T>), n_threads,
-                 [&](int64_t p0, int64_t p1) { run_velocity(td, field.k, field.dim, x, u, div, p0, p1); });
+Stats integrate_adaptive(const Field<T>& field, const Tolerances& tol, const double* stops, int64_t n_stops, T* x,
+                         int64_t n, double* log_det, T* snapshots, uint8_t* status, int n_threads) {
+    const FieldData<T> F = field_data(field, true);
+    if (n_stops < 1) throw std::invalid_argument("flow: dopri5 needs at least one stop");
+    if (!(tol.rtol > 0) || !(tol.atol > 0) || !std::isfinite(tol.rtol) || !std::isfinite(tol.atol) || tol.max_steps < 1) {
+        throw std::invalid_argument("flow: rtol and atol must be finite and positive, max_steps >= 1");
+    }
+    const Adaptive A{tol, stops, n_stops, n};
+    std::mutex lock;
+    Stats total;
+    // Blocks of one SIMD width: particles in a block wait for the slowest, so keep them few.
+    parallel_for(n, 4 * kWidth<T>, n_threads, [&](int64_t p0, int64_t p1) {
+        Stats local;
+        run_adaptive(log_det != nullptr, F, A, x, log_det, snapshots, status, local, p0, p1);
+        const std::lock_guard<std::mutex> guard(lock);
+        total.evaluations += local.evaluations, total.accepted += local.accepted, total.rejected += local.rejected;
+    });
+    return total;
 }
 
-template void integrate<double>(const MixtureField&, Solver, const double*, int64_t, double*, int64_t, double*,
+template <class T>
+void velocity(const Field<T>& field, double t, const T* x, int64_t n, T* u, double* div, int n_threads) {
+    const FieldData<T> F = field_data(field, false);
+    const Stage<T> st = stage_at(F, t);
+    parallel_for(n, grain(F), n_threads, [&](int64_t p0, int64_t p1) { run_velocity(F, st, x, u, div, p0, p1); });
+}
+
+template void integrate<double>(const Field<double>&, Solver, const double*, int64_t, double*, int64_t, double*,
                                 const int64_t*, int64_t, double*, const Noise*, int);
-template void integrate<float>(const MixtureField&, Solver, const double*, int64_t, float*, int64_t, double*,
+template void integrate<float>(const Field<float>&, Solver, const double*, int64_t, float*, int64_t, double*,
                                const int64_t*, int64_t, float*, const Noise*, int);
-template void velocity<double>(const MixtureField&, double, const double*, int64_t, double*, double*, int);
-template void velocity<float>(const MixtureField&, double, const float*, int64_t, float*, double*, int);
+template Stats integrate_adaptive<double>(const Field<double>&, const Tolerances&, const double*, int64_t, double*,
+                                          int64_t, double*, double*, uint8_t*, int);
+template Stats integrate_adaptive<float>(const Field<float>&, const Tolerances&, const double*, int64_t, float*,
+                                         int64_t, double*, float*, uint8_t*, int);
+template void velocity<double>(const Field<double>&, double, const double*, int64_t, double*, double*, int);
+template void velocity<float>(const Field<float>&, double, const float*, int64_t, float*, double*, int);
 
 }  // namespace gensample::flow

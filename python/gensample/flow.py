@@ -1,26 +1,47 @@
 """Flows: carry particles from ``N(0, I)`` at t = 0 to ``p_model`` at t = 1 along a
-velocity field, with fixed-step solvers in C++ (``cpp/src/flow.cpp``).
+velocity field, with fixed-step solvers and dopri5 in C++ (``cpp/src/flow.cpp``).
 
-The solver works time-outer: each step's field data (whitening factors of the mixture at
+Fixed steps work time-outer: each step's field data (whitening factors of the mixture at
 the stage times) are computed once for all particles, then every block of particles takes
-the whole step in SIMD lanes. Each particle's path depends only on its own start, so
-results do not depend on the batch or the thread count.
+the whole step in SIMD lanes. dopri5 gives each particle its own step size. Each
+particle's path depends only on its own start, so results do not depend on the batch or
+the thread count.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _core
 from ._validation import as_points, check_n_threads, check_positive_int
 from .distribution import Distribution
-from .fields import Callable, GaussianMixture, Guided
+from .fields import _Field, path_tuple
 from .random import key_from_rng
 
-__all__ = ["Flow", "SOLVERS"]
+__all__ = ["Flow", "FlowStats", "SOLVERS"]
 
-SOLVERS = ("euler", "midpoint", "heun", "rk4")  # flow.hpp's Solver enum
+SOLVERS = ("euler", "midpoint", "heun", "rk4", "dopri5")  # the first four: flow.hpp's Solver enum
+_STAGES = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
+_STATUS = ("finished", "max_steps", "step_underflow", "not_finite")  # flow.hpp's Status
 _LOG_2PI = float(np.log(2 * np.pi))
+
+
+class FlowStats(NamedTuple):
+    """What the last integration did: field ``evaluations`` (per particle, summed),
+    ``accepted`` and ``rejected`` steps (summed), and for dopri5 ``status`` per particle
+    (0 finished, 1 max_steps, 2 step size underflow, 3 not finite; None for fixed steps)."""
+
+    evaluations: int
+    accepted: int
+    rejected: int
+    status: np.ndarray | None = None
+
+    @property
+    def finished(self) -> int:
+        """Particles that reached the end."""
+        return int(np.sum(self.status == 0)) if self.status is not None else -1
 
 
 def _times(times, name="times") -> np.ndarray:
@@ -32,28 +53,54 @@ def _times(times, name="times") -> np.ndarray:
     return arr
 
 
+def _tolerance(v, name: str) -> float:
+    if isinstance(v, (bool, np.bool_)) or not np.isscalar(v) or not np.isfinite(v) or not v > 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    return float(v)
+
+
 class Flow(Distribution):
     """``p_model`` as the end of an ODE ``dx/dt = u_t(x)`` from ``x0 ~ N(0, I)`` at t = 0.
 
     Parameters
     ----------
-    field : a field of :mod:`gensample.fields`: :class:`~gensample.fields.GaussianMixture`
-        and :class:`~gensample.fields.Empirical` (integrated in C++), or
-        :class:`~gensample.fields.Callable` and :class:`~gensample.fields.Guided` (the same
-        solvers in NumPy, one call of each field per stage for all particles)
-    solver : {"euler", "midpoint", "heun", "rk4"}, default "rk4" ("euler" with ``sde``)
+    field : a field of :mod:`gensample.fields`: :class:`~gensample.fields.GaussianMixture`,
+        :class:`~gensample.fields.Empirical` and :class:`~gensample.fields.MLP` (integrated
+        in C++), or :class:`~gensample.fields.Callable` and :class:`~gensample.fields.Guided`
+        (the fixed-step solvers in NumPy, one call of each field per stage for all particles)
+    solver : {"euler", "midpoint", "heun", "rk4", "dopri5"}, default "rk4" ("euler" with ``sde``)
     steps : int, default 32
-        Uniform steps on [0, 1] (each costs 1, 2, 2 or 4 field evaluations).
-    sde : None, a number or a callable ``sigma(t)``
+        Uniform steps on [0, 1] for the fixed-step solvers (each costs 1, 2, 2 or 4 field
+        evaluations).
+    rtol, atol : float, default 1e-5
+        dopri5's tolerances, per particle: each particle takes its own steps, controlled
+        by the RMS over its coordinates of ``err / (atol + rtol max(|x|, |x_new|))`` (scipy's
+        RK45 rule, one trajectory at a time), never the whole batch's norm.
+    max_steps : int, default 10_000
+        dopri5's step attempts per particle before it gives up.
+    on_failure : {"raise", "return"}
+        What dopri5 does when particles hit ``max_steps`` or the step size underflows:
+        raise, saying how many finished, or return the states reached (``stats_.status``
+        flags them; their requested ``times`` after the failure are NaN).
+    path : "linear", "cosine", "vp" or ("vp", beta_min, beta_max)
+        The probability path ``x_t = alpha_t x1 + sigma_t x0``: it gives the closed-form
+        fields' velocity and the SDE's score. Linear (CondOT): ``alpha = t``, ``sigma = 1 - t``;
+        cosine: ``alpha = sin(pi t / 2)``, ``sigma = cos(pi t / 2)``; variance preserving:
+        ``alpha = exp(-T(1 - t) / 2)``, ``sigma^2 = 1 - alpha^2``,
+        ``T(s) = beta_min s + (beta_max - beta_min) s^2 / 2`` (default 0.1, 20), whose
+        ``p_0`` is ``N(0, I)`` only up to ``alpha_0 = 0.0066``.
+    sde : None, a number or a callable ``s(t)``
         Sample the SDE with the same marginals instead of the ODE:
-        ``dX = [u_t + (sigma_t^2 / 2) grad log p_t] dt + sigma_t dW`` by Euler-Maruyama,
-        the score from the velocity, ``grad log p_t(x) = (t u_t(x) - x) / (1 - t)``. The noise of
-        particle ``i`` at step ``s`` is row ``i`` of its own Philox stream, so every path is
-        reproducible whatever the batch. ``logpdf`` still integrates the ODE (same marginals).
+        ``dX = [u_t + (s_t^2 / 2) grad log p_t] dt + s_t dW`` by Euler-Maruyama, the score from
+        the velocity, ``grad log p_t(x) = (alpha u - alpha' x) / (alpha' sigma^2 - alpha sigma sigma')``
+        (linear path: ``(t u - x) / (1 - t)``). The noise of particle ``i`` at step ``s`` is row
+        ``i`` of its own Philox stream, so every path is reproducible whatever the batch.
+        ``logpdf`` still integrates the ODE (same marginals).
 
     ``sample(n, rng)`` draws row ``i`` of ``x0`` from row ``i`` of ``gs.random.normal`` on
     ``rng``'s stream and integrates it; ``logpdf(x)`` integrates back to t = 0 with the exact
-    divergence (the instantaneous change of variables).
+    divergence (the instantaneous change of variables). ``stats_`` holds the last call's
+    :class:`FlowStats`.
 
     >>> import numpy as np, gensample as gs
     >>> g = gs.GMM.from_parameters([0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]], np.stack([0.2 * np.eye(2)] * 2))
@@ -63,15 +110,20 @@ class Flow(Distribution):
     0.7
     >>> bool(abs(flow.logpdf([[2.0, 1.0]])[0] - g.logpdf([[2.0, 1.0]])[0]) < 1e-4)
     True
+    >>> x = gs.Flow(gs.fields.GaussianMixture(g), solver="dopri5", rtol=1e-6, atol=1e-6).sample(1000, rng=0)
     """
 
-    def __init__(self, field, solver=None, steps=32, sde=None):
-        if not isinstance(field, (GaussianMixture, Callable, Guided)):
+    def __init__(self, field, solver=None, steps=32, rtol=1e-5, atol=1e-5, max_steps=10_000, on_failure="raise",
+                 path="linear", sde=None):
+        if not isinstance(field, _Field):
             raise TypeError(f"field must be a gensample.fields field, got {type(field).__name__}")
         if solver is None:
             solver = "rk4" if sde is None else "euler"
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        if solver == "dopri5" and field._engine(True) is None:
+            raise ValueError(f"dopri5 gives every particle its own time, which a {type(field).__name__} field's "
+                             f"fn(t, x) cannot take: use a fixed-step solver")
         if sde is not None:
             if solver != "euler":
                 raise ValueError(f"the SDE is sampled with Euler-Maruyama: solver must be 'euler', got {solver!r}")
@@ -79,10 +131,18 @@ class Flow(Distribution):
                 if isinstance(sde, (bool, np.bool_)) or not np.isscalar(sde) or not np.isfinite(sde) or sde < 0:
                     raise ValueError(f"sde must be a non-negative number or a callable sigma(t), got {sde!r}")
                 sde = float(sde)
+        if on_failure not in ("raise", "return"):
+            raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
         self.field = field
         self.solver = solver
         self.steps = check_positive_int(steps, "steps")
+        self.rtol, self.atol = _tolerance(rtol, "rtol"), _tolerance(atol, "atol")
+        self.max_steps = check_positive_int(max_steps, "max_steps")
+        self.on_failure = on_failure
+        self.path = path
+        self._path = path_tuple(path)
         self.sde = sde
+        self.stats_ = None
 
     def _sigma(self, grid) -> np.ndarray:
         """sigma at the start of each step, checked."""
@@ -103,9 +163,6 @@ class Flow(Distribution):
         grid = np.linspace(t0, t1, self.steps + 1)
         if times is None:
             return grid, np.array([self.steps], dtype=np.int64)
-        lo, hi = min(t0, t1), max(t0, t1)
-        if (times < lo).any() or (times > hi).any():
-            raise ValueError(f"times must lie between t0={t0} and t1={t1}")
         grid = np.unique(np.concatenate([grid, times]))
         if t1 < t0:
             grid = grid[::-1]
@@ -115,9 +172,10 @@ class Flow(Distribution):
         """Carry the rows of ``x0`` from ``t0`` to ``t1`` -> (n, d), or, with ``times``, the
         states at those times -> (len(times), n, d), in ``x0``'s float type.
 
-        ``times`` join the uniform grid as extra step boundaries; only the requested states
-        are stored, never the whole path. With ``sde``, ``rng`` seeds the noise (row i of x0
-        gets row i of each step's noise stream) and the time runs forward.
+        ``times`` join the uniform grid as extra step boundaries (dopri5: stops its steps
+        land on); only the requested states are stored, never the whole path. With
+        ``sde``, ``rng`` seeds the noise (row i of x0 gets row i of each step's noise
+        stream) and the time runs forward. ``stats_`` tells the work done.
         """
         t0, t1 = (float(v) for v in _times([t0, t1], "t0 and t1"))
         x = np.array(as_points(x0, self.dim), copy=True)
@@ -127,32 +185,71 @@ class Flow(Distribution):
             if not t0 < t1:
                 raise ValueError(f"the SDE runs forward: t0 must be below t1, got t0={t0}, t1={t1}")
             noise = (int(_core.subkey(key_from_rng(rng), 1)), 0)
+        if times is None:
+            self._run(t0, t1, x, None, None, threads, noise)
+            return x
+        times = _times(times)
+        lo, hi = min(t0, t1), max(t0, t1)
+        if (times < lo).any() or (times > hi).any():
+            raise ValueError(f"times must lie between t0={t0} and t1={t1}")
+        snaps = self._run(t0, t1, x, None, times, threads, noise)
+        return snaps
+
+    def _run(self, t0, t1, x, log_det, times, threads, noise=None, solver=None):
+        """Integrate x in place from t0 to t1; log_det += the divergence integral; returns
+        the states at `times` (len(times), n, d) when given. noise: (noise key, row of
+        x[0]) for Euler-Maruyama steps of the SDE."""
+        solver = solver or self.solver
+        if solver == "dopri5":
+            return self._run_adaptive(t0, t1, x, log_det, times, threads)
+        order = None
         if times is not None:
-            times = _times(times)
             order = np.argsort(times, kind="stable")
             if t1 < t0:
                 order = order[::-1]
-            grid, at = self._grid(t0, t1, times[order])
+            grid, snap_steps = self._grid(t0, t1, times[order])
             snaps = np.empty((len(times), len(x), self.dim), dtype=x.dtype)
-            sorted_at = np.ascontiguousarray(at)
-            self._run(grid, x, None, sorted_at, snaps, threads, noise)
-            out = np.empty_like(snaps)
-            out[order] = snaps
-            return out
-        grid, _ = self._grid(t0, t1)
-        self._run(grid, x, None, None, None, threads, noise)
-        return x
-
-    def _run(self, grid, x, log_det, snap_steps, snaps, threads, noise=None, solver=None) -> None:
-        """Integrate x in place over grid; log_det += the divergence integral; snapshots.
-        noise: (noise key, row of x[0]) for Euler-Maruyama steps of the SDE."""
-        solver = solver or self.solver
+        else:
+            grid, snap_steps, snaps = self._grid(t0, t1)[0], None, None
         sigma, key, row0 = (None, 0, 0) if noise is None else (self._sigma(grid), *noise)
-        if isinstance(self.field, GaussianMixture):
-            _core.flow_integrate(self.field._engine(), SOLVERS.index(solver), grid, x, log_det, snap_steps, snaps,
+        engine = self.field._engine(False, x.dtype)
+        if engine is not None:
+            _core.flow_integrate(engine, self._path, SOLVERS.index(solver), grid, x, log_det, snap_steps, snaps,
                                  sigma, key, row0, threads)
         else:
-            _integrate_callable(self.field, solver, grid, x, log_det, snap_steps, snaps, sigma, key, row0)
+            _integrate_callable(self.field, solver, grid, x, log_det, snap_steps, snaps, sigma, key, row0,
+                                self._path)
+        steps = len(grid) - 1
+        self.stats_ = FlowStats(len(x) * steps * _STAGES[solver], len(x) * steps, 0)
+        if times is None:
+            return None
+        out = np.empty_like(snaps)
+        out[order] = snaps
+        return out
+
+    def _run_adaptive(self, t0, t1, x, log_det, times, threads):
+        """dopri5 from t0 through the requested times (sorted, unique) to t1."""
+        ask = np.array([t1]) if times is None else times
+        stops = np.unique(np.concatenate([ask, [t1]]))
+        stops = stops[stops != t0][::-1 if t1 < t0 else 1]
+        stops = np.concatenate([[t0], stops if len(stops) else [t1]])
+        snaps = None if times is None else np.full((len(stops) - 1, len(x), self.dim), np.nan, dtype=x.dtype)
+        start = x.copy() if times is not None and (ask == t0).any() else None
+        status, (evaluations, accepted, rejected) = _core.flow_integrate_adaptive(
+            self.field._engine(True, x.dtype), self._path, np.ascontiguousarray(stops), x, log_det, snaps,
+            self.rtol, self.atol, self.max_steps, threads)
+        self.stats_ = FlowStats(int(evaluations), int(accepted), int(rejected), status)
+        failed = status != 0
+        if failed.any() and self.on_failure == "raise":
+            counts = ", ".join(f"{int(np.sum(status == c))} {_STATUS[c].replace('_', ' ')}"
+                               for c in (1, 2, 3) if np.any(status == c))
+            raise RuntimeError(f"dopri5: {int(np.sum(~failed))} of {len(x)} particles finished ({counts}; the first "
+                               f"failure: row {int(np.flatnonzero(failed)[0])}). Raise max_steps (now "
+                               f"{self.max_steps}), loosen rtol/atol, or pass on_failure='return' for the states reached")
+        if times is None:
+            return None
+        row = {float(t): i for i, t in enumerate(stops[1:])}
+        return np.stack([start if t == t0 else snaps[row[float(t)]] for t in ask])
 
     def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
         """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d)."""
@@ -162,7 +259,7 @@ class Flow(Distribution):
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
         _core.fill_normal(key, out, n_threads, r0)
         noise = None if self.sde is None else (int(_core.subkey(key, 1)), r0)
-        self._run(self._grid(0.0, 1.0)[0], out, None, None, None, n_threads, noise)
+        self._run(0.0, 1.0, out, None, None, n_threads, noise)
 
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """``log p_1(x)`` by integrating back to t = 0 with the divergence -> (n,) float64.
@@ -173,16 +270,18 @@ class Flow(Distribution):
         x = np.array(as_points(x, self.dim, dtype=np.float64), copy=True)
         log_det = np.zeros(len(x))
         solver = self.solver if self.sde is None else "rk4"  # an SDE flow: its probability-flow ODE
-        self._run(self._grid(1.0, 0.0)[0], x, log_det, None, None, check_n_threads(n_threads), None, solver)
+        self._run(1.0, 0.0, x, log_det, None, check_n_threads(n_threads), None, solver)
         return -0.5 * np.einsum("ij,ij->i", x, x) - 0.5 * self.dim * _LOG_2PI + log_det
 
     def __repr__(self) -> str:
-        sde = "" if self.sde is None else f", sde={self.sde!r}"
-        return f"Flow({self.field!r}, solver={self.solver!r}, steps={self.steps}{sde})"
+        extra = "" if self.sde is None else f", sde={self.sde!r}"
+        extra += "" if self.path == "linear" else f", path={self.path!r}"
+        tol = f"rtol={self.rtol}, atol={self.atol}" if self.solver == "dopri5" else f"steps={self.steps}"
+        return f"Flow({self.field!r}, solver={self.solver!r}, {tol}{extra})"
 
 
 def _integrate_callable(field, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0,
-                        row0=0) -> None:
+                        row0=0, path=(0, 0.1, 20.0)) -> None:
     """The fixed-step solvers of flow.cpp, in NumPy, calling the field once per stage (and
     its Euler-Maruyama steps when sigma is given, with the same noise rows)."""
     want = [] if snap_steps is None else list(snap_steps)
@@ -195,15 +294,17 @@ def _integrate_callable(field, solver: str, grid, x, log_det, snap_steps, snaps,
 
         def u(tt, xx, stage):
             where = f"step {s}, stage {stage} (t = {tt:.6g})"
-            v = field._call(tt, xx, where)
-            return v, (field._div(tt, xx, where) if log_det is not None else 0.0)
+            v = field._call(tt, xx, where, None, path)
+            return v, (field._div(tt, xx, where, None, path) if log_det is not None else 0.0)
 
         if sigma is not None:
             k1, _ = u(t, x, 1)
             z = np.empty(x.shape, dtype=np.float64)
             _core.fill_normal(int(_core.subkey(key, s)), z, 0, row0)
-            drift = 0.5 * sigma[s] ** 2 / (1 - t)
-            step, div = h * (k1 + drift * (t * k1 - x)) + sigma[s] * np.sqrt(h) * z, 0.0
+            a, da, s2, sds = _core.flow_path_coefficients(path, t)  # the score from the velocity (flow.hpp)
+            half = 0.5 * sigma[s] ** 2
+            score_u, score_x = half * a / (da * s2 - a * sds), half * da / (da * s2 - a * sds)
+            step, div = h * (k1 + (score_u * k1 - score_x * x)) + sigma[s] * np.sqrt(h) * z, 0.0
         elif solver == "euler":
             k1, d1 = u(t, x, 1)
             step, div = h * k1, d1
