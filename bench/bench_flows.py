@@ -10,6 +10,14 @@ in particle-evaluations per second; "ns/eval/core" is gensample's time per evalu
 times its thread count. Error: max |x1 - x1_ref| over the particles against gensample
 RK4 with 2,000 float64 steps (its twin in reference/flow.py is tested to 1e-11).
 
+dopri5 at rtol = atol = 1e-5: gensample steps each particle on its own (scipy's RK45
+rule), torchdiffeq steps the batch with one size; throughput in particles per second, with
+the field evaluations per particle and the error of each side.
+
+The MLP field (input [x, t], 3 hidden layers of 256, SiLU, float32): gensample's C++
+network against the same torch module on the same weights, RK4 with 25 steps through
+torchdiffeq, on n / 10 particles; error against gensample RK4 with 200 float64 steps.
+
 torch runs with the same thread count as gensample. Usage:
 
     python bench/bench_flows.py [--n 100000] [--repeats 3] [--threads N]
@@ -126,9 +134,82 @@ def cases(n, threads):
             return f"err: gs {err(out['gs'])}, peer {np.abs(peer - exact[rows]).max():.1e}"
         return f
 
+    def counted(u):
+        calls = [0]
+
+        def f(t, x):
+            calls[0] += 1
+            return u(t, x)
+        return f, calls
+
+    def gs_dopri5():
+        flow = gs.Flow(field, "dopri5", rtol=1e-5, atol=1e-5)
+
+        def go():
+            out["gs"] = flow.integrate(x0, n_threads=threads)
+            out["gs_evals"] = flow.stats_.evaluations / n
+            return out["gs"]
+        return go
+
+    def tdq_dopri5():
+        u, calls = counted(torch_field(field, torch.float64))
+        start = torch.as_tensor(x0, dtype=torch.float64)
+
+        def go():
+            calls[0] = 0
+            with torch.no_grad():
+                out["peer"] = odeint(u, start, torch.tensor([0.0, 1.0], dtype=torch.float64), method="dopri5",
+                                     rtol=1e-5, atol=1e-5)[-1].numpy()
+            out["peer_evals"] = calls[0]
+            return out["peer"]
+        return go
+
+    def dopri5_note():
+        return (f"evals/particle: gs {out['gs_evals']:.1f}, peer {out['peer_evals']}; "
+                f"err: gs {err(out['gs'])}, peer {err(out['peer'])}")
+
+    # The MLP: one torch module, its weights copied into gs.fields.MLP.
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 256), torch.nn.SiLU(), torch.nn.Linear(256, 256), torch.nn.SiLU(),
+                              torch.nn.Linear(256, 256), torch.nn.SiLU(), torch.nn.Linear(256, 2))
+    mlp = gs.fields.MLP.from_torch(net)
+    n_mlp = max(1, n // 10)
+    m0 = x0[:n_mlp]
+    mlp_exact = gs.Flow(mlp, "rk4", 200).integrate(m0)
+
+    def gs_mlp():
+        flow = gs.Flow(mlp, "rk4", 25)
+        small = m0.astype(np.float32)
+
+        def go():
+            out["gs"] = flow.integrate(small, n_threads=threads)
+            return out["gs"]
+        return go
+
+    def torch_mlp():
+        start = torch.as_tensor(m0, dtype=torch.float32)
+
+        def u(t, x):
+            return net(torch.cat([x, t.expand(len(x), 1)], dim=1))
+
+        def go():
+            with torch.no_grad():
+                out["peer"] = odeint(u, start, torch.tensor([0.0, 1.0]), method="rk4",
+                                     options={"step_size": 1.0 / 25})[-1].numpy()
+            return out["peer"]
+        return go
+
+    def mlp_note():
+        e = lambda x: f"{np.abs(np.asarray(x, np.float64) - mlp_exact).max():.1e}"  # noqa: E731
+        return f"err: gs {e(out['gs'])}, peer {e(out['peer'])}"
+
     evals = float(n) * 100
     np_go, np_n = numpy_rk4(25)
     return [
+        Case("dopri5 1e-5 f64 (particles)", gs_dopri5(), tdq_dopri5(), "torchdiffeq dopri5 f64", float(n),
+             note=dopri5_note),
+        Case("MLP 3x256 rk4 25 f32", gs_mlp(), torch_mlp(), "torch + torchdiffeq rk4 f32", float(n_mlp) * 100,
+             note=mlp_note),
         Case("rk4 25 steps f64", gensample("rk4", 25, x0), tdq("rk4", 25, torch.float64), "torchdiffeq odeint f64",
              evals, note=note()),
         Case("rk4 25 steps f32", gensample("rk4", 25, x0_32), tdq("rk4", 25, torch.float32),
@@ -157,6 +238,8 @@ def main():
     result = run("flows", cases(args.n, args.threads), repeats=args.repeats)
     threads = result["machine"]["gensample_threads"]
     for row in result["results"]:
+        if "particles" in row["case"]:
+            continue
         print(f"{row['case']:<22} vs {row['peer']:<30} gensample {1e9 * threads / row['gensample_items_per_s']:.1f} "
               f"ns/eval/core, peer {1e9 * threads / row['peer_items_per_s']:.1f}")
 
