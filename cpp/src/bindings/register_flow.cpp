@@ -12,13 +12,18 @@ using flow::MixtureField;
 // field, bandwidth, eigenvalues (k, d) or None, eigenvectors (k, d, d) or None), or a
 // network: (layers, dim) with layers a list of (weight (out, in), bias (out,), activation
 // code) in x's dtype T. `net` holds the network's layers while the field is in use.
-template <class T>
-flow::Field<T> field_of(const py::tuple& field, const py::tuple& path, flow::Network<T>& net) {
-    flow::Field<T> out;
+// (code, beta_min, beta_max)
+flow::Path path_of(const py::tuple& path) {
     if (path.size() != 3) throw std::invalid_argument("path: expected (code, beta_min, beta_max)");
     const int code = path[0].cast<int>();
     if (code < 0 || code > int(flow::PathKind::vp)) throw std::invalid_argument("path: unknown code");
-    out.path = {flow::PathKind(code), path[1].cast<double>(), path[2].cast<double>()};
+    return {flow::PathKind(code), path[1].cast<double>(), path[2].cast<double>()};
+}
+
+template <class T>
+flow::Field<T> field_of(const py::tuple& field, const py::tuple& path, flow::Network<T>& net) {
+    flow::Field<T> out;
+    out.path = path_of(path);
     if (field.size() == 2) {
         net.dim = field[1].cast<int64_t>();
         for (const py::handle& item : field[0].cast<py::list>()) {
@@ -182,9 +187,7 @@ void register_flow(py::module_& m) {
     m.def(
         "flow_path_coefficients",
         [](const py::tuple& path, double t) {
-            flow::Network<double> unused;
-            const flow::Field<double> f = field_of<double>(py::make_tuple(py::list(), 1), path, unused);
-            const flow::Coefficients c = flow::coefficients(f.path, t);
+            const flow::Coefficients c = flow::coefficients(path_of(path), t);
             return py::make_tuple(c.alpha, c.dalpha, c.sigma2, c.sigma_dsigma);
         },
         py::arg("path"), py::arg("t"), "(alpha, alpha', sigma^2, sigma sigma') of the path at t.");
