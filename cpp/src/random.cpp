@@ -190,14 +190,22 @@ uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row
     return hi;
 }
 
-void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads) {
+void fill_uniform_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, double* out, int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads,
-                 [&](int64_t r0, int64_t r1) { uniform_rows(key, r0, r1, dim, out + r0 * dim); });
+                 [&](int64_t r0, int64_t r1) { uniform_rows(key, first + r0, first + r1, dim, out + r0 * dim); });
+}
+
+void fill_uniform_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, float* out, int n_threads) {
+    parallel_for(n, rows_per_task(dim), n_threads,
+                 [&](int64_t r0, int64_t r1) { uniform_rows(key, first + r0, first + r1, dim, out + r0 * dim); });
+}
+
+void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads) {
+    fill_uniform_rows(key, 0, n, dim, out, n_threads);
 }
 
 void fill_uniform(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads) {
-    parallel_for(n, rows_per_task(dim), n_threads,
-                 [&](int64_t r0, int64_t r1) { uniform_rows(key, r0, r1, dim, out + r0 * dim); });
+    fill_uniform_rows(key, 0, n, dim, out, n_threads);
 }
 
 void fill_normal_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, double* out, int n_threads) {

@@ -7,11 +7,11 @@ namespace gensample {
 namespace {
 
 template <class T>
-void sample_impl(uint64_t key, int64_t n, int64_t dim, const double* low, const double* width,
+void sample_impl(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
                  T* out, int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads, [&](int64_t r0, int64_t r1) {
         T* x = out + r0 * dim;
-        uniform_rows(key, r0, r1, dim, x);  // u in place, then mapped while in cache
+        uniform_rows(key, first + r0, first + r1, dim, x);  // u in place, then mapped while in cache
         for (int64_t i = r0; i < r1; ++i, x += dim) {
             for (int64_t j = 0; j < dim; ++j) x[j] = T(low[j] + width[j] * double(x[j]));
         }
@@ -36,14 +36,14 @@ void contains_impl(const T* x, int64_t n, int64_t dim, const double* low, const 
 
 }  // namespace
 
-void box_sample(uint64_t key, int64_t n, int64_t dim, const double* low, const double* width,
+void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
                 double* out, int n_threads) {
-    sample_impl(key, n, dim, low, width, out, n_threads);
+    sample_impl(key, first, n, dim, low, width, out, n_threads);
 }
 
-void box_sample(uint64_t key, int64_t n, int64_t dim, const double* low, const double* width,
+void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
                 float* out, int n_threads) {
-    sample_impl(key, n, dim, low, width, out, n_threads);
+    sample_impl(key, first, n, dim, low, width, out, n_threads);
 }
 
 void box_contains(const double* x, int64_t n, int64_t dim, const double* low, const double* high,

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from ._validation import as_points, check_n_threads, check_positive_int, empty_output
 from .distribution import Distribution
-from .random import key_from_rng
 from .raster import GeoMask, RasterMask
 
 __all__ = [
@@ -66,7 +65,7 @@ def world_land(resolution: float = 1 / 120, method: str = "exact", cache: bool =
     shape = (21600 // factor, 43200 // factor)
     if cache and path.exists():
         with np.load(path) as z:
-            runs = (z["row_ptr"], z["start"], z["length"], np.ones(z["start"].shape))
+            runs = (z["row_ptr"], z["start"], z["length"], None)
         return GeoMask._from_runs(shape, runs, (-90.0, 90.0), (-180.0, 180.0), method=method)
     from global_land_mask import globe
 
@@ -129,10 +128,11 @@ def checkerboard() -> RasterMask:
     return RasterMask(board, extent=(-4, 4, -4, 4), origin="lower")
 
 
-def _stream(key: int, index: int, n: int, dim: int, kind: str) -> np.ndarray:
+def _stream(key: int, index: int, r0: int, n: int, dim: int, kind: str) -> np.ndarray:
+    """Rows r0 .. r0 + n of the uniform or normal draw of sub-stream ``index`` of ``key``."""
     out = empty_output(n, dim, np.dtype(np.float64))
     fill = _core.fill_uniform if kind == "uniform" else _core.fill_normal
-    fill(_core.subkey(key, index), out, 0)
+    fill(_core.subkey(key, index), out, 0, r0)
     return out
 
 
@@ -153,17 +153,27 @@ class _Toy(Distribution):
     dim = 2
 
     def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
-        n = check_count(n)
-        dtype = check_float_dtype(dtype)
-        check_n_threads(n_threads)
-        return self._sample(key_from_rng(rng), n).astype(dtype, copy=False)
+        return self._sample_by_rows(n, rng, dtype, n_threads)
+
+    def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
+        out[...] = self._sample(key, r0, len(out))
 
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         return self._logpdf(as_points(x, 2, dtype=np.float64))
 
+    def _params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
         return f"{type(self).__name__}({args})"
+
+    def _save_state(self):
+        return self._params(), {}, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        return cls(**params)
 
 
 class Moons(_Toy):
@@ -180,9 +190,9 @@ class Moons(_Toy):
         self._nodes = np.concatenate([upper, lower])
         self._log_w = np.log(np.concatenate([w, w]) / 4)  # 1/2 per moon, weights sum to 2 per moon
 
-    def _sample(self, key, n):
-        u = _stream(key, 0, n, 2, "uniform")
-        z = _stream(key, 1, n, 2, "normal")
+    def _sample(self, key, r0, n):
+        u = _stream(key, 0, r0, n, 2, "uniform")
+        z = _stream(key, 1, r0, n, 2, "normal")
         t = math.pi * u[:, 0]
         up = u[:, 1] < 0.5
         x = np.where(up, np.cos(t), 1 - np.cos(t))
@@ -201,9 +211,9 @@ class Circles(_Toy):
         self.factor = float(factor)
         if not 0 < self.factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-    def _sample(self, key, n):
-        u = _stream(key, 0, n, 2, "uniform")
-        z = _stream(key, 1, n, 2, "normal")
+    def _sample(self, key, r0, n):
+        u = _stream(key, 0, r0, n, 2, "uniform")
+        z = _stream(key, 1, r0, n, 2, "normal")
         r = np.where(u[:, 1] < 0.5, 1.0, self.factor)
         t = 2 * math.pi * u[:, 0]
         return np.c_[r * np.cos(t), r * np.sin(t)] + self.noise * z
@@ -237,9 +247,9 @@ class EightGaussians(_Toy):
         t = np.arange(8) * (math.pi / 4)
         self._nodes = self.radius * np.c_[np.cos(t), np.sin(t)]
 
-    def _sample(self, key, n):
-        u = _stream(key, 0, n, 1, "uniform")
-        z = _stream(key, 1, n, 2, "normal")
+    def _sample(self, key, r0, n):
+        u = _stream(key, 0, r0, n, 1, "uniform")
+        z = _stream(key, 1, r0, n, 2, "normal")
         k = np.minimum((u[:, 0] * 8).astype(np.int64), 7)
         return self._nodes[k] + self.std * z
 
@@ -263,9 +273,9 @@ class Swirl(_Toy):
         self.tangential_std = _positive(tangential_std, "tangential_std")
         self.twist = float(twist)
 
-    def _sample(self, key, n):
-        u = _stream(key, 0, n, 1, "uniform")
-        z = _stream(key, 1, n, 2, "normal")
+    def _sample(self, key, r0, n):
+        u = _stream(key, 0, r0, n, 1, "uniform")
+        z = _stream(key, 1, r0, n, 2, "normal")
         k = np.minimum((u[:, 0] * self.arms).astype(np.int64), self.arms - 1)
         a = 2 * math.pi * k / self.arms
         v1 = self.radius + self.radial_std * z[:, 0]

@@ -15,6 +15,11 @@ class Distribution(abc.ABC):
     Subclasses define :attr:`dim`, :meth:`sample` and :meth:`logpdf`. ``sample(n, rng)``
     returns ``(n, dim)`` and is reproducible row by row: ``sample(n, rng=s)[a:b]`` equals
     ``sample(m, rng=s)[a:b]`` for any ``m >= b``.
+
+    A model that can draw any range of rows of its stream on its own defines
+    ``_sample_rows(key, r0, out, n_threads)``: fill ``out`` with rows ``r0 .. r0 + len(out)``
+    of the sample of 64-bit stream ``key``. Every gensample model does; it is what
+    :func:`gensample.generate` and :func:`gensample.dask.sample` call, chunk by chunk.
     """
 
     @property
@@ -41,6 +46,19 @@ class Distribution(abc.ABC):
         out = empty_output(n, self.dim, dtype)
         self._sample_rows(key_from_rng(rng), 0, out, threads)
         return out
+
+    def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
+        raise TypeError(
+            f"{type(self).__name__} cannot draw a range of rows on its own: define "
+            "_sample_rows(key, r0, out, n_threads) to use it with gs.generate and gs.dask"
+        )
+
+    def save(self, path, overwrite: bool = False):
+        """Write the model to a ``.npz`` model file that :func:`gensample.load` reads
+        (format: :mod:`gensample.io`); returns the path."""
+        from .io import save
+
+        return save(self, path, overwrite=overwrite)
 
     def pdf(self, x, n_threads=None) -> np.ndarray:
         """Density at each row of ``x``: ``exp(logpdf(x))``."""

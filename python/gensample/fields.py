@@ -122,6 +122,13 @@ class GaussianMixture(_Field):
     def __repr__(self) -> str:
         return f"GaussianMixture(k={len(self.weights_)}, dim={self.dim})"
 
+    def _save_state(self):
+        return {}, {}, {"target": self.target}  # the field is a function of its GMM or KDE
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        return cls(children["target"])
+
 
 class Empirical(GaussianMixture):
     """The exact marginal velocity toward the data themselves (or their Gaussian KDE).
@@ -167,6 +174,17 @@ class Empirical(GaussianMixture):
 
     def __repr__(self) -> str:
         return f"Empirical(n={len(self.weights_)}, dim={self.dim}, bandwidth={self.bandwidth})"
+
+    def _save_state(self):
+        return {"bandwidth": self.bandwidth}, {"data": self.means_, "weights": self.weights_}, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        field = cls(arrays["data"], weights=arrays["weights"], bandwidth=params["bandwidth"])
+        if len(field.weights_) != len(arrays["weights"]):
+            raise ValueError("stored weights must be positive")
+        field.weights_ = np.array(arrays["weights"], dtype=np.float64)  # the stored bits, not renormalised
+        return field
 
 
 class Callable(_Field):
@@ -268,6 +286,13 @@ class Guided(_Field):
 
     def __repr__(self) -> str:
         return f"Guided({self.conditional!r}, {self.unconditional!r}, guidance={self.guidance})"
+
+    def _save_state(self):
+        return {"guidance": self.guidance}, {}, {"conditional": self.conditional, "unconditional": self.unconditional}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        return cls(children["conditional"], children["unconditional"], params["guidance"])
 
 
 ACTIVATIONS = ("identity", "relu", "silu", "gelu", "tanh", "gelu_tanh")  # flow.hpp's Activation
@@ -423,6 +448,27 @@ class MLP(_Field):
 
     def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
         return _core.flow_velocity(self._engine(False, x.dtype), path, t, x, True, check_n_threads(n_threads))[1]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = {}  # per-dtype copies of the weights: rebuilt on first use
+        return state
+
+    def _save_state(self):
+        arrays = {}
+        for i, (w, b) in enumerate(zip(self.weights_, self.biases_)):
+            arrays[f"weight{i}"], arrays[f"bias{i}"] = w, b
+        return {"activations": list(self.activations), "layers": len(self.weights_), "conditioned": self.cond_dim > 0}, \
+            arrays, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        layers = params["layers"]
+        if not isinstance(layers, int) or layers < 1:
+            raise ValueError(f"layers must be a positive integer, got {layers!r}")
+        W = [arrays[f"weight{i}"] for i in range(layers)]
+        b = [arrays[f"bias{i}"] for i in range(layers)]
+        return cls(W, b, params["activations"], "xty" if params["conditioned"] else "xt")  # stored in [x, t, y] order
 
     def __repr__(self) -> str:
         widths = [self.weights_[0].shape[1]] + [w.shape[0] for w in self.weights_]

@@ -273,6 +273,21 @@ class Flow(Distribution):
         self._run(1.0, 0.0, x, log_det, None, check_n_threads(n_threads), None, solver)
         return -0.5 * np.einsum("ij,ij->i", x, x) - 0.5 * self.dim * _LOG_2PI + log_det
 
+    def _save_state(self):
+        if callable(self.sde):
+            raise TypeError("cannot save a Flow whose sde is a callable (arbitrary Python code): pickle it instead")
+        params = {"solver": self.solver, "steps": self.steps, "rtol": self.rtol, "atol": self.atol,
+                  "max_steps": self.max_steps, "on_failure": self.on_failure,
+                  "path": self.path if isinstance(self.path, str) else list(self.path), "sde": self.sde}
+        return params, {}, {"field": self.field}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        path = params["path"]
+        return cls(children["field"], params["solver"], params["steps"], params["rtol"], params["atol"],
+                   params["max_steps"], params["on_failure"], path if isinstance(path, str) else tuple(path),
+                   params["sde"])
+
     def __repr__(self) -> str:
         extra = "" if self.sde is None else f", sde={self.sde!r}"
         extra += "" if self.path == "linear" else f", path={self.path!r}"

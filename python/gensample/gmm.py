@@ -565,3 +565,37 @@ class GMM(Distribution):
     def __repr__(self) -> str:
         return f"GMM(n_components={self.n_components}, covariance={self.covariance!r})"
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_engine_cache"], state["_alias"] = {}, None  # caches: rebuilt on first use
+        return state
+
+    # ---- model files (gensample.io) -------------------------------------------------------
+
+    _FIT_RESULTS = ("converged_", "n_iter_", "lower_bound_")
+
+    def _save_state(self):
+        self._check_fitted()
+        params = {"n_components": self.n_components, "covariance": self.covariance, "tol": self.tol,
+                  "reg_covar": self.reg_covar, "max_iter": self.max_iter, "n_init": self.n_init, "init": self.init,
+                  "warm_start": self.warm_start, "rng": self.rng if isinstance(self.rng, int) else None}
+        for name in self._FIT_RESULTS:
+            if hasattr(self, name):
+                value = getattr(self, name)
+                params[name] = value if isinstance(value, bool) else float(value) if name == "lower_bound_" \
+                    else int(value)
+        return params, {"weights": self.weights_, "means": self.means_, "covariances": self.covariances_}, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        gmm = cls(params["n_components"], params["covariance"], tol=params["tol"], reg_covar=params["reg_covar"],
+                  max_iter=params["max_iter"], n_init=params["n_init"], init=params["init"],
+                  warm_start=params["warm_start"], rng=params["rng"])
+        gmm._check_parameters(arrays["weights"], arrays["means"], arrays["covariances"])
+        # the stored bits, not the checked copies (which are renormalised): same samples as saved
+        gmm._set(*(np.array(arrays[k], dtype=np.float64) for k in ("weights", "means", "covariances")))
+        for name in cls._FIT_RESULTS:
+            if name in params:
+                setattr(gmm, name, params[name])
+        return gmm
+

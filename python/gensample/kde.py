@@ -286,3 +286,39 @@ class KDE(Distribution):
 
     def __repr__(self) -> str:
         return f"KDE(bandwidth={self.bandwidth!r}, kernel={self.kernel!r})"
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_tiles"], state["_alias"] = {}, None  # caches: rebuilt on first use
+        return state
+
+    # ---- model files (gensample.io) -------------------------------------------------------
+
+    def _save_state(self):
+        self._check_fitted()
+        b = self.bandwidth
+        if isinstance(b, str) or (np.isscalar(b) and not isinstance(b, (bool, np.bool_))):
+            bandwidth = b if isinstance(b, str) else float(b)
+        elif callable(b):
+            bandwidth = None  # a callable's result is bandwidth_; the callable itself is not stored
+        else:
+            bandwidth = np.asarray(b, dtype=np.float64).tolist()
+        return ({"kernel": self.kernel, "bandwidth": bandwidth},
+                {"data": self.data_, "weights": self.weights_, "bandwidth_matrix": self.bandwidth_}, {})
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        from .io import float_array
+
+        X = as_dataset(arrays["data"])
+        n, d = X.shape
+        w = float_array(arrays["weights"], "weights", 1)
+        if w.shape != (n,) or (w < 0).any() or not abs(float(w.sum()) - 1.0) < 1e-9:
+            raise ValueError(f"weights must be {n} non-negative numbers summing to 1")
+        H = float_array(arrays["bandwidth_matrix"], "bandwidth_matrix", 2)
+        if H.shape != (d, d) or not np.allclose(H, H.T, rtol=1e-12, atol=0):
+            raise ValueError(f"bandwidth_matrix must be a symmetric ({d}, {d}) matrix")
+        bandwidth = params["bandwidth"]
+        kde = cls(bandwidth=H if bandwidth is None else bandwidth, kernel=params["kernel"])
+        kde._set(X, w, H, _cholesky(H, "the bandwidth matrix"))
+        return kde

@@ -74,9 +74,9 @@ class _Polygons(Region):
         a = t[:, 0:2]
         return np.stack([a, a + t[:, 2:4], a + t[:, 4:6]], axis=1)
 
-    def _draw(self, key, rows, out, n_threads):
+    def _draw(self, key, rows, out, n_threads, r0=0):
         prob, alias = self._alias
-        _core.polygon_sample(self._tri, prob, alias, key, rows, 0, out, n_threads)
+        _core.polygon_sample(self._tri, prob, alias, key, rows, r0, out, n_threads)
 
     def contains(self, x, n_threads=None) -> np.ndarray:
         """Whether each point is inside (an odd number of edges to its right), shape ``(n,)``."""
@@ -101,6 +101,27 @@ class _Polygons(Region):
 
     def __setstate__(self, state):
         self._setup(state["parts"])
+
+    def _save_state(self):
+        return {}, {"xy": self._xy, "ring_ptr": self._ring_ptr, "poly_ptr": self._poly_ptr}, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        """Rings back from the flat arrays; the constructor checks and triangulates them again."""
+        from .io import float_array, int_array
+
+        xy = float_array(arrays["xy"], "xy", 2)
+        ring_ptr, poly_ptr = int_array(arrays["ring_ptr"], "ring_ptr"), int_array(arrays["poly_ptr"], "poly_ptr")
+        for name, ptr, end in (("ring_ptr", ring_ptr, len(xy)), ("poly_ptr", poly_ptr, len(ring_ptr) - 1)):
+            if len(ptr) < 2 or ptr[0] != 0 or ptr[-1] != end or (np.diff(ptr) <= 0).any():
+                raise ValueError(f"{name} must rise from 0 to {end}")
+        rings = [xy[a:b] for a, b in zip(ring_ptr[:-1], ring_ptr[1:])]
+        parts = [(rings[a], rings[a + 1:b]) for a, b in zip(poly_ptr[:-1], poly_ptr[1:])]
+        if cls is Polygon:
+            if len(parts) != 1:
+                raise ValueError(f"a Polygon has one shell, the file has {len(parts)}")
+            return Polygon(*parts[0])
+        return MultiPolygon(parts)
 
 
 class Polygon(_Polygons):

@@ -52,6 +52,33 @@ def _as_weights(weights, shape) -> np.ndarray | None:
     return w
 
 
+def _check_runs(shape, runs) -> tuple:
+    """A run index checked to be one the kernels may trust: every run inside its row, runs
+    of a row in order and apart, weights finite and non-negative (weight None: all 1)."""
+    row_ptr, start, length, weight = runs
+    if not (1 <= len(shape) <= _MAX_AXES) or min(shape) < 1:
+        raise ValueError(f"shape must have 1 to {_MAX_AXES} positive axes, got {list(shape)}")
+    n_rows, n_cols = int(np.prod(shape[:-1], dtype=np.int64)), int(shape[-1])
+    n_runs = start.shape[0]
+    if row_ptr.shape != (n_rows + 1,) or length.shape != (n_runs,) or row_ptr[0] != 0 or row_ptr[-1] != n_runs:
+        raise ValueError(f"run index sizes do not match shape {list(shape)}")
+    if (np.diff(row_ptr) < 0).any() or (length == 0).any():
+        raise ValueError("run index: row pointers must not decrease and runs must not be empty")
+    end = start.astype(np.int64) + length
+    if n_runs and int(end.max()) > n_cols:
+        raise ValueError(f"run index: a run passes the last of {n_cols} cells")
+    # runs of one row: each starts at or after the previous one's end
+    same_row = np.ones(n_runs, dtype=bool)
+    same_row[row_ptr[1:-1][row_ptr[1:-1] < n_runs]] = False
+    if n_runs > 1 and (start[1:][same_row[1:]] < end[:-1][same_row[1:]]).any():
+        raise ValueError("run index: the runs of a row must be in order and must not overlap")
+    if weight is None:
+        weight = np.ones(n_runs)
+    elif weight.shape != (n_runs,) or not np.isfinite(weight).all() or (weight < 0).any():
+        raise ValueError("run weights must be finite and non-negative, one per run")
+    return row_ptr, start, length, weight
+
+
 def _check_method(method: str) -> str:
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
@@ -123,6 +150,43 @@ class RasterMask(Region):
             j = int(bad[0])
             raise ValueError(f"extent: min must be below max for every axis; column {j} has {ext[2 * j]} >= {ext[2 * j + 1]}")
         return ext
+
+    @classmethod
+    def _from_index(cls, shape, runs, extent, origin="upper", method="exact", weighted=False):
+        """A mask from its run index (a cache, a model file), without the dense mask."""
+        self = cls.__new__(cls)
+        self._method = _check_method(method)
+        if origin not in ("upper", "lower"):
+            raise ValueError(f"origin must be 'upper' or 'lower', got {origin!r}")
+        self._origin = origin
+        self._extent = self._check_extent(extent, tuple(shape))
+        self._build(tuple(shape), _check_runs(shape, runs), weighted=bool(weighted))
+        return self
+
+    def _save_state(self):
+        ix = self._index
+        arrays = {"row_ptr": ix["row_ptr"], "start": ix["start"], "length": ix["length"]}
+        if self.weighted:
+            arrays["weight"] = ix["weight"]
+        return self._params(), arrays, {}
+
+    def _params(self) -> dict:
+        return {"shape": list(self._shape), "extent": self._extent.tolist(), "origin": self._origin,
+                "method": self._method, "weighted": self.weighted}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        from .io import int_array
+
+        shape = [int(v) for v in params["shape"]]
+        runs = (int_array(arrays["row_ptr"], "row_ptr"), int_array(arrays["start"], "start", np.uint32),
+                int_array(arrays["length"], "length", np.uint32),
+                np.array(arrays["weight"], dtype=np.float64) if params["weighted"] else None)
+        return cls._restore(params, shape, runs)
+
+    @classmethod
+    def _restore(cls, params, shape, runs):
+        return cls._from_index(shape, runs, params["extent"], params["origin"], params["method"], params["weighted"])
 
     # The index: arrays the C++ kernels read (raster.hpp, RasterView).
     def _grid(self, shape):
@@ -228,12 +292,12 @@ class RasterMask(Region):
         """Expected acceptance of ``method="rejection"``: mass share of the proposal box."""
         return math.exp(self._log_mass) / (self._box_measure() * self._index["max_weight"])
 
-    def _draw(self, key, rows, out, n_threads):
+    def _draw(self, key, rows, out, n_threads, r0=0):
         if self._method == "exact":
-            _core.raster_sample_exact(self._index, key, rows, 0, out, n_threads)
+            _core.raster_sample_exact(self._index, key, rows, r0, out, n_threads)
         else:
             lo, hi = self._box
-            _core.raster_sample_rejection(self._index, lo, hi, key, rows, 0, MIN_ACCEPTANCE, out, n_threads)
+            _core.raster_sample_rejection(self._index, lo, hi, key, rows, r0, MIN_ACCEPTANCE, out, n_threads)
 
     def _locate(self, x, n_threads):
         x = as_points(x, self.dim)
@@ -331,6 +395,7 @@ class GeoMask(RasterMask):
     """
 
     space = "sphere"
+    column_names = ("lon", "lat")  # for table outputs (gs.generate to Parquet)
 
     def __init__(self, mask, lat_range=(-90.0, 90.0), lon_range=(-180.0, 180.0), weights=None, method="exact",
                  n_threads=None):
@@ -352,13 +417,22 @@ class GeoMask(RasterMask):
         return arr
 
     @classmethod
-    def _from_runs(cls, shape, runs, lat_range, lon_range, method="exact"):
-        self = cls.__new__(cls)
-        self._method = _check_method(method)
-        self._origin = "upper"
-        self._extent = np.array([lon_range[0], lon_range[1], lat_range[0], lat_range[1]], dtype=np.float64)
-        self._build(shape, runs, weighted=not np.all(runs[3] == 1.0))
-        return self
+    def _from_runs(cls, shape, runs, lat_range, lon_range, method="exact", weighted=False):
+        if len(shape) != 2:
+            raise ValueError(f"a GeoMask has 2 axes, got shape {list(shape)}")
+        lat = cls._check_range(lat_range, "lat_range", 90.0)
+        lon = cls._check_range(lon_range, "lon_range", 180.0)
+        return cls._from_index(shape, runs, (lon[0], lon[1], lat[0], lat[1]), "upper", method, weighted)
+
+    def _params(self) -> dict:
+        lon0, lon1, lat0, lat1 = self._extent.tolist()
+        return {"shape": list(self._shape), "lat_range": [lat0, lat1], "lon_range": [lon0, lon1],
+                "method": self._method, "weighted": self.weighted}
+
+    @classmethod
+    def _restore(cls, params, shape, runs):
+        return cls._from_runs(shape, runs, params["lat_range"], params["lon_range"], params["method"],
+                              params["weighted"])
 
     def _sin_lat_edge(self, shape, origin, step):
         edges = origin[1] + step[1] * np.arange(shape[0] + 1)

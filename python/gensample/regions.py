@@ -14,9 +14,8 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import as_points, as_vector, check_count, check_float_dtype, check_n_threads, empty_output
+from ._validation import as_points, as_vector, check_n_threads
 from .distribution import Distribution
-from .random import key_from_rng
 
 __all__ = ["AcceptanceError", "Box", "Region"]
 
@@ -79,18 +78,16 @@ class Region(Distribution):
     def contains(self, x, n_threads=None) -> np.ndarray:
         raise NotImplementedError
 
-    def _draw(self, key: int, rows: np.ndarray | None, out: np.ndarray, n_threads: int) -> None:
-        """Fill ``out`` with samples ``rows`` (None: rows 0 .. len(out) - 1) of stream ``key``."""
+    def _draw(self, key: int, rows: np.ndarray | None, out: np.ndarray, n_threads: int, r0: int = 0) -> None:
+        """Fill ``out`` with samples ``rows`` (None: rows r0 .. r0 + len(out) - 1) of stream ``key``."""
         raise NotImplementedError
 
     def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
         """``n`` samples, shape ``(n, dim)``; row ``i`` is a pure function of (seed, i)."""
-        n = check_count(n)
-        dtype = check_float_dtype(dtype)
-        threads = check_n_threads(n_threads)
-        out = empty_output(n, self.dim, dtype)
-        self._draw(key_from_rng(rng), None, out, threads)
-        return out
+        return self._sample_by_rows(n, rng, dtype, n_threads)
+
+    def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
+        self._draw(key, None, out, n_threads, r0)
 
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """``-log(volume)`` inside, ``-inf`` outside, shape ``(n,)``."""
@@ -218,9 +215,9 @@ class Box(Region):
     def log_volume(self) -> float:
         return self._log_volume
 
-    def _draw(self, key, rows, out, n_threads):
+    def _draw(self, key, rows, out, n_threads, r0=0):
         if rows is None:
-            _core.box_sample(key, self._low, self._width, out, n_threads)
+            _core.box_sample(key, self._low, self._width, out, n_threads, r0)
         else:
             u = _uniform_at(key, rows, self.dim, out.dtype).astype(np.float64)
             out[...] = self._low + self._width * u
@@ -240,6 +237,13 @@ class Box(Region):
 
     def __repr__(self) -> str:
         return f"Box(low={self._low.tolist()}, high={self._high.tolist()})"
+
+    def _save_state(self):
+        return {}, {"low": self._low, "high": self._high}, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        return cls(arrays["low"], arrays["high"])
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Box) and np.array_equal(self._low, other._low) and np.array_equal(self._high, other._high)
@@ -262,9 +266,9 @@ class _Composite(Region):
     def _propose(self, key, rows, cand, n_threads) -> np.ndarray:
         raise NotImplementedError
 
-    def _draw(self, key, rows, out, n_threads):
+    def _draw(self, key, rows, out, n_threads, r0=0):
         n = out.shape[0]
-        rows = np.arange(n, dtype=np.int64) if rows is None else rows
+        rows = np.arange(r0, r0 + n, dtype=np.int64) if rows is None else rows
         pending = np.arange(n)
         proposals = accepted = 0
         for attempt in range(_MAX_ATTEMPTS):
@@ -311,6 +315,17 @@ class _Composite(Region):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.left!r}, {self.right!r})"
+
+    def _save_state(self):
+        return {}, {}, {"left": self.left, "right": self.right}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        left, right = children["left"], children["right"]
+        if not isinstance(left, Region):
+            raise TypeError(f"the left operand must be a region, got {type(left).__name__}")
+        left._check_other(right, cls.__name__, predicate=cls is not Union)
+        return cls(left, right)
 
 
 class Difference(_Composite):

@@ -70,7 +70,9 @@ void fill_uniform(uint64_t key, int64_t n, int64_t dim, double* out, int n_threa
 void fill_uniform(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads);
 void fill_normal(uint64_t key, int64_t n, int64_t dim, double* out, int n_threads);
 void fill_normal(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads);
-// Rows [first, first + n) of the normal draw of stream key, into out (n, dim).
+// Rows [first, first + n) of the uniform or normal draw of stream key, into out (n, dim).
+void fill_uniform_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, double* out, int n_threads);
+void fill_uniform_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, float* out, int n_threads);
 void fill_normal_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, double* out, int n_threads);
 void fill_normal_rows(uint64_t key, int64_t first, int64_t n, int64_t dim, float* out, int n_threads);
 void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t* out, int n_threads);

@@ -8,23 +8,24 @@ void register_regions(py::module_& m) {
     m.def(
         "box_sample",
         [](uint64_t key, const CArray<double>& low, const CArray<double>& width, py::array out,
-           int n_threads) {
+           int n_threads, int64_t first_row) {
             int64_t n = 0, dim = 0;
             if (py::isinstance<CArray<double>>(out)) {
                 double* p = writable_2d<double>(out, "out", n, dim);
                 const double* lo = vector_of(low, dim, "low");
                 const double* w = vector_of(width, dim, "width");
                 py::gil_scoped_release release;
-                box_sample(key, n, dim, lo, w, p, n_threads);
+                box_sample(key, first_row, n, dim, lo, w, p, n_threads);
             } else {
                 float* p = writable_2d<float>(out, "out", n, dim);
                 const double* lo = vector_of(low, dim, "low");
                 const double* w = vector_of(width, dim, "width");
                 py::gil_scoped_release release;
-                box_sample(key, n, dim, lo, w, p, n_threads);
+                box_sample(key, first_row, n, dim, lo, w, p, n_threads);
             }
         },
-        py::arg("key"), py::arg("low"), py::arg("width"), py::arg("out"), py::arg("n_threads"));
+        py::arg("key"), py::arg("low"), py::arg("width"), py::arg("out"), py::arg("n_threads"),
+        py::arg("first_row") = 0, "Rows first_row .. first_row + len(out) of the box's sample of stream key.");
     m.def(
         "box_contains",
         [](const py::array& x, const CArray<double>& low, const CArray<double>& high, int n_threads) {
