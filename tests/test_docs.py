@@ -7,16 +7,21 @@ import pytest
 import gensample
 import gensample.compat.scipy
 import gensample.compat.sklearn
+import gensample.dask
 import gensample.fields
 import gensample.flow
 import gensample.gmm
+import gensample.io
 import gensample.kde
+import gensample.plot
 import gensample.random
 import gensample.regions
+import gensample.scale
 import gensample.threads
 
-MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.fields, gensample.flow, gensample.gmm, gensample.kde, gensample.random,
-           gensample.regions, gensample.threads]
+MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.dask, gensample.fields, gensample.flow,
+           gensample.gmm, gensample.io, gensample.kde, gensample.plot, gensample.random, gensample.regions,
+           gensample.scale, gensample.threads]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

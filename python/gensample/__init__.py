@@ -6,19 +6,22 @@
 (3, 2)
 """
 
-from . import datasets, fields, random
+from . import dask, datasets, fields, io, plot, random
 from .distribution import Distribution
 from .flow import Flow
 from .gmm import GMM
+from .io import load
 from .kde import KDE
 from .polygon import MultiPolygon, Polygon
 from .raster import GeoMask, RasterMask
 from .regions import AcceptanceError, Box, Region
+from .scale import generate
 from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AcceptanceError", "Box", "Distribution", "Flow", "GeoMask", "GMM", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
-    "datasets", "fields", "get_num_threads", "random", "set_num_threads", "__version__",
+    "dask", "datasets", "fields", "generate", "get_num_threads", "io", "load", "plot", "random", "set_num_threads",
+    "__version__",
 ]

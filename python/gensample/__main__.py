@@ -1,16 +1,30 @@
-"""The ``gensample`` command line: ``gensample sample MODEL -n N -o FILE``."""
+"""The ``gensample`` command line (also ``python -m gensample``).
+
+    gensample sample MODEL -n N -o FILE [--seed S] [--dtype] [--chunk] [--threads] [--resume]
+    gensample fit kde|gmm DATA -o MODEL.npz [options]
+    gensample info FILE
+    gensample plot FILE -o OUT.png
+    gensample bench [AREA]
+
+Exit codes: 0 done, 1 interrupted (Ctrl-C; ``sample --resume`` carries on), 2 a user
+mistake (reported on stderr in one line, without a traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from . import datasets
 from .regions import Box
 
-# Built-in models by name; later areas add theirs here.
+# Built-in models by name.
 MODELS = {
     "unit-square": lambda: Box([0.0, 0.0], [1.0, 1.0]),
     "unit-cube": lambda: Box([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
@@ -30,31 +44,190 @@ class UsageError(Exception):
     """A user mistake: reported on stderr without a traceback, exit code 2."""
 
 
+def _model(name: str):
+    """A built-in model by name, or a model file by path."""
+    if name in MODELS:
+        return MODELS[name]()
+    if os.path.exists(name):
+        from .io import load
+
+        return load(name)
+    raise UsageError(f"unknown model {name!r}: not a model file, and not one of the built-in models: "
+                     f"{', '.join(sorted(MODELS))}")
+
+
 def _sample(args) -> int:
-    if args.model not in MODELS:
-        raise UsageError(f"unknown model {args.model!r}; built-in models: {', '.join(sorted(MODELS))}")
+    from .scale import generate
+
     if args.n < 0:
         raise UsageError(f"-n must be non-negative, got {args.n}")
-    if not args.output.endswith(".npy"):
-        raise UsageError(f"output must be a .npy file, got {args.output!r}")
-    model = MODELS[args.model]()
-    x = model.sample(args.n, rng=args.seed, dtype=np.dtype(args.dtype), n_threads=args.threads)
-    np.save(args.output, x)
-    print(f"wrote {x.shape[0]} samples of {args.model} ({x.shape[1]}-D, {x.dtype}) to {args.output}")
+    seed = secrets.randbits(63) if args.seed is None else args.seed
+    model = _model(args.model)
+    path = generate(model, args.n, rng=seed, out=args.output, chunk=args.chunk, dtype=np.dtype(args.dtype),
+                    progress=not args.no_progress, n_threads=args.threads, overwrite=args.overwrite,
+                    resume=args.resume)
+    print(f"wrote {args.n} samples of {args.model} ({model.dim}-D, {args.dtype}, seed {seed}) to {path}")
     return 0
 
 
+def _bandwidth(text: str):
+    if text in ("scott", "silverman"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--bandwidth must be 'scott', 'silverman' or a number, got {text!r}") from None
+
+
+def _fit(args) -> int:
+    from .gmm import GMM
+    from .kde import KDE
+    from .scale import read
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"{out} exists: pass --overwrite to replace it")
+    X = read(args.data)
+    if args.model == "kde":
+        model = KDE(bandwidth=_bandwidth(args.bandwidth), kernel=args.kernel).fit(X)
+        summary = f"KDE ({args.kernel} kernel, bandwidth {args.bandwidth}) of {len(X)} points"
+    else:
+        model = GMM(args.components, args.covariance, max_iter=args.max_iter, n_init=args.n_init,
+                    rng=args.seed).fit(X, n_threads=args.threads)
+        summary = (f"GMM ({args.components} {args.covariance} components, {model.n_iter_} EM iterations, "
+                   f"{'converged' if model.converged_ else 'not converged'}) of {len(X)} points")
+    model.save(out, overwrite=args.overwrite)
+    print(f"wrote {summary} in {X.shape[1]}-D to {out}")
+    return 0
+
+
+def _info(args) -> int:
+    from .scale import inspect
+
+    path = Path(args.file)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    if path.suffix.lower() in (".npy", ".parquet", ".zarr"):
+        info = inspect(path)
+        print(f"{path}: {info['format']} samples, {info['rows']} rows x {info['dim']} columns, {info['dtype']}")
+        for k, v in info.get("metadata", {}).items():
+            print(f"  {k}: {v}")
+        return 0
+    from .io import describe
+
+    for line in describe(path):
+        print(line)
+    return 0
+
+
+def _plot(args) -> int:
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError("plot needs matplotlib: pip install 'gensample[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import scatter
+    from .scale import read
+
+    path = Path(args.file)
+    if path.suffix.lower() in (".npy", ".parquet", ".zarr"):
+        data, title = read(path, max_rows=args.n), f"{path.name}"
+    else:
+        data, title = _model(str(path)), f"{path.name}: {args.n} samples"
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=120)
+    scatter(data, n=args.n, ax=ax, rng=args.seed)
+    ax.set_title(title)
+    fig.savefig(args.output, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _bench_dir(given) -> Path | None:
+    """bench/ of a source checkout: the one given, the current folder's, or beside the package."""
+    here = Path(__file__).resolve().parents[2] / "bench"
+    for d in ([Path(given)] if given else [Path.cwd() / "bench", here]):
+        if d.is_dir() and any(d.glob("bench_*.py")):
+            return d
+    return None
+
+
+def _bench(args) -> int:
+    folder = _bench_dir(args.dir)
+    if folder is None:
+        raise UsageError("no bench/ suites found: they live in gensample's source checkout (not in the wheel); "
+                         "run from the checkout or pass --dir PATH/TO/bench")
+    suites = {p.stem[len("bench_"):]: p for p in sorted(folder.glob("bench_*.py"))}
+    if args.list:
+        print("\n".join(suites))
+        return 0
+    if args.area is not None and args.area not in suites:
+        raise UsageError(f"unknown bench area {args.area!r}; areas in {folder}: {', '.join(suites)}")
+    status = 0
+    for area in [args.area] if args.area else list(suites):
+        print(f"== bench {area} ({suites[area]})", flush=True)
+        status = max(status, subprocess.call([sys.executable, str(suites[area])], cwd=folder.parent))
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gensample", description="Fast sampling for generative modelling.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("sample", help="draw samples from a built-in model and save them as .npy")
-    p.add_argument("model", help=f"one of: {', '.join(sorted(MODELS))}")
+    parser = argparse.ArgumentParser(prog="gensample", description="Fast sampling for generative modelling.",
+                                     epilog="Run 'gensample COMMAND --help' for a command's options.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sample", help="draw samples of a model into a file (.npy, .parquet, .zarr)",
+                       description="Draw N samples of MODEL into FILE, in chunks (bounded memory). The same seed "
+                                   "gives the same bytes for any --chunk and --threads.")
+    p.add_argument("model", metavar="MODEL", help=f"a model file (.npz) or one of: {', '.join(sorted(MODELS))}")
     p.add_argument("-n", type=int, required=True, help="number of samples")
-    p.add_argument("-o", "--output", required=True, help="output file (.npy)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: fresh entropy)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file: .npy, .parquet or .zarr")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: a fresh one, printed)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--chunk", type=int, default=None, help="rows per chunk (default: 32 MiB)")
     p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--resume", action="store_true", help="carry on from an interrupted run's FILE.partial/")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_sample)
+
+    p = sub.add_parser("fit", help="fit a KDE or a GMM to data and save it as a model file",
+                       description="Fit a KDE or a GMM to the rows of DATA (.npy, .parquet or .zarr) and save "
+                                   "it as a model file that 'gensample sample' and gensample.load read.")
+    p.add_argument("model", choices=["kde", "gmm"])
+    p.add_argument("data", metavar="DATA", help="training data: (n, d) rows")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
+    p.add_argument("--overwrite", action="store_true", help="replace the model file if it exists")
+    p.add_argument("--bandwidth", default="scott", help="kde: 'scott', 'silverman' or a number (default: scott)")
+    p.add_argument("--kernel", default="gaussian",
+                   choices=["gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine"], help="kde")
+    p.add_argument("--components", type=int, default=8, help="gmm: number of components (default: 8)")
+    p.add_argument("--covariance", default="full", choices=["full", "diag", "spherical", "tied"], help="gmm")
+    p.add_argument("--max-iter", type=int, default=100, help="gmm: EM iterations at most")
+    p.add_argument("--n-init", type=int, default=1, help="gmm: initialisations")
+    p.add_argument("--seed", type=int, default=0, help="gmm: seed of the initialisation (default: 0)")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(run=_fit)
+
+    p = sub.add_parser("info", help="describe a model file or a samples file",
+                       description="Describe a model file (type, dimension, parameters) or a samples file "
+                                   "(format, rows, columns, dtype and what gensample recorded in it).")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=_info)
+
+    p = sub.add_parser("plot", help="scatter plot of a samples file or of a model's samples (needs matplotlib)")
+    p.add_argument("file", metavar="FILE", help="a samples file, a model file, or a built-in model's name")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png")
+    p.add_argument("-n", type=int, default=20_000, help="points to draw at most (default: 20000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_plot)
+
+    p = sub.add_parser("bench", help="run the bench/ suites of a source checkout (peers side by side)")
+    p.add_argument("area", nargs="?", help="one suite (random, regions, kde, gmm, flows, scale); default: all")
+    p.add_argument("--list", action="store_true", help="list the suites")
+    p.add_argument("--dir", default=None, help="the bench/ folder (default: ./bench or the checkout's)")
+    p.set_defaults(run=_bench)
     return parser
 
 
@@ -62,7 +235,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, ValueError, TypeError, OSError, MemoryError, ImportError) as exc:
+    except KeyboardInterrupt:
+        hint = " (gensample sample --resume carries on)" if args.command == "sample" else ""
+        print(f"gensample: interrupted{hint}", file=sys.stderr)
+        return 1
+    except (UsageError, ValueError, TypeError, OSError, MemoryError, ImportError, RuntimeError) as exc:
         print(f"gensample: error: {exc}", file=sys.stderr)
         return 2
 

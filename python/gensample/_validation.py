@@ -22,9 +22,12 @@ def check_count(n, name: str = "n") -> int:
 
 
 def check_positive_int(value, name: str) -> int:
-    value = check_count(value, name)
-    if value == 0:
-        raise ValueError(f"{name} must be a positive integer, got 0")
+    """A positive integer (Python or NumPy int, not bool or float)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
+    value = operator.index(value)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
     return value
 
 

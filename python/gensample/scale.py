@@ -1,0 +1,520 @@
+"""Synthetic data at scale: any number of rows of a model, in chunks, into memory or a file.
+
+Row ``i`` of every gensample model is a pure function of (seed, i), so a draw can be cut
+into chunks anywhere and each chunk computed on its own: ``generate`` writes them one at a
+time (bounded memory), and an interrupted run resumes by computing only the chunks it has
+not finished. The file is the same, byte for byte, whatever the chunk size, and the same
+as :func:`gensample.dask.sample` computes on a cluster.
+
+Output formats, chosen by the suffix of ``out``:
+
+``.npy``
+    NumPy's format. The header is written first, then each chunk straight into its place
+    in the file through a memory map of that chunk alone (no copy, and only one chunk of
+    the file is mapped at a time).
+``.parquet``
+    One column per dimension (``x0``, ``x1``, ...; ``lon``, ``lat`` for a GeoMask), one row
+    group per chunk (needs ``pyarrow``: ``pip install "gensample[parquet]"``).
+``.zarr``
+    A Zarr store with one Zarr chunk per chunk (needs ``zarr``: ``pip install "gensample[dask]"``).
+
+While it runs, the output lives in ``<out>.partial/`` beside the target: the data, a
+``state.json`` with the arguments and a ``done.log`` of finished chunks. On success it is
+renamed to ``out`` (so ``out`` is complete or absent) and the folder removed. A killed or
+interrupted run leaves the folder; ``resume=True`` with the same arguments carries on from
+it (``rng=None`` then reuses the stream of the first run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from .distribution import Distribution
+from .random import key_from_rng
+
+__all__ = ["FORMATS", "default_chunk", "generate"]
+
+FORMATS = (".npy", ".parquet", ".zarr")
+_CHUNK_BYTES = 32 << 20  # default chunk: 32 MiB of output
+_STATE_VERSION = 1
+
+
+def default_chunk(dim: int, dtype) -> int:
+    """Rows per chunk by default: 32 MiB of output."""
+    return max(1, _CHUNK_BYTES // (dim * np.dtype(dtype).itemsize))
+
+
+def check_model(dist) -> Distribution:
+    """``dist`` as a model whose rows can be drawn range by range (``_sample_rows``)."""
+    if not isinstance(dist, Distribution):
+        raise TypeError(f"dist must be a gensample Distribution, got {type(dist).__name__}")
+    if type(dist)._sample_rows is Distribution._sample_rows:
+        dist._sample_rows(0, 0, None, 0)  # raises the TypeError that says what to define
+    return dist
+
+
+def column_names(dist, dim: int) -> list[str]:
+    """Column names for table formats: the model's own (``lon``, ``lat``), else x0, x1, ..."""
+    names = getattr(dist, "column_names", None)
+    return list(names) if names is not None and len(names) == dim else [f"x{j}" for j in range(dim)]
+
+
+def fingerprint(dist) -> str:
+    """A digest of the model (its model-file contents; else its type and repr): a resumed run
+    must draw from the same model."""
+    from .io import to_arrays
+
+    h = hashlib.sha256()
+    try:
+        arrays = to_arrays(dist)
+    except TypeError:
+        h.update(f"{type(dist).__qualname__}:{dist!r}".encode())
+        return h.hexdigest()
+    for name in sorted(arrays):
+        if name == "__gensample__":
+            meta = json.loads(bytes(arrays[name]).decode())
+            h.update(json.dumps(meta["model"], sort_keys=True).encode())  # not the writer's version
+            continue
+        a = arrays[name]
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+class _Progress:
+    """A tqdm bar on stderr when asked for, tqdm is installed and stderr is a terminal."""
+
+    def __init__(self, total: int, enabled: bool, desc: str):
+        self._bar = None
+        if enabled and total > 0 and hasattr(sys.stderr, "isatty") and sys.stderr.isatty():
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=total, unit="rows", unit_scale=True, desc=desc, file=sys.stderr)
+
+    def update(self, rows: int) -> None:
+        if self._bar is not None:
+            self._bar.update(rows)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress=True, n_threads=None,
+             overwrite=False, resume=False):
+    """Draw ``n`` rows of ``dist`` in chunks: an ``(n, dim)`` array, or a file at ``out``.
+
+    Parameters
+    ----------
+    dist : Distribution
+        Any gensample model (regions, KDE, GMM, Flow, datasets, loaded model files).
+    n : int
+        Rows to draw.
+    rng : seed, SeedSequence, Generator or None
+        As for ``sample``: the result equals ``dist.sample(n, rng)`` row for row.
+    out : None or path
+        None returns the array; a path ending in ``.npy``, ``.parquet`` or ``.zarr`` writes
+        that format (module docstring) and returns the path.
+    chunk : int, optional
+        Rows per chunk (default: 32 MiB of output). Memory beyond the result is one chunk;
+        the output does not depend on it.
+    dtype : float64 or float32
+    progress : bool
+        Show a progress bar (tqdm, when installed and stderr is a terminal).
+    n_threads : int, optional
+        Threads for each chunk (default: :func:`gensample.get_num_threads`).
+    overwrite : bool
+        Replace an existing ``out`` (only once the new file is complete).
+    resume : bool
+        Carry on from ``<out>.partial/`` left by an interrupted run with the same arguments,
+        computing only the chunks it had not finished; without it a leftover is discarded.
+
+    >>> import gensample as gs, numpy as np, tempfile, os
+    >>> box = gs.Box([0, 0], [1, 1])
+    >>> path = os.path.join(tempfile.mkdtemp(), "box.npy")
+    >>> gs.generate(box, 10_000, rng=0, out=path, chunk=3000).name
+    'box.npy'
+    >>> bool((np.load(path) == box.sample(10_000, rng=0)).all())
+    True
+    """
+    dist = check_model(dist)
+    n = check_count(n)
+    dtype = check_float_dtype(dtype)
+    threads = check_n_threads(n_threads)
+    dim = dist.dim
+    chunk = default_chunk(dim, dtype) if chunk is None else check_positive_int(chunk, "chunk")
+    if out is None:
+        result = empty_output(n, dim, dtype)
+        key = key_from_rng(rng)
+        bar = _Progress(n, progress, "sampling")
+        try:
+            for r0 in range(0, n, chunk):
+                part = result[r0:r0 + chunk]
+                dist._sample_rows(key, r0, part, threads)
+                bar.update(len(part))
+        finally:
+            bar.close()
+        return result
+    job = _Job.open(Path(os.fspath(out)), dist, n, dim, dtype, chunk, rng, overwrite, resume)
+    bar = _Progress(n, progress, job.final.name)
+    try:
+        bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
+        for i in job.todo():
+            r0, r1 = job.rows(i)
+            buf = job.writer.buffer(r0, r1)
+            dist._sample_rows(job.key, r0, buf, threads)
+            job.writer.commit(i, r0, buf)
+            del buf  # an npy chunk's memory map closes here
+            job.mark_done(i)
+            bar.update(r1 - r0)
+    finally:
+        bar.close()
+    return job.finish()
+
+
+class _Job:
+    """One file being generated: the partial folder, its state and its writer."""
+
+    def __init__(self, final: Path, partial: Path, state: dict, writer, done: set):
+        self.final, self.partial, self.state, self.writer, self.done = final, partial, state, writer, done
+        self.key, self.n, self.chunk = state["key"], state["n"], state["chunk"]
+
+    @classmethod
+    def open(cls, final: Path, dist, n, dim, dtype, chunk, rng, overwrite, resume) -> "_Job":
+        suffix = final.suffix.lower()
+        if suffix not in FORMATS:
+            raise ValueError(f"out must end in one of {', '.join(FORMATS)}, got {str(final)!r}")
+        writer_cls = _WRITERS[suffix]
+        writer_cls.check_available()
+        if final.exists() and not overwrite:
+            raise FileExistsError(f"{final} exists: pass overwrite=True to replace it")
+        parent = final.parent
+        if not parent.is_dir():
+            raise FileNotFoundError(f"cannot write {final}: folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write {final}: folder {parent} is not writable")
+        _check_disk_space(parent, n * dim * dtype.itemsize, final)
+        partial = final.with_name(final.name + ".partial")
+        state = {"format": "gensample-partial", "version": _STATE_VERSION, "out": suffix, "n": n, "dim": dim,
+                 "dtype": dtype.name, "chunk": chunk, "model": fingerprint(dist), "columns": column_names(dist, dim)}
+        if resume and (partial / "state.json").exists():
+            old = cls._read_state(partial)
+            state["key"] = old.get("key") if rng is None else key_from_rng(rng)
+            diff = [k for k in state if old.get(k) != state[k]]
+            if diff:
+                raise ValueError(f"cannot resume {final}: the run in {partial} had other arguments ({', '.join(diff)} "
+                                 "differ); pass resume=False to start over")
+            done = cls._read_done(partial)
+            writer = writer_cls(partial, state)
+            done = {i for i in done if writer.has_chunk(i)}  # a removed chunk file is computed again
+            return cls(final, partial, state, writer, done)
+        state["key"] = key_from_rng(rng)
+        if partial.exists():
+            shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
+        partial.mkdir()
+        _write_atomic(partial / "state.json", json.dumps(state, indent=1).encode())
+        writer = writer_cls(partial, state)
+        writer.create(_metadata(dist, state))
+        (partial / "done.log").touch()
+        return cls(final, partial, state, writer, set())
+
+    @staticmethod
+    def _read_state(partial: Path) -> dict:
+        try:
+            state = json.loads((partial / "state.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot resume: {partial / 'state.json'} is unreadable ({exc}); "
+                             "pass resume=False to start over") from exc
+        if not isinstance(state, dict) or state.get("format") != "gensample-partial":
+            raise ValueError(f"cannot resume: {partial} is not a gensample partial output")
+        return state
+
+    @staticmethod
+    def _read_done(partial: Path) -> set:
+        """Chunks finished, from whole lines only (a line cut short by a kill does not count)."""
+        try:
+            text = (partial / "done.log").read_text()
+        except FileNotFoundError:
+            return set()
+        lines = text.split("\n")[:-1]  # the last piece has no newline: unfinished
+        return {int(v) for v in lines if v.isdigit()}
+
+    def rows(self, i: int) -> tuple[int, int]:
+        return i * self.chunk, min(self.n, (i + 1) * self.chunk)
+
+    def todo(self) -> list[int]:
+        n_chunks = -(-self.n // self.chunk)
+        return [i for i in range(n_chunks) if i not in self.done]
+
+    def mark_done(self, i: int) -> None:
+        with open(self.partial / "done.log", "a") as f:
+            f.write(f"{i}\n")
+        self.done.add(i)
+
+    def finish(self) -> Path:
+        data = self.writer.finish()
+        _fsync(data)
+        if self.final.is_dir() and not self.final.is_symlink():  # a Zarr store being replaced
+            shutil.rmtree(self.final)
+        os.replace(data, self.final)
+        _fsync(self.final.parent)
+        shutil.rmtree(self.partial)
+        return self.final
+
+
+def _metadata(dist, state) -> dict:
+    from . import __version__
+
+    return {"gensample": __version__, "model": repr(dist), "rows": state["n"], "dim": state["dim"],
+            "dtype": state["dtype"], "key": state["key"]}
+
+
+def _check_disk_space(folder: Path, nbytes: int, final: Path) -> None:
+    free = shutil.disk_usage(folder).free
+    if nbytes > free:
+        raise OSError(f"cannot write {final}: it needs {nbytes / 2**30:.2f} GiB and {folder} has "
+                      f"{free / 2**30:.2f} GiB free")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file (or every file of a folder, and the folder) to the disk."""
+    if path.is_dir():
+        for root, _, files in os.walk(path):
+            for name in files:
+                _fsync(Path(root) / name)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _NpyWriter:
+    """``data.npy``: the header, then each chunk filled in place through its own memory map."""
+
+    def __init__(self, partial: Path, state: dict):
+        self.path = partial / "data.npy"
+        self.dtype = np.dtype(state["dtype"])
+        self.n, self.dim = state["n"], state["dim"]
+        self.row_bytes = self.dim * self.dtype.itemsize
+
+    @staticmethod
+    def check_available() -> None:
+        pass
+
+    def _header(self) -> dict:
+        return {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (self.n, self.dim)}
+
+    def create(self, metadata: dict) -> None:
+        with open(self.path, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, self._header())  # what np.save writes for this shape
+            f.truncate(f.tell() + self.n * self.row_bytes)  # sparse: blocks appear as chunks land
+
+    def _offset(self) -> int:
+        with open(self.path, "rb") as f:
+            np.lib.format.read_magic(f)
+            np.lib.format.read_array_header_1_0(f)
+            return f.tell()
+
+    def has_chunk(self, i: int) -> bool:
+        return self.path.exists()
+
+    def buffer(self, r0: int, r1: int) -> np.ndarray:
+        if not hasattr(self, "offset"):
+            self.offset = self._offset()
+        return np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset + r0 * self.row_bytes,
+                         shape=(r1 - r0, self.dim))
+
+    def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
+        pass  # the rows are in the file's pages already; finish() flushes them
+
+    def finish(self) -> Path:
+        return self.path
+
+
+class _ParquetWriter:
+    """One ``part-<i>.parquet`` per chunk (so a killed run keeps what it wrote), joined at
+    the end into one file with one row group per chunk."""
+
+    def __init__(self, partial: Path, state: dict):
+        self.partial, self.state = partial, state
+        self.dtype = np.dtype(state["dtype"])
+
+    @staticmethod
+    def check_available() -> None:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise ImportError("writing .parquet needs pyarrow: pip install 'gensample[parquet]'") from exc
+
+    def _part(self, i: int) -> Path:
+        return self.partial / f"part-{i:09d}.parquet"
+
+    def _schema(self, metadata=None):
+        import pyarrow as pa
+
+        kind = pa.float32() if self.dtype == np.float32 else pa.float64()
+        meta = None if metadata is None else {b"gensample": json.dumps(metadata).encode()}
+        return pa.schema([(c, kind) for c in self.state["columns"]], metadata=meta)
+
+    def create(self, metadata: dict) -> None:
+        _write_atomic(self.partial / "metadata.json", json.dumps(metadata).encode())
+
+    def has_chunk(self, i: int) -> bool:
+        return self._part(i).exists()
+
+    def buffer(self, r0: int, r1: int) -> np.ndarray:
+        return np.empty((r1 - r0, self.state["dim"]), dtype=self.dtype)
+
+    def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_arrays([pa.array(np.ascontiguousarray(buf[:, j])) for j in range(buf.shape[1])],
+                                     schema=self._schema())
+        tmp = self._part(i).with_suffix(".tmp")
+        pq.write_table(table, tmp, compression="none")
+        os.replace(tmp, self._part(i))
+
+    def finish(self) -> Path:
+        import pyarrow.parquet as pq
+
+        metadata = json.loads((self.partial / "metadata.json").read_text())
+        path = self.partial / "data.parquet"
+        n_chunks = -(-self.state["n"] // self.state["chunk"])
+        with pq.ParquetWriter(path, self._schema(metadata)) as writer:
+            for i in range(n_chunks):
+                table = pq.read_table(self._part(i))
+                writer.write_table(table.replace_schema_metadata(writer.schema.metadata),
+                                   row_group_size=max(1, len(table)))
+                self._part(i).unlink()
+        return path
+
+
+class _ZarrWriter:
+    """A Zarr array with one Zarr chunk per chunk."""
+
+    def __init__(self, partial: Path, state: dict):
+        self.path = partial / "data.zarr"
+        self.state = state
+
+    @staticmethod
+    def check_available() -> None:
+        try:
+            import zarr  # noqa: F401
+        except ImportError as exc:
+            raise ImportError("writing .zarr needs zarr: pip install 'gensample[dask]'") from exc
+
+    def create(self, metadata: dict) -> None:
+        import zarr
+
+        s = self.state
+        arr = zarr.create_array(store=str(self.path), shape=(s["n"], s["dim"]), chunks=(s["chunk"], s["dim"]),
+                                dtype=s["dtype"], zarr_format=3, config={"write_empty_chunks": True})
+        arr.attrs["gensample"] = metadata
+
+    def has_chunk(self, i: int) -> bool:
+        return (self.path / "c" / str(i) / "0").exists()  # Zarr 3's default chunk key
+
+    def buffer(self, r0: int, r1: int) -> np.ndarray:
+        return np.empty((r1 - r0, self.state["dim"]), dtype=self.state["dtype"])
+
+    def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
+        import zarr
+
+        if not hasattr(self, "array"):
+            self.array = zarr.open_array(store=str(self.path), mode="r+", config={"write_empty_chunks": True})
+        self.array[r0:r0 + len(buf)] = buf
+
+    def finish(self) -> Path:
+        return self.path
+
+
+_WRITERS = {".npy": _NpyWriter, ".parquet": _ParquetWriter, ".zarr": _ZarrWriter}
+
+
+# ---- reading samples files back (the command line's fit, info and plot) -----------------
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"{path}: a samples file ends in one of {', '.join(FORMATS)}")
+    return suffix
+
+
+def inspect(path) -> dict:
+    """Format, rows, columns, dtype and gensample's metadata of a samples file, without
+    reading its data."""
+    path = Path(os.fspath(path))
+    fmt = _format_of(path)
+    try:
+        if fmt == ".npy":
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            if arr.ndim != 2:
+                raise ValueError(f"expected a 2-D array, got shape {arr.shape}")
+            return {"format": "npy", "rows": arr.shape[0], "dim": arr.shape[1], "dtype": arr.dtype.name}
+        if fmt == ".parquet":
+            import pyarrow.parquet as pq
+
+            f = pq.ParquetFile(path)
+            meta = f.schema_arrow.metadata or {}
+            extra = json.loads(meta[b"gensample"]) if b"gensample" in meta else {}
+            kinds = {str(t) for t in f.schema_arrow.types}
+            return {"format": "parquet", "rows": f.metadata.num_rows, "dim": len(f.schema_arrow.names),
+                    "dtype": ", ".join(sorted(kinds)), "columns": f.schema_arrow.names,
+                    "row_groups": f.num_row_groups, "metadata": extra}
+        import zarr
+
+        arr = zarr.open_array(store=str(path), mode="r")
+        if arr.ndim != 2:
+            raise ValueError(f"expected a 2-D array, got shape {arr.shape}")
+        return {"format": "zarr", "rows": arr.shape[0], "dim": arr.shape[1], "dtype": str(arr.dtype),
+                "chunks": arr.chunks, "metadata": dict(arr.attrs.get("gensample", {}))}
+    except ImportError:
+        raise
+    except Exception as exc:  # a reader's own error types: one clear message
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable {fmt[1:]} samples file: {exc}") from exc
+
+
+def read(path, max_rows=None) -> np.ndarray:
+    """The rows of a samples file (``.npy``, ``.parquet``, ``.zarr``) as an (n, d) float array;
+    the first ``max_rows`` of them when given."""
+    path = Path(os.fspath(path))
+    info = inspect(path)
+    stop = info["rows"] if max_rows is None else min(info["rows"], check_count(max_rows, "max_rows"))
+    if info["format"] == "npy":
+        arr = np.asarray(np.load(path, mmap_mode="r", allow_pickle=False)[:stop])
+    elif info["format"] == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path).slice(0, stop)
+        arr = np.column_stack([table.column(c).to_numpy() for c in table.column_names]) if table.num_columns \
+            else np.empty((stop, 0))
+    else:
+        import zarr
+
+        arr = np.asarray(zarr.open_array(store=str(path), mode="r")[:stop])
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{path} holds {arr.dtype} values, not numbers")
+    return arr
