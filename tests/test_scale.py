@@ -198,6 +198,25 @@ def test_resume_after_the_process_is_killed_mid_write(tmp_path, suffix):
         assert out.read_bytes() == npy_bytes(gs.Box([0, 0], [1, 1]).sample(4000, rng=9))
 
 
+@pytest.mark.parametrize("suffix, container", [(".npy", "data.npy"), (".parquet", "metadata.json"),
+                                               (".zarr", "data.zarr")])
+def test_a_lost_container_starts_over_with_the_same_stream(tmp_path, suffix, container):
+    import shutil
+
+    out = tmp_path / f"x{suffix}"
+    with pytest.raises(KeyboardInterrupt):
+        gs.generate(Interrupting(stop_at=2), 500, out=out, chunk=100)
+    key = json.loads((tmp_path / f"x{suffix}.partial" / "state.json").read_text())["key"]
+    lost = tmp_path / f"x{suffix}.partial" / container
+    shutil.rmtree(lost) if lost.is_dir() else lost.unlink()
+    again = Interrupting()
+    gs.generate(again, 500, out=out, chunk=100, resume=True)
+    assert again.calls == [0, 100, 200, 300, 400]
+    ref = np.empty((500, 2))
+    gs.Box([0, 0], [1, 1])._sample_rows(key, 0, ref, 0)
+    np.testing.assert_array_equal(gs.scale.read(out), ref)
+
+
 def test_a_torn_log_line_does_not_count(tmp_path):
     out = tmp_path / "x.npy"
     with pytest.raises(KeyboardInterrupt):

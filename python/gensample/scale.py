@@ -214,11 +214,11 @@ class _Job:
             if diff:
                 raise ValueError(f"cannot resume {final}: the run in {partial} had other arguments ({', '.join(diff)} "
                                  "differ); pass resume=False to start over")
-            done = cls._read_done(partial)
             writer = writer_cls(partial, state)
-            done = {i for i in done if writer.has_chunk(i)}  # a removed chunk file is computed again
-            return cls(final, partial, state, writer, done)
-        state["key"] = key_from_rng(rng)
+            if writer.intact():
+                done = {i for i in cls._read_done(partial) if writer.has_chunk(i)}  # a removed chunk: again
+                return cls(final, partial, state, writer, done)
+        state.setdefault("key", key_from_rng(rng))
         if partial.exists():
             shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
         partial.mkdir()
@@ -264,8 +264,8 @@ class _Job:
     def finish(self) -> Path:
         data = self.writer.finish()
         _fsync(data)
-        if self.final.is_dir() and not self.final.is_symlink():  # a Zarr store being replaced
-            shutil.rmtree(self.final)
+        if self.final.suffix.lower() == ".zarr" and self.final.is_dir() and not self.final.is_symlink():
+            shutil.rmtree(self.final)  # a store being replaced: a folder cannot be renamed over
         os.replace(data, self.final)
         _fsync(self.final.parent)
         shutil.rmtree(self.partial)
@@ -332,11 +332,20 @@ class _NpyWriter:
     def _offset(self) -> int:
         with open(self.path, "rb") as f:
             np.lib.format.read_magic(f)
-            np.lib.format.read_array_header_1_0(f)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            if shape != (self.n, self.dim) or fortran or dtype != self.dtype:
+                raise ValueError(f"{self.path} holds another array: {shape} {dtype}")
             return f.tell()
 
+    def intact(self) -> bool:
+        """The file is there, with a header for this shape and room for every row."""
+        try:
+            return self.path.stat().st_size == self._offset() + self.n * self.row_bytes
+        except (OSError, ValueError):
+            return False
+
     def has_chunk(self, i: int) -> bool:
-        return self.path.exists()
+        return True  # the file holds every chunk's place; done.log says which are filled
 
     def buffer(self, r0: int, r1: int) -> np.ndarray:
         if not hasattr(self, "offset"):
@@ -345,9 +354,19 @@ class _NpyWriter:
                          shape=(r1 - r0, self.dim))
 
     def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
-        pass  # the rows are in the file's pages already; finish() flushes them
+        """The rows are in the file's pages already: start writing them to the disk in the
+        background (one flush at a time), so the final flush has little left to do."""
+        if getattr(self, "_flush", None) is None or self._flush.done():
+            if not hasattr(self, "_pool"):
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="gensample-flush")
+            self._flush = self._pool.submit(_fsync, self.path)
 
     def finish(self) -> Path:
+        if hasattr(self, "_pool"):
+            self._pool.shutdown(wait=True)
+            self._flush.result()
         return self.path
 
 
@@ -379,6 +398,9 @@ class _ParquetWriter:
     def create(self, metadata: dict) -> None:
         _write_atomic(self.partial / "metadata.json", json.dumps(metadata).encode())
 
+    def intact(self) -> bool:
+        return (self.partial / "metadata.json").exists()
+
     def has_chunk(self, i: int) -> bool:
         return self._part(i).exists()
 
@@ -392,7 +414,7 @@ class _ParquetWriter:
         table = pa.Table.from_arrays([pa.array(np.ascontiguousarray(buf[:, j])) for j in range(buf.shape[1])],
                                      schema=self._schema())
         tmp = self._part(i).with_suffix(".tmp")
-        pq.write_table(table, tmp, compression="none")
+        pq.write_table(table, tmp, compression="none", use_dictionary=False)  # floats: a dictionary only costs
         os.replace(tmp, self._part(i))
 
     def finish(self) -> Path:
@@ -401,7 +423,7 @@ class _ParquetWriter:
         metadata = json.loads((self.partial / "metadata.json").read_text())
         path = self.partial / "data.parquet"
         n_chunks = -(-self.state["n"] // self.state["chunk"])
-        with pq.ParquetWriter(path, self._schema(metadata)) as writer:
+        with pq.ParquetWriter(path, self._schema(metadata), use_dictionary=False) as writer:
             for i in range(n_chunks):
                 table = pq.read_table(self._part(i))
                 writer.write_table(table.replace_schema_metadata(writer.schema.metadata),
@@ -431,6 +453,9 @@ class _ZarrWriter:
         arr = zarr.create_array(store=str(self.path), shape=(s["n"], s["dim"]), chunks=(s["chunk"], s["dim"]),
                                 dtype=s["dtype"], zarr_format=3, config={"write_empty_chunks": True})
         arr.attrs["gensample"] = metadata
+
+    def intact(self) -> bool:
+        return (self.path / "zarr.json").exists()
 
     def has_chunk(self, i: int) -> bool:
         return (self.path / "c" / str(i) / "0").exists()  # Zarr 3's default chunk key
