@@ -36,13 +36,10 @@ def hello_world_box():
 def world_land():
     # Uniform by area on the sphere: no excess of points near the poles.
     land = gs.datasets.world_land()
-    lonlat = land.sample(400_000, rng=0)
     fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
-    ax.scatter(*lonlat.T, s=0.05, alpha=0.4, color="tab:green", rasterized=True)
-    ax.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="longitude", ylabel="latitude")
+    gs.plot.world(land.sample(400_000, rng=0), ax=ax, s=0.05, alpha=0.4, rasterized=True)
     ax.set_title(f"400,000 points uniform by area on the world's land "
                  f"(index: {land.n_runs:,} runs of 30-arc-second cells)", fontsize=10)
-    ax.set_aspect("equal")
     fig.tight_layout()
     fig.savefig(HERE / "world_land.png")
 
@@ -50,16 +47,12 @@ def world_land():
 def hostage_scene_and_toys():
     scene = gs.datasets.hostage_scene()
     fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), dpi=110)
-    x = scene.sample(60_000, rng=0)
-    axes[0].scatter(*x.T, s=0.1, alpha=0.5, color="tab:purple", rasterized=True)
+    gs.plot.scatter(scene, n=60_000, ax=axes[0], s=0.1, alpha=0.5, color="tab:purple", rasterized=True)
     axes[0].set_title("hostage scene: picture - figures", fontsize=9)
     for ax, name in zip(axes[1:], ("moons", "pinwheel", "checkerboard")):
-        d = getattr(gs.datasets, name)()
-        y = d.sample(30_000, rng=1)
-        ax.scatter(*y.T, s=0.1, alpha=0.5, color="tab:blue", rasterized=True)
+        gs.plot.scatter(getattr(gs.datasets, name)(), n=30_000, ax=ax, rng=1, s=0.1, alpha=0.5, rasterized=True)
         ax.set_title(name, fontsize=9)
     for ax in axes:
-        ax.set_aspect("equal")
         ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     fig.savefig(HERE / "regions.png")
@@ -73,28 +66,35 @@ def flow_paths():
     means = 4 * np.c_[np.cos(angles), np.sin(angles)]
     gmm = gs.GMM.from_parameters(np.full(k, 1 / k), means, np.stack([0.08 * np.eye(2)] * k))
     flow = gs.Flow(gs.fields.GaussianMixture(gmm), "rk4", steps=40)
-    x0 = gs.random.normal(4000, 2, rng=0)
-    times = np.linspace(0, 1, 41)
-    states = flow.integrate(x0, times=times)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), dpi=110)
-    ax = axes[0]
-    for i in range(300):  # a few whole paths
-        ax.plot(states[:, i, 0], states[:, i, 1], lw=0.4, alpha=0.5, color=plt.cm.viridis(i / 300))
-    ax.scatter(*states[0, :300].T, s=3, color="black", label="t = 0: N(0, I)")
-    ax.scatter(*states[-1, :300].T, s=3, color="tab:red", label="t = 1: the mixture")
-    ax.set_title("Paths of 300 particles (RK4, 40 steps)")
-    ax.legend(loc="upper right", fontsize=7)
-    ax = axes[1]
-    for t, color in zip((0.0, 0.5, 0.8, 1.0), ("black", "tab:blue", "tab:green", "tab:red")):
-        ax.scatter(*states[int(round(t * 40))].T, s=1, alpha=0.4, color=color, label=f"t = {t:g}")
-    ax.set_title("4,000 particles at four times")
-    ax.legend(loc="upper right", fontsize=7, markerscale=6)
+    gs.plot.flow_paths(flow, n=300, steps=40, ax=axes[0])
+    axes[0].set_title("Paths of 300 particles from N(0, I) (grey) to the mixture (RK4, 40 steps)", fontsize=8)
+    gs.plot.density(flow, extent=(-6.5, 6.5, -6.5, 6.5), resolution=200, ax=axes[1])
+    axes[1].set_title("The flow's density at t = 1 (logpdf by the change of variables)", fontsize=8)
     for ax in axes:
-        ax.set_aspect("equal")
         ax.set_xlim(-6.5, 6.5)
         ax.set_ylim(-6.5, 6.5)
     fig.tight_layout()
     fig.savefig(HERE / "flow.png")
+
+
+def judge():
+    # A model judged against data: the density and samples of a fitted GMM beside the data,
+    # and the numbers of gs.metrics.
+    data = gs.datasets.pinwheel().sample(5000, rng=0)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4), dpi=110)
+    for ax, k in zip(axes, (2, 6, 24)):
+        gmm = gs.GMM(k, rng=0).fit(data)
+        fake = gmm.sample(5000, rng=1)
+        p, r = gs.metrics.precision_recall(data, fake)
+        gs.plot.density(gmm, extent=(-3.5, 3.5, -3.5, 3.5), resolution=200, ax=ax, cmap="Greys")
+        gs.plot.scatter(data, n=2000, ax=ax, s=1, alpha=0.5, color="tab:orange")
+        ax.set_title(f"GMM, {k} components: MMD² {gs.metrics.mmd(data, fake):.4f}\n"
+                     f"precision {p:.2f}, recall {r:.2f}, mean log p {gs.metrics.mean_logpdf(gmm, data):.2f}",
+                     fontsize=8)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(HERE / "judge.png")
 
 
 if __name__ == "__main__":
@@ -102,4 +102,5 @@ if __name__ == "__main__":
     world_land()
     hostage_scene_and_toys()
     flow_paths()
-    print(f"wrote {HERE / 'box.png'}, world_land.png, regions.png")
+    judge()
+    print(f"wrote {HERE / 'box.png'}, world_land.png, regions.png, flow.png, judge.png")

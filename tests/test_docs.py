@@ -13,6 +13,7 @@ import gensample.flow
 import gensample.gmm
 import gensample.io
 import gensample.kde
+import gensample.metrics
 import gensample.plot
 import gensample.random
 import gensample.regions
@@ -20,7 +21,7 @@ import gensample.scale
 import gensample.threads
 
 MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.dask, gensample.fields, gensample.flow,
-           gensample.gmm, gensample.io, gensample.kde, gensample.plot, gensample.random, gensample.regions,
+           gensample.gmm, gensample.io, gensample.kde, gensample.metrics, gensample.plot, gensample.random, gensample.regions,
            gensample.scale, gensample.threads]
 
 

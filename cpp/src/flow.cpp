@@ -788,7 +788,7 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
         double t[W], h_abs[W], h[W], t_new[W], ts[W], norm[W], d0[W], d1[W], d2[W], ldl[W] = {};
         int64_t stop[W], attempts[W];
         bool running[W], rejected[W];
-        V<T> dv[7];
+        V<T> dv[7] = {};  // divergences: only written when kDiv
         for (int l = 0; l < W; ++l) t[l] = t0, stop[l] = 1, attempts[l] = 0, running[l] = interval > 0, rejected[l] = false;
         if (interval == 0) {
             for (int64_t l = 0; l < count; ++l) status[p + l] = uint8_t(Status::finished);

@@ -15,6 +15,7 @@
 #include "gensample/fastmath.hpp"
 #include "gensample/parallel.hpp"
 #include "gensample/simd.hpp"
+#include "gensample/tiles.hpp"
 
 namespace gensample::kde {
 namespace {
@@ -27,7 +28,7 @@ constexpr int64_t kQueries = 16;  // queries of a task: each tile is read once f
 template <class T>
 constexpr int kWidth = simd::Vec<T>::kWidth;
 template <class T>
-constexpr int kVectors = int(kTile) / kWidth<T>;  // vectors per tile
+constexpr int kVectors = tiles::kVectors<T, kTile>;
 
 template <class T>
 constexpr T kExpFloor = T(-708);  // exp of it is still a normal double
@@ -36,19 +37,6 @@ constexpr float kExpFloor<float> = -87.0f;
 
 constexpr bool is_smooth(Kernel k) { return k == Kernel::gaussian || k == Kernel::exponential; }
 
-// |y - z_i|^2 for the points of one tile, a coordinate at a time, in registers.
-template <class T>
-GENSAMPLE_INLINE void squared_distances(const T* tile, const T* y, int64_t dim, V<T> (&d2)[kVectors<T>]) {
-    for (auto& v : d2) v = V<T>{};
-    for (int64_t k = 0; k < dim; ++k) {
-        const V<T> yk = simd::broadcast(y[k]);
-        const T* zk = tile + k * kTile;
-        for (int v = 0; v < kVectors<T>; ++v) {
-            const V<T> t = yk - simd::load(zk + v * kWidth<T>);
-            d2[v] += t * t;
-        }
-    }
-}
 
 // grad[k] += sum_i c[i] (z_ik - y_k) for one tile.
 template <class T>
@@ -61,15 +49,6 @@ GENSAMPLE_INLINE void add_gradient(const T* tile, const T* y, int64_t dim, const
         for (int v = 0; v < kVectors<T>; ++v) acc += c[v] * (simd::load(zk + v * kWidth<T>) - yk);
         grad[k] += simd::hsum<T>(acc);
     }
-}
-
-// sqrt lane by lane (the loop vectorises; vector extensions have no sqrt).
-template <class T>
-GENSAMPLE_INLINE V<T> sqrt_lanes(const V<T>& x) {
-    alignas(64) T a[kWidth<T>];
-    simd::store(a, x);
-    for (int l = 0; l < kWidth<T>; ++l) a[l] = std::sqrt(a[l]);
-    return simd::load<T>(a);
 }
 
 // Running state of one query: log-sum-exp as (max, sum) for the smooth kernels, a plain
@@ -88,7 +67,7 @@ GENSAMPLE_INLINE void smooth_tile(const T* tile, const T* log_weight, const T* y
     V<T> vmax = simd::broadcast(-kInf);
     for (int v = 0; v < kVectors<T>; ++v) {
         const V<T> lw = simd::load(log_weight + v * kWidth<T>);
-        a[v] = K == Kernel::gaussian ? lw - T(0.5) * d2[v] : lw - sqrt_lanes<T>(d2[v]);
+        a[v] = K == Kernel::gaussian ? lw - T(0.5) * d2[v] : lw - simd::sqrt_lanes<T>(d2[v]);
         vmax = simd::max<T>(vmax, a[v]);
     }
     const T tile_max = simd::hmax<T>(vmax);
@@ -112,7 +91,7 @@ GENSAMPLE_INLINE void smooth_tile(const T* tile, const T* log_weight, const T* y
     if (kGrad) {
         if (K == Kernel::exponential) {  // d/dy exp(-r) = exp(-r) (z - y) / r
             for (int v = 0; v < kVectors<T>; ++v) {
-                const V<T> r = sqrt_lanes<T>(d2[v]);
+                const V<T> r = simd::sqrt_lanes<T>(d2[v]);
                 e[v] = r > T(0) ? e[v] / r : V<T>{};
             }
         }
@@ -171,7 +150,7 @@ GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, 
         for (int64_t j = 0; j < nq; ++j) {
             const T* yj = y + (q0 + j) * dim;
             double* gj = kGrad ? grad.data() + j * dim : nullptr;
-            squared_distances(tile, yj, dim, d2);
+            tiles::squared_distances<T, kTile>(tile, yj, dim, d2);
             if (is_smooth(K)) {
                 smooth_tile<T, K, kGrad>(tile, data.log_weight + t * kTile, yj, dim, d2, st[j], gj);
             } else {

@@ -6,7 +6,7 @@
 (3, 2)
 """
 
-from . import dask, datasets, fields, io, plot, random
+from . import dask, datasets, fields, io, metrics, plot, random
 from .distribution import Distribution
 from .flow import Flow
 from .gmm import GMM
@@ -22,6 +22,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AcceptanceError", "Box", "Distribution", "Flow", "GeoMask", "GMM", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
-    "dask", "datasets", "fields", "generate", "get_num_threads", "io", "load", "plot", "random", "set_num_threads",
+    "dask", "datasets", "fields", "generate", "get_num_threads", "io", "load", "metrics", "plot", "random", "set_num_threads",
     "__version__",
 ]

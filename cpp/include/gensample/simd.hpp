@@ -4,6 +4,7 @@
 // every operation, hence every bit of the result, is the same on all of them.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -93,6 +94,15 @@ private:
 template <class T>
 GENSAMPLE_INLINE V<T> max(const V<T>& a, const V<T>& b) {
     return a > b ? a : b;
+}
+
+// sqrt lane by lane (the loop vectorises under -fno-math-errno; vector extensions have no sqrt).
+template <class T>
+GENSAMPLE_INLINE V<T> sqrt_lanes(const V<T>& x) {
+    alignas(64) T a[Vec<T>::kWidth];
+    store(a, x);
+    for (int l = 0; l < Vec<T>::kWidth; ++l) a[l] = std::sqrt(a[l]);
+    return load<T>(a);
 }
 
 // Lane sums and maxima in a fixed order, into double.

@@ -71,6 +71,7 @@ inline const int64_t* rows_of(const py::object& rows, int64_t count) {
 void register_flow(py::module_& m);
 void register_gmm(py::module_& m);
 void register_kde(py::module_& m);
+void register_metrics(py::module_& m);
 void register_polygon(py::module_& m);
 void register_random(py::module_& m);
 void register_raster(py::module_& m);

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
     gensample::bindings::register_kde(m);
     gensample::bindings::register_gmm(m);
     gensample::bindings::register_flow(m);
+    gensample::bindings::register_metrics(m);
 }

@@ -1,0 +1,214 @@
+// The metrics engine (metrics.hpp): tiled pair sums, nearest neighbours and ball tests.
+//
+// Compiled with -ffp-contract=fast (CMakeLists.txt) like the KDE sums: no random stream
+// depends on it, and results never depend on the thread count.
+#include "gensample/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "gensample/dispatch.hpp"
+#include "gensample/parallel.hpp"
+#include "gensample/simd.hpp"
+#include "gensample/tiles.hpp"
+
+namespace gensample::metrics {
+namespace {
+
+using simd::V;
+
+constexpr int64_t kQueries = 16;  // queries of a task: each tile is read once for all of them
+constexpr int64_t kFlush = 16;    // tiles summed in T before a query's total takes them in double
+
+template <class T>
+constexpr int kWidth = simd::Vec<T>::kWidth;
+template <class T>
+constexpr int kVectors = tiles::kVectors<T, kTile>;
+
+template <class T>
+constexpr T kExpFloor = T(-708);
+template <>
+constexpr float kExpFloor<float> = -87.0f;
+
+// sum_j w_j k(r_j) over one tile for one query, added to acc.
+template <class T, Pair K>
+GENSAMPLE_INLINE void tile_sum(const V<T> (&d2)[kVectors<T>], const T* weight, T gamma, V<T>& acc) {
+    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    for (int v = 0; v < kVectors<T>; ++v) {
+        V<T> k;
+        if (K == Pair::gaussian) {
+            k = simd::exp_nonpositive(simd::max<T>(-gamma * d2[v], floor));
+        } else if (K == Pair::laplacian) {
+            k = simd::exp_nonpositive(simd::max<T>(-gamma * simd::sqrt_lanes<T>(d2[v]), floor));
+        } else {
+            k = simd::sqrt_lanes<T>(d2[v]);
+        }
+        acc += simd::load(weight + v * kWidth<T>) * k;
+    }
+}
+
+template <class T, Pair K>
+GENSAMPLE_INLINE void sums_block(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma, double* out) {
+    const int64_t dim = y.dim, nq = q1 - q0;
+    double total[kQueries] = {};
+    V<T> acc[kQueries];
+    for (auto& a : acc) a = V<T>{};
+    V<T> d2[kVectors<T>];
+    for (int64_t t = 0; t < y.tiles; ++t) {
+        const T* tile = y.points + t * dim * kTile;
+        const T* w = y.weight + t * kTile;
+        for (int64_t j = 0; j < nq; ++j) {
+            tiles::squared_distances<T, kTile>(tile, x + (q0 + j) * dim, dim, d2);
+            tile_sum<T, K>(d2, w, gamma, acc[j]);
+        }
+        if ((t + 1) % kFlush == 0 || t + 1 == y.tiles) {
+            for (int64_t j = 0; j < nq; ++j) {
+                total[j] += simd::hsum<T>(acc[j]);
+                acc[j] = V<T>{};
+            }
+        }
+        if ((t & 1023) == 1023) poll_interrupt_in_task();
+    }
+    for (int64_t j = 0; j < nq; ++j) out[q0 + j] = total[j];
+}
+
+template <class T>
+GENSAMPLE_INLINE void sums_any(Pair kind, const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma,
+                               double* out) {
+    switch (kind) {
+        case Pair::gaussian: return sums_block<T, Pair::gaussian>(y, x, q0, q1, gamma, out);
+        case Pair::laplacian: return sums_block<T, Pair::laplacian>(y, x, q0, q1, gamma, out);
+        case Pair::distance: return sums_block<T, Pair::distance>(y, x, q0, q1, gamma, out);
+    }
+    throw std::invalid_argument("metrics: unknown pair kernel");
+}
+
+// The k smallest squared distances from each query, kept sorted by insertion.
+template <class T>
+GENSAMPLE_INLINE void nearest_block(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, int64_t k,
+                                    bool skip_self, double* out) {
+    const int64_t dim = y.dim;
+    V<T> d2[kVectors<T>];
+    alignas(64) T d[kTile];
+    for (int64_t q = q0; q < q1; ++q) {
+        double* best = out + q * k;
+        std::fill(best, best + k, std::numeric_limits<double>::infinity());
+        for (int64_t t = 0; t < y.tiles; ++t) {
+            tiles::squared_distances<T, kTile>(y.points + t * dim * kTile, x + q * dim, dim, d2);
+            for (int v = 0; v < kVectors<T>; ++v) simd::store(d + v * kWidth<T>, d2[v]);
+            const T* w = y.weight + t * kTile;
+            for (int64_t i = 0; i < kTile; ++i) {
+                const double di = double(d[i]);
+                if (!(di < best[k - 1]) || !(w[i] > T(0)) || (skip_self && t * kTile + i == q)) continue;
+                int64_t l = k - 1;
+                for (; l > 0 && best[l - 1] > di; --l) best[l] = best[l - 1];
+                best[l] = di;
+            }
+        }
+    }
+}
+
+template <class T>
+GENSAMPLE_INLINE void balls_block(const Tiles<T>& y, const T* radius2, const T* x, int64_t q0, int64_t q1,
+                                  uint8_t* inside) {
+    const int64_t dim = y.dim;
+    V<T> d2[kVectors<T>];
+    for (int64_t q = q0; q < q1; ++q) {
+        bool in = false;
+        for (int64_t t = 0; t < y.tiles && !in; ++t) {
+            tiles::squared_distances<T, kTile>(y.points + t * dim * kTile, x + q * dim, dim, d2);
+            V<T> slack = simd::broadcast(std::numeric_limits<T>::infinity());
+            for (int v = 0; v < kVectors<T>; ++v) {
+                const V<T> s = d2[v] - simd::load(radius2 + t * kTile + v * kWidth<T>);
+                slack = s < slack ? s : slack;
+            }
+            in = !(-simd::hmax<T>(-slack) > T(0));  // some |x - y_j|^2 - r_j^2 <= 0
+        }
+        inside[q] = uint8_t(in);
+    }
+}
+
+// One clone per instruction set (dispatch.hpp); the templates above inline into each.
+GENSAMPLE_DISPATCH
+void sums_f64(Pair kind, const Tiles<double>& y, const double* x, int64_t q0, int64_t q1, double gamma, double* out) {
+    sums_any<double>(kind, y, x, q0, q1, gamma, out);
+}
+
+GENSAMPLE_DISPATCH
+void sums_f32(Pair kind, const Tiles<float>& y, const float* x, int64_t q0, int64_t q1, float gamma, double* out) {
+    sums_any<float>(kind, y, x, q0, q1, gamma, out);
+}
+
+GENSAMPLE_DISPATCH
+void nearest_f64(const Tiles<double>& y, const double* x, int64_t q0, int64_t q1, int64_t k, bool skip, double* out) {
+    nearest_block<double>(y, x, q0, q1, k, skip, out);
+}
+
+GENSAMPLE_DISPATCH
+void nearest_f32(const Tiles<float>& y, const float* x, int64_t q0, int64_t q1, int64_t k, bool skip, double* out) {
+    nearest_block<float>(y, x, q0, q1, k, skip, out);
+}
+
+GENSAMPLE_DISPATCH
+void balls_f64(const Tiles<double>& y, const double* r2, const double* x, int64_t q0, int64_t q1, uint8_t* in) {
+    balls_block<double>(y, r2, x, q0, q1, in);
+}
+
+GENSAMPLE_DISPATCH
+void balls_f32(const Tiles<float>& y, const float* r2, const float* x, int64_t q0, int64_t q1, uint8_t* in) {
+    balls_block<float>(y, r2, x, q0, q1, in);
+}
+
+template <class T>
+void check(const Tiles<T>& y) {
+    if (y.tiles < 1 || y.dim < 1) throw std::invalid_argument("metrics: the reference set is empty");
+}
+
+void check_k(int64_t k) {
+    if (k < 1 || k > 64) throw std::invalid_argument("metrics: k must be in [1, 64]");
+}
+
+}  // namespace
+
+void pair_sums(Pair kind, const Tiles<double>& y, const double* x, int64_t n, double gamma, double* out,
+               int n_threads) {
+    check(y);
+    parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { sums_f64(kind, y, x, a, b, gamma, out); });
+}
+
+void pair_sums(Pair kind, const Tiles<float>& y, const float* x, int64_t n, double gamma, double* out,
+               int n_threads) {
+    check(y);
+    parallel_for(n, kQueries, n_threads,
+                 [&](int64_t a, int64_t b) { sums_f32(kind, y, x, a, b, float(gamma), out); });
+}
+
+void nearest(const Tiles<double>& y, const double* x, int64_t n, int64_t k, bool skip_self, double* out,
+             int n_threads) {
+    check(y);
+    check_k(k);
+    parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { nearest_f64(y, x, a, b, k, skip_self, out); });
+}
+
+void nearest(const Tiles<float>& y, const float* x, int64_t n, int64_t k, bool skip_self, double* out,
+             int n_threads) {
+    check(y);
+    check_k(k);
+    parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { nearest_f32(y, x, a, b, k, skip_self, out); });
+}
+
+void in_any_ball(const Tiles<double>& y, const double* radius2, const double* x, int64_t n, uint8_t* inside,
+                 int n_threads) {
+    check(y);
+    parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { balls_f64(y, radius2, x, a, b, inside); });
+}
+
+void in_any_ball(const Tiles<float>& y, const float* radius2, const float* x, int64_t n, uint8_t* inside,
+                 int n_threads) {
+    check(y);
+    parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { balls_f32(y, radius2, x, a, b, inside); });
+}
+
+}  // namespace gensample::metrics
