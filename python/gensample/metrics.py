@@ -242,13 +242,20 @@ def precision_recall(real, fake, k=3, n_threads=None) -> tuple[float, float]:
     return precision, recall
 
 
+def _points_for(model, x, name: str, kind=Distribution, what="a gensample Distribution") -> np.ndarray:
+    """``x`` checked as points of ``model``'s dimension, ``model`` checked to be a ``kind``."""
+    if not isinstance(model, kind):
+        raise TypeError(f"{'region' if kind is not Distribution else 'model'} must be {what}, "
+                        f"got {type(model).__name__}")
+    x = as_dataset(x, name=name)
+    if x.shape[1] != model.dim:
+        raise ValueError(f"{name} must have the dimension {model.dim}, got {x.shape[1]}")
+    return x
+
+
 def mean_logpdf(model, x, n_threads=None) -> float:
     """The mean log-likelihood of the rows of ``x`` under ``model`` (nats per point)."""
-    if not isinstance(model, Distribution):
-        raise TypeError(f"model must be a gensample Distribution, got {type(model).__name__}")
-    x = as_dataset(x, name="x")
-    if x.shape[1] != model.dim:
-        raise ValueError(f"x must have the model's dimension {model.dim}, got {x.shape[1]}")
+    x = _points_for(model, x, "x")
     return float(np.mean(model.logpdf(x, n_threads=n_threads)))
 
 
@@ -257,11 +264,7 @@ def support_precision(samples, region, n_threads=None) -> float:
     never generate count against it)."""
     from .regions import Region
 
-    if not isinstance(region, Region):
-        raise TypeError(f"region must be a gensample region, got {type(region).__name__}")
-    x = as_dataset(samples, name="samples")
-    if x.shape[1] != region.dim:
-        raise ValueError(f"samples must have the region's dimension {region.dim}, got {x.shape[1]}")
+    x = _points_for(region, samples, "samples", Region, "a gensample region")
     return float(np.mean(region.contains(x, n_threads=n_threads)))
 
 

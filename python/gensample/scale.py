@@ -279,6 +279,14 @@ def _metadata(dist, state) -> dict:
             "dtype": state["dtype"], "key": state["key"]}
 
 
+def _require(module: str, what: str, extra: str) -> None:
+    """An optional dependency, or an ImportError that names the extra that brings it."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"{what} needs {module}: pip install 'gensample[{extra}]'")
+
+
 def _check_disk_space(folder: Path, nbytes: int, final: Path) -> None:
     free = shutil.disk_usage(folder).free
     if nbytes > free:
@@ -380,10 +388,7 @@ class _ParquetWriter:
 
     @staticmethod
     def check_available() -> None:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as exc:
-            raise ImportError("writing .parquet needs pyarrow: pip install 'gensample[parquet]'") from exc
+        _require("pyarrow", "writing .parquet", "parquet")
 
     def _part(self, i: int) -> Path:
         return self.partial / f"part-{i:09d}.parquet"
@@ -441,10 +446,7 @@ class _ZarrWriter:
 
     @staticmethod
     def check_available() -> None:
-        try:
-            import zarr  # noqa: F401
-        except ImportError as exc:
-            raise ImportError("writing .zarr needs zarr: pip install 'gensample[dask]'") from exc
+        _require("zarr", "writing .zarr", "dask")
 
     def create(self, metadata: dict) -> None:
         import zarr
