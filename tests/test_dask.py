@@ -87,6 +87,20 @@ def test_local_cluster_two_workers_same_bytes(client, tmp_path):
     assert len(who) == 2
 
 
+def test_a_scattered_model_stays_out_of_the_graph(client):
+    """With client=, a large model is on the workers once and the graph only names it."""
+    import pickle
+    import warnings
+
+    big = gs.KDE(0.3).fit(np.random.default_rng(0).normal(size=(200_000, 2)))
+    x = gs.dask.sample(big, 30_000, chunks=3_000, rng=6, client=client)
+    assert len(pickle.dumps(dict(x.__dask_graph__()))) < len(pickle.dumps(big)) / 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Sending large graph" warning
+        got = client.compute(x).result()
+    np.testing.assert_array_equal(got, gs.generate(big, 30_000, rng=6))
+
+
 def test_workers_have_omp_one_and_threads_are_explicit(client):
     """Dask's nanny sets OMP_NUM_THREADS=1; a block uses the n_threads it is given, and the
     values do not depend on it."""
