@@ -844,7 +844,7 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
                 any = true;
             }
             if (!any) break;
-            if ((++loops & 63) == 0) poll_interrupt_in_task();
+            if ((++loops & 63) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
             const V<T> hl = lanes_of<T>(h);
             for (int stage = 1; stage < 6; ++stage) {  // K[stage] at t + c h, x + h sum_j a_j K[j]
                 for (int64_t i = 0; i < d; ++i) {

@@ -222,7 +222,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                 }
             }
         }
-        if ((++blocks & 255) == 0) poll_interrupt_in_task();
+        if ((++blocks & 255) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
     if constexpr (M == Mode::moments) {
         for (size_t i = 0; i < s.acc.size(); ++i) o.partial[i] = simd::hsum<double>(s.acc[i]);

@@ -157,7 +157,7 @@ GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, 
                 compact_tile<T, K, kGrad>(tile, data.weight + t * kTile, yj, dim, d2, st[j], gj);
             }
         }
-        if ((t & 1023) == 1023) poll_interrupt_in_task();
+        if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
     for (int64_t j = 0; j < nq; ++j) {
         if (kGrad) {

@@ -69,7 +69,7 @@ GENSAMPLE_INLINE void sums_block(const Tiles<T>& y, const T* x, int64_t q0, int6
                 acc[j] = V<T>{};
             }
         }
-        if ((t & 1023) == 1023) poll_interrupt_in_task();
+        if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
     for (int64_t j = 0; j < nq; ++j) out[q0 + j] = total[j];
 }

@@ -33,7 +33,14 @@ inline std::atomic<InterruptHook>& interrupt_hook() {
     return hook;
 }
 
+// Set when a task saw an interrupt (interrupt_requested_in_task); the next poll throws.
+inline std::atomic<bool>& interrupt_seen() {
+    static std::atomic<bool> seen{false};
+    return seen;
+}
+
 inline void poll_interrupt() {
+    if (interrupt_seen().exchange(false, std::memory_order_relaxed)) throw Interrupted{};
     if (InterruptHook hook = interrupt_hook().load(std::memory_order_relaxed)) {
         if (hook()) throw Interrupted{};
     }
@@ -49,6 +56,21 @@ inline bool& is_calling_thread() {
 // only, where the hook may take the interpreter's lock; other threads return false.
 inline void poll_interrupt_in_task() {
     if (is_calling_thread()) poll_interrupt();
+}
+
+// The same without throwing, for kernels inside the dispatch clones (dispatch.hpp): GCC's
+// unwinder aborts the process on an exception thrown through some of them, so they return
+// early when this says so, and parallel_for throws Interrupted after the batch. Once one
+// task has seen the interrupt, every other task sees it too and stops at its next check.
+inline bool interrupt_requested_in_task() {
+    if (interrupt_seen().load(std::memory_order_relaxed)) return true;
+    if (!is_calling_thread()) return false;
+    InterruptHook hook = interrupt_hook().load(std::memory_order_relaxed);
+    if (hook && hook()) {
+        interrupt_seen().store(true, std::memory_order_relaxed);
+        return true;
+    }
+    return false;
 }
 
 inline bool have_openmp() {

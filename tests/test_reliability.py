@@ -1,0 +1,235 @@
+"""Reliability: forks and process pools do not hang, threads give serial results, long
+loops answer Ctrl-C promptly and leave a working library, repeated calls do not leak, and
+hostile input to every public entry point is an error, never a crash (in a subprocess)."""
+
+import _thread
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import gensample as gs
+
+def run_script(folder, code: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run code as a script in a fresh interpreter (spawned children can import it); a hang
+    or a crash is a failure, not a lost run."""
+    script = folder / "script.py"
+    script.write_text(textwrap.dedent(code))
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+# ---- processes --------------------------------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX")
+def test_fork_and_every_multiprocessing_start_method(tmp_path):
+    """GNU OpenMP hangs in a child forked after the parent ran a parallel region; gensample
+    runs such children on one thread (same values), and spawn/forkserver children as usual."""
+    out = run_script(tmp_path, """
+        import os, multiprocessing as mp
+        import gensample as gs
+
+        def work(_=None):
+            return float(gs.random.normal(2_000_000, rng=1).sum()), gs.get_num_threads()
+
+        if __name__ == "__main__":
+            ref = work()[0]  # the parent's thread pool is up
+            pid = os.fork()
+            if pid == 0:
+                value, threads = work()
+                os._exit(0 if value == ref and threads == 1 else 3)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+            for method in ("fork", "spawn", "forkserver"):
+                with mp.get_context(method).Pool(2) as pool:
+                    assert [v for v, _ in pool.map(work, range(4))] == [ref] * 4, method
+            print("ok")
+    """, timeout=120)
+    assert out.stdout.strip().endswith("ok")
+
+
+# ---- threads ----------------------------------------------------------------------------
+
+X = np.random.default_rng(0).normal(size=(2000, 3))
+GMM = gs.GMM.from_parameters([0.4, 0.6], [[0.0, 0.0, 0.0], [2.0, 1.0, 0.0]], np.stack([np.eye(3)] * 2))
+CALLS = {
+    "box.sample": lambda: gs.Box([0, 0], [1, 2]).sample(200_000, rng=1),
+    "scene.sample": lambda: gs.datasets.hostage_scene(160, 120).sample(200_000, rng=2),
+    "scene.contains": lambda: gs.datasets.hostage_scene(160, 120).contains(X[:, :2] * 50 + 60),
+    "polygon.sample": lambda: gs.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]])
+    .sample(100_000, rng=3),
+    "kde.logpdf": lambda: gs.KDE().fit(X).logpdf(X),
+    "kde.sample": lambda: gs.KDE(0.2, kernel="cosine").fit(X).sample(50_000, rng=4),
+    "gmm.logpdf": lambda: GMM.logpdf(X),
+    "gmm.fit": lambda: gs.GMM(3, rng=0).fit(X).means_,
+    "flow.sample": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=8).sample(20_000, rng=5),
+    "mmd": lambda: np.array(gs.metrics.mmd(X, X[::-1] + 0.1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_concurrent_calls_equal_serial_calls(name):
+    serial = [CALLS[name]() for _ in range(2)]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda _: CALLS[name](), range(8)))
+    for got in parallel:
+        np.testing.assert_array_equal(got, serial[0])
+
+
+# ---- interrupts -------------------------------------------------------------------------
+
+LONG = {  # calls of several seconds each on 2 cores
+    "random.normal": lambda: gs.random.normal(4 * 10**8, rng=0, dtype=np.float32),
+    "world-like raster": lambda: gs.GeoMask(np.random.default_rng(0).random((1800, 3600)) > 0.7).sample(10**9, rng=0),
+    "kde.logpdf": lambda: gs.KDE(0.3).fit(np.random.default_rng(1).normal(size=(200_000, 4))).logpdf(
+        np.zeros((200_000, 4))),
+    "gmm.logpdf": lambda: gs.GMM.from_parameters(np.full(64, 1 / 64), np.zeros((64, 16)),
+                                                 np.stack([np.eye(16)] * 64)).logpdf(np.zeros((2 * 10**7, 16))),
+    "flow.sample": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=2000).sample(10**6, rng=0),
+    "mmd": lambda: gs.metrics.mmd(np.zeros((300_000, 8)), np.ones((300_000, 8)), bandwidth=1.0),
+    "generate": lambda: gs.generate(gs.Box([0, 0], [1, 1]), 10**9, chunk=10**7, dtype=np.float32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG))
+def test_long_loops_answer_ctrl_c_promptly(name):
+    """Ctrl-C 0.3 s into a call of many seconds raises KeyboardInterrupt within 0.2 s, and
+    the library works afterwards."""
+    fired = []
+
+    def interrupt():
+        fired.append(time.perf_counter())
+        _thread.interrupt_main()
+
+    timer = threading.Timer(0.3, interrupt)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            LONG[name]()
+        latency = time.perf_counter() - fired[0]
+    finally:
+        timer.cancel()
+    assert latency < 0.2, f"{name}: {latency:.3f} s from Ctrl-C to KeyboardInterrupt"
+    np.testing.assert_array_equal(gs.random.uniform(100, rng=1), gs.random.uniform(100, rng=1))
+    np.testing.assert_array_equal(GMM.sample(100, rng=2), GMM.sample(100, rng=2))
+
+
+# ---- memory -----------------------------------------------------------------------------
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads RSS from /proc")
+def test_repeated_calls_do_not_leak():
+    kde = gs.KDE(0.3).fit(X)
+    scene = gs.datasets.hostage_scene(160, 120)
+    flow = gs.Flow(gs.fields.GaussianMixture(GMM), steps=2)
+
+    def calls():
+        kde.logpdf(X[:50])
+        kde.sample(50, rng=0)
+        GMM.logpdf(X[:50])
+        GMM.sample(50, rng=0)
+        scene.sample(50, rng=0)
+        scene.contains(X[:50, :2])
+        flow.sample(20, rng=0)
+        gs.metrics.mmd(X[:40], X[40:80])
+
+    for _ in range(1000):
+        calls()
+    before = _rss_mb()
+    for _ in range(10_000):
+        calls()
+    assert _rss_mb() - before < 8, f"RSS grew by {_rss_mb() - before:.1f} MB over 10^4 rounds"
+
+
+# ---- hostile input ----------------------------------------------------------------------
+
+FUZZ = """
+import sys, warnings
+import numpy as np
+from hypothesis import given, settings, HealthCheck, strategies as st
+import gensample as gs
+
+warnings.simplefilter("ignore")  # NumPy's own warnings on hostile casts are not the point here
+OK = (ValueError, TypeError, MemoryError, FileNotFoundError, RuntimeError)
+X = np.random.default_rng(0).normal(size=(50, 2))
+MODELS = [gs.Box([0, 0], [1, 1]), gs.datasets.hostage_scene(64, 48),
+          gs.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)]), gs.KDE().fit(X), gs.KDE(0.5, kernel="tophat").fit(X),
+          gs.GMM.from_parameters([1.0], [[0.0, 0.0]], [np.eye(2)]),
+          gs.Flow(gs.fields.GaussianMixture(gs.GMM.from_parameters([1.0], [[0.0, 0.0]], [np.eye(2)])), steps=2),
+          gs.GeoMask(np.ones((9, 18), bool)), gs.datasets.moons()]
+
+values = st.sampled_from([0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -np.inf, 5e-324, 1e-310, 1e308, -1e308, 1e30, 3.0])
+dtypes = st.sampled_from(["<f8", ">f8", "<f4", ">f4", "<i8", ">i4", "u1", "?", "c16", "O", "f2", "U3"])
+shapes = st.sampled_from([(), (0,), (1,), (2,), (5,), (0, 2), (3, 0), (3, 2), (4, 1), (2, 3), (3, 2, 1), (1, 1, 1)])
+layouts = st.sampled_from(["c", "fortran", "strided", "reversed"])
+
+
+@st.composite
+def arrays(draw):
+    shape, dtype, layout = draw(shapes), draw(dtypes), draw(layouts)
+    base = np.array([draw(values) for _ in range(int(np.prod(shape)) * 2 or 1)], dtype=np.float64)
+    try:
+        a = base[: max(int(np.prod(shape)), 0)].astype(dtype).reshape(shape)
+    except (ValueError, TypeError, OverflowError):
+        a = np.zeros(shape, dtype=dtype)
+    if layout == "fortran" and a.ndim == 2:
+        a = np.asfortranarray(a)
+    elif layout == "strided" and a.ndim >= 1:
+        a = np.repeat(a, 2, axis=0)[::2]
+    elif layout == "reversed" and a.ndim >= 1:
+        a = a[::-1]
+    return a
+
+
+counts = st.sampled_from([0, 1, 7, -1, -2**40, 2**31, 2**62, 2**80, 1.5, True, np.int64(3), np.uint8(2), "3", None])
+
+
+def attempt(fn):
+    try:
+        fn()
+    except OK as exc:
+        assert str(exc), f"an empty message from {fn}"
+    except KeyboardInterrupt:
+        raise
+
+
+@settings(max_examples=int(sys.argv[1]), deadline=None, suppress_health_check=list(HealthCheck))
+@given(a=arrays(), b=arrays(), n=counts, m=st.sampled_from(range(len(MODELS))))
+def check(a, b, n, m):
+    model = MODELS[m]
+    for fn in (lambda: model.logpdf(a), lambda: model.sample(n, rng=0), lambda: model.sample(3, rng=a),
+               lambda: model.sample(3, dtype=a.dtype), lambda: gs.generate(model, n, chunk=n),
+               lambda: gs.random.uniform(n, dim=n), lambda: gs.random.integers(n, high=n, dim=n)):
+        attempt(fn)
+    if hasattr(model, "contains"):
+        attempt(lambda: model.contains(a))
+    for fn in (lambda: gs.Box(a, b), lambda: gs.Box.fit(a), lambda: gs.RasterMask(a, weights=b),
+               lambda: gs.GeoMask(a), lambda: gs.Polygon(a, holes=[b]), lambda: gs.KDE().fit(a, weights=b),
+               lambda: gs.KDE(bandwidth=b).fit(a), lambda: gs.GMM(2).fit(a, weights=b),
+               lambda: gs.GMM.from_parameters(b, a, a), lambda: gs.metrics.mmd(a, b),
+               lambda: gs.metrics.energy_distance(a, b), lambda: gs.metrics.sliced_wasserstein(a, b),
+               lambda: gs.metrics.precision_recall(a, b), lambda: gs.fields.Empirical(a).velocity(0.5, b),
+               lambda: gs.Flow(gs.fields.Empirical(X), steps=2).integrate(a)):
+        attempt(fn)
+
+
+check()
+print("survived")
+"""
+
+
+def test_hostile_input_is_an_error_never_a_crash(tmp_path):
+    examples = 60 if os.environ.get("CI") else 300
+    out = run_script(tmp_path, FUZZ, str(examples), timeout=600)
+    assert "survived" in out.stdout
