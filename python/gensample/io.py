@@ -120,10 +120,10 @@ def save(model, path, overwrite: bool = False) -> Path:
 
 
 class _Archive:
-    """Typed access to an archive's arrays, with errors that name the file and the key."""
+    """An archive's arrays by key, with an error that names a missing one."""
 
-    def __init__(self, arrays: dict, where: str):
-        self._arrays, self.where = arrays, where
+    def __init__(self, arrays: dict):
+        self._arrays = arrays
 
     def array(self, key: str) -> np.ndarray:
         if not isinstance(key, str) or key not in self._arrays:
@@ -188,7 +188,7 @@ def load(path):
     path = Path(os.fspath(path))
     meta, arrays = _read(path)
     try:
-        return _build(meta.get("model"), _Archive(arrays, str(path)), _registry(), "model")
+        return _build(meta.get("model"), _Archive(arrays), _registry(), "model")
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
 
@@ -215,14 +215,6 @@ def int_array(a, name: str, dtype=np.int64) -> np.ndarray:
     if a.size and (int(a.min()) < info.min or int(a.max()) > info.max):
         raise ValueError(f"{name} holds values outside {np.dtype(dtype)}")
     return np.array(a, dtype=dtype, copy=True)
-
-
-def scalar(params: dict, name: str, kinds=(int, float)):
-    """A JSON parameter of the given Python type(s)."""
-    v = params[name]
-    if isinstance(v, bool) and bool not in kinds or not isinstance(v, kinds):
-        raise ValueError(f"parameter {name} must be {' or '.join(k.__name__ for k in kinds)}, got {v!r}")
-    return v
 
 
 def describe(path) -> list[str]:

@@ -30,7 +30,8 @@ _MEDIAN_POINTS = 1000  # points of the pooled sample the median heuristic looks 
 
 def _pair(x, y, name_x="x", name_y="y"):
     """Both sets as (n, d) arrays of one float type (float32 only when both are), same d."""
-    dtype = np.float32 if np.asarray(x).dtype == np.float32 and np.asarray(y).dtype == np.float32 else np.float64
+    x, y = np.asarray(x), np.asarray(y)
+    dtype = np.float32 if x.dtype == np.float32 and y.dtype == np.float32 else np.float64
     x, y = as_dataset(x, dtype=dtype, name=name_x), as_dataset(y, dtype=dtype, name=name_y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"{name_x} and {name_y} must have the same dimension, got {x.shape[1]} and {y.shape[1]}")

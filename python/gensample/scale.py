@@ -70,22 +70,20 @@ def column_names(dist, dim: int) -> list[str]:
 def fingerprint(dist) -> str:
     """A digest of the model (its model-file contents; else its type and repr): a resumed run
     must draw from the same model."""
-    from .io import to_arrays
+    from .io import _node
 
     h = hashlib.sha256()
+    arrays: dict = {}
     try:
-        arrays = to_arrays(dist)
+        node = _node(dist, "model", arrays)  # the model file's tree, without the writer's version
     except TypeError:
         h.update(f"{type(dist).__qualname__}:{dist!r}".encode())
         return h.hexdigest()
+    h.update(json.dumps(node, sort_keys=True).encode())
     for name in sorted(arrays):
-        if name == "__gensample__":
-            meta = json.loads(bytes(arrays[name]).decode())
-            h.update(json.dumps(meta["model"], sort_keys=True).encode())  # not the writer's version
-            continue
         a = arrays[name]
         h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
+        h.update(a.tobytes())
     return h.hexdigest()
 
 
