@@ -282,7 +282,7 @@ def test_bad_input():
         gs.fields.GaussianMixture(np.zeros(3))
     with pytest.raises(ValueError, match="Gaussian kernel"):
         gs.fields.GaussianMixture(gs.KDE(bandwidth=1.0, kernel="tophat").fit(np.zeros((3, 2))))
-    with pytest.raises(ValueError, match=r"t must be a number in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"t must be a finite number in \[0, 1\]"):
         field.velocity(1.5, [[0.0, 0.0]])
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         field.velocity(0.5, np.zeros((3, 3)))
@@ -297,7 +297,7 @@ def test_bad_input():
         flow.sample(-1)
     with pytest.raises(ValueError, match="solver must be 'euler'"):
         gs.Flow(field, solver="rk4", sde=1.0)
-    with pytest.raises(ValueError, match="sde must be a non-negative number"):
+    with pytest.raises(ValueError, match=r"sde \(a number or a callable sigma\(t\)\) must be a finite number >= 0"):
         gs.Flow(field, sde=-1.0)
     with pytest.raises(ValueError, match="finite non-negative"):
         gs.Flow(field, sde=lambda t: np.nan).sample(3, rng=0)

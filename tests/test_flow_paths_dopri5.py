@@ -241,7 +241,7 @@ def test_mlp_bad_input():
         gs.fields.MLP.from_torch(_net(2).state_dict())
     with pytest.raises(ValueError, match="inputs"):
         gs.fields.MLP.from_torch(_net(2), inputs="xx")
-    with pytest.raises(ValueError, match="first layer takes 4"):
+    with pytest.raises(ValueError, match=r"the first layer, weights\[0\], takes 4"):
         gs.fields.MLP.from_torch(_net(3, inputs=0)[:-1].append(torch.nn.Linear(32, 2)))
     with pytest.raises(ValueError, match="finite"):
         gs.fields.MLP([np.full((2, 3), np.nan)], [np.zeros(2)], ["identity"])

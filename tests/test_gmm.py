@@ -357,7 +357,7 @@ def test_bad_parameters(args, kwargs, match):
         ({"n_components": 1.5}, TypeError, "n_components"),
         ({"covariance": "dense"}, ValueError, "covariance must be one of"),
         ({"tol": -1.0}, ValueError, "tol"),
-        ({"reg_covar": float("nan")}, TypeError, "reg_covar"),
+        ({"reg_covar": float("nan")}, ValueError, "reg_covar must be a finite number"),
         ({"max_iter": 0}, ValueError, "max_iter"),
         ({"n_init": 0}, ValueError, "n_init"),
         ({"init": "kmeans++"}, ValueError, "init must be one of"),
@@ -393,7 +393,7 @@ def test_bad_fit_and_use():
         g.condition([0.0], dims=[2])
     with pytest.raises(ValueError, match="leave at least one"):
         g.condition([0.0, 1.0], dims=[0, 1])
-    with pytest.raises(ValueError, match="one per dim"):
+    with pytest.raises(ValueError, match="one per entry of dims"):
         g.condition([0.0, 1.0], dims=[0])
     with pytest.raises(ValueError, match="finite"):
         g.condition([np.nan], dims=[0])

@@ -274,7 +274,7 @@ def test_sample_moments_3d(kernel):
         ([[0.0, 0], [1, 1]], {"bandwidth": [[1.0, 2.0], [0.0, 1.0]]}, {}, ValueError, "symmetric"),
         ([[0.0, 0], [1, 1]], {"bandwidth": [[1.0, 2.0], [2.0, 1.0]]}, {}, ValueError, "not positive definite"),
         ([[0.0], [1.0]], {"bandwidth": "wide"}, {}, ValueError, "scott"),
-        ([[0.0], [1.0]], {}, {"weights": [1.0]}, ValueError, "one value per sample"),
+        ([[0.0], [1.0]], {}, {"weights": [1.0]}, ValueError, "one value per row of X"),
         ([[0.0], [1.0]], {}, {"weights": [1.0, -1.0]}, ValueError, "non-negative"),
         ([[0.0], [1.0]], {}, {"weights": [0.0, 0.0]}, ValueError, "positive sum"),
         ([[0.0], [1.0]], {}, {"weights": [1.0, np.nan]}, ValueError, "finite"),

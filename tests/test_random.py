@@ -189,7 +189,7 @@ def test_out_is_filled_in_place(fn, dtype):
 
 @pytest.mark.parametrize("fn", [gs.random.uniform, gs.random.normal])
 def test_bad_out(fn):
-    with pytest.raises(ValueError, match=r"out must have shape \(4, 2\) and dtype float64"):
+    with pytest.raises(ValueError, match=r"out must have shape \(n, dim\) = \(4, 2\) and dtype float64"):
         fn(4, 2, out=np.empty((4, 3)))
     with pytest.raises(ValueError, match="out must have shape"):
         fn(4, 2, out=np.empty((4, 2), dtype=np.float32))

@@ -101,7 +101,7 @@ def test_pickle_and_protocol():
         ([2], [1], ValueError, "low must be below high"),
         ([0, np.nan], [1, 1], ValueError, "low must be finite"),
         ([0, 0], [1, np.inf], ValueError, "high must be finite"),
-        ([0, 0], [1, 1, 1], ValueError, "high must have length 2"),
+        ([0, 0], [1, 1, 1], ValueError, "low and high must have one length, got 2 and 3"),
         ([], [], ValueError, "non-empty 1-D"),
         ([[0, 0]], [[1, 1]], ValueError, "non-empty 1-D"),
         (["a"], ["b"], TypeError, "low must be numbers"),

@@ -11,30 +11,102 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
+INT64_MAX = 2**63 - 1
+
+
+def _short(value) -> str:
+    """A value for a message: its repr cut short (an array's may be huge)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}..."
+
+
+def _integer(value, name: str, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {_short(value)}")
+    value = operator.index(value)
+    if value > INT64_MAX:
+        raise ValueError(f"{name} must be {what} below 2**63, got {value}")
+    return value
+
+
 def check_count(n, name: str = "n") -> int:
-    """A non-negative integer count (Python or NumPy int, not bool or float)."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative integer, got {type(n).__name__} {n!r}")
-    n = operator.index(n)
+    """A non-negative integer count below 2**63 (Python or NumPy int, not bool or float)."""
+    n = _integer(n, name, "a non-negative integer")
     if n < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {n}")
     return n
 
 
 def check_positive_int(value, name: str) -> int:
-    """A positive integer (Python or NumPy int, not bool or float)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
-    value = operator.index(value)
+    """A positive integer below 2**63 (Python or NumPy int, not bool or float)."""
+    value = _integer(value, name, "a positive integer")
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return value
 
 
+def check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {_short(value)}")
+    return bool(value)
+
+
+def check_choice(value, choices, name: str) -> str:
+    """One of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_short(value)}")
+    return value
+
+
+def check_real(value, name: str, low: float | None = None, high: float | None = None, *,
+               open_low: bool = False, finite: bool = True) -> float:
+    """A real number (a 0-d numeric array too) in [low, high] (or (low, high] with open_low)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {_short(value)}")
+    v = float(value)
+    if np.isnan(v) or (finite and not np.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number, got {v}")
+    below = low is not None and (v < low or (open_low and v == low))
+    if low is not None and high is not None and (below or v > high):
+        raise ValueError(f"{name} must be a finite number in {'(' if open_low else '['}{low:g}, {high:g}], got {v}")
+    if below:
+        if low == 0 and open_low:
+            raise ValueError(f"{name} must be a positive finite number, got {v}")
+        raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low:g}, got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be a finite number <= {high:g}, got {v}")
+    return v
+
+
+def as_path(path, name: str = "path"):
+    """A file path (str or os.PathLike) as a pathlib.Path."""
+    from pathlib import Path
+
+    try:
+        text = os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"{name} must be a file path (str or os.PathLike), got {type(path).__name__}") from None
+    if not text:
+        raise ValueError(f"{name} must not be empty")
+    return Path(text)
+
+
+def as_array(a, name: str, dtype=None) -> np.ndarray:
+    """``np.asarray(a, dtype)`` whose failures (ragged lists, things that are not numbers)
+    name the argument."""
+    try:
+        return np.asarray(a, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"{name} must be an array of numbers: {exc}") from None
+
+
 def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
     try:
         dt = np.dtype(dtype)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be float64 or float32, got {dtype!r}") from exc
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be float64 or float32, got {dt}")
@@ -53,35 +125,56 @@ def check_n_threads(n_threads) -> int:
     return 1 if FORKED_CHILD else n
 
 
-def _physical_memory() -> int | None:
+def available_memory() -> int | None:
+    """Bytes this process may still fill: MemAvailable (Linux), else the physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
 
 
+def check_allocation(nbytes: int, what: str, hint: str = "") -> None:
+    """Refuse, before trying, an allocation larger than the memory available now."""
+    total = available_memory()
+    if total is not None and nbytes > total:
+        raise MemoryError(f"{what} needs {nbytes / 2**30:.1f} GiB, more than the {total / 2**30:.1f} GiB of "
+                          f"memory available{hint}")
+
+
 def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarray:
-    """An uninitialised (n, dim) C-contiguous output; refuses sizes beyond physical memory.
+    """An uninitialised (n, dim) C-contiguous output; refuses sizes beyond available memory.
 
     The kernels fill it from several threads, which also spreads the page faults.
     """
-    nbytes = n * dim * dtype.itemsize
-    total = _physical_memory()
-    if total is not None and nbytes > total:
-        raise MemoryError(
-            f"{what}={n} with dim={dim} needs {nbytes / 2**30:.1f} GiB as {dtype}, more than this "
-            f"machine's {total / 2**30:.1f} GiB of memory; draw it in chunks (rows of a larger draw "
-            "are reproducible: sample(n, rng)[a:b] equals the rows a:b of any larger draw)"
-        )
+    check_allocation(n * dim * dtype.itemsize, f"{what}={n} with dim={dim} as {dtype}",
+                     "; draw it in chunks (sample(n, rng)[a:b] equals the rows a:b of any larger draw) "
+                     "or write it to disk with gs.generate")
     return np.empty((n, dim), dtype=dtype)
 
 
-def as_points(x, dim: int, dtype=None, name: str = "x") -> np.ndarray:
+def check_squares(arr: np.ndarray, name: str) -> None:
+    """Refuse values whose squared distances overflow (the densities' and fields' math
+    would turn them into NaN): |x| <= 1e150 in float64, 1e17 in float32."""
+    limit = 1e150 if arr.dtype == np.float64 else 1e17
+    if arr.size and float(np.max(np.abs(arr))) > limit:
+        raise ValueError(f"{name} must have |values| <= {limit:g} as {arr.dtype} (squared distances of larger "
+                         f"ones overflow), got {float(np.max(np.abs(arr))):g}")
+
+
+def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -> np.ndarray:
     """Points as a C-contiguous (n, dim) float array, finite; a 1-D array is one point.
 
     float32 input stays float32 unless dtype says otherwise; anything else becomes float64.
+    ``squares``: also bounded for squared distances (``check_squares``).
     """
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
     if dtype is None:
@@ -95,12 +188,14 @@ def as_points(x, dim: int, dtype=None, name: str = "x") -> np.ndarray:
         raise ValueError(f"{name} must have shape (n, {dim}), got {np.shape(x)}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if squares:
+        check_squares(arr, name)
     return arr
 
 
 def as_vector(v, dim: int | None, name: str) -> np.ndarray:
     """A finite 1-D float64 vector (a scalar is broadcast when dim is given)."""
-    arr = np.asarray(v)
+    arr = as_array(v, name)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be numbers, got dtype {arr.dtype}")
     arr = np.array(arr, dtype=np.float64, order="C", copy=True)
@@ -122,18 +217,18 @@ def output_array(out, n: int, dim: int, dtype: np.dtype) -> np.ndarray:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
     if out.shape != (n, dim) or out.dtype != dtype:
-        raise ValueError(f"out must have shape {(n, dim)} and dtype {dtype}, got {out.shape} {out.dtype}")
+        raise ValueError(f"out must have shape (n, dim) = {(n, dim)} and dtype {dtype}, got {out.shape} {out.dtype}")
     if not (out.flags.c_contiguous and out.flags.writeable):
         raise ValueError("out must be C-contiguous and writable")
     return out
 
 
-def as_dataset(X, dtype=np.float64, name: str = "X") -> np.ndarray:
+def as_dataset(X, dtype=np.float64, name: str = "X", squares: bool = False) -> np.ndarray:
     """Training data as a C-contiguous (n, dim) float array, n, dim >= 1, finite.
 
     A 1-D array is n points in one dimension.
     """
-    arr = np.asarray(X)
+    arr = as_array(X, name)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
     if arr.ndim == 1:
@@ -145,22 +240,24 @@ def as_dataset(X, dtype=np.float64, name: str = "X") -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if squares:
+        check_squares(arr, name)
     return arr
 
 
-def as_sample_weights(weights, n: int, name: str = "weights") -> np.ndarray:
+def as_sample_weights(weights, n: int, name: str = "weights", data: str = "X") -> np.ndarray:
     """Non-negative finite weights, one per sample, normalised to sum to 1."""
-    w = np.asarray(weights)
+    w = as_array(weights, name)
     if w.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be numbers, got dtype {w.dtype}")
     if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"{name} must have one value per sample ({n}), got shape {np.shape(weights)}")
+        raise ValueError(f"{name} must have one value per row of {data} ({n}), got shape {w.shape}")
     w = w.astype(np.float64)
     if not np.isfinite(w).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if (w < 0).any():
         raise ValueError(f"{name} must be non-negative; weights[{int(np.argmin(w))}] = {float(w.min())}")
-    total = float(np.sum(w))
-    if not total > 0:
+    if not (w > 0).any():
         raise ValueError(f"{name} must have a positive sum (got all zeros)")
-    return w / total
+    w = w / w.max()  # the sum of huge weights must not overflow
+    return w / np.sum(w)

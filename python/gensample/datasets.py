@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_n_threads, check_positive_int, empty_output
+from ._validation import as_points, check_allocation, check_n_threads, check_positive_int, check_real, empty_output
 from .distribution import Distribution
 from .raster import GeoMask, RasterMask
 
@@ -114,10 +114,13 @@ def hostage_scene(width: int = 640, height: int = 480) -> RasterMask:
     """
     width = check_positive_int(width, "width")
     height = check_positive_int(height, "height")
+    check_allocation(16 * width * height, f"a width={width} by height={height} scene")
     shape = (height, width)
     figures = np.zeros(shape, dtype=bool)
     for cx, h in ((0.3, 0.55), (0.5, 0.62), (0.7, 0.5)):
         figures |= _figure_mask(shape, cx * width, 0.92 * height, h * height)
+    if not figures.any():
+        raise ValueError(f"width={width} by height={height} is too small: the figures cover no pixel")
     picture = RasterMask(np.ones(shape, dtype=bool))
     return picture - RasterMask(figures)
 
@@ -159,7 +162,7 @@ class _Toy(Distribution):
         out[...] = self._sample(key, r0, len(out))
 
     def logpdf(self, x, n_threads=None) -> np.ndarray:
-        return self._logpdf(as_points(x, 2, dtype=np.float64))
+        return self._logpdf(as_points(x, 2, dtype=np.float64, squares=True))
 
     def _params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
@@ -182,8 +185,11 @@ class Moons(_Toy):
     def __init__(self, noise: float = 0.1):
         self.noise = _positive(noise, "noise")
         # Gauss-Legendre converges geometrically once nodes are ~noise apart: 128 nodes give
-        # 4e-13 in log-density at noise 0.1 (checked against 1024).
-        t, w = np.polynomial.legendre.leggauss(int(min(4096, max(64, math.ceil(12.8 / self.noise)))))
+        # 4e-13 in log-density at noise 0.1 (checked against 1024). Below the noise that 4096
+        # nodes resolve, the log-density would be a comb: refused, not approximated.
+        if self.noise < 12.8 / 4096:
+            raise ValueError(f"noise must be at least {12.8 / 4096} (where the exact log-density resolves), got {noise}")
+        t, w = np.polynomial.legendre.leggauss(int(max(64, math.ceil(12.8 / self.noise))))
         t = (t + 1) * (math.pi / 2)  # Gauss-Legendre nodes on [0, pi]
         upper = np.c_[np.cos(t), np.sin(t)]
         lower = np.c_[1 - np.cos(t), 0.5 - np.sin(t)]
@@ -208,9 +214,9 @@ class Circles(_Toy):
 
     def __init__(self, noise: float = 0.05, factor: float = 0.5):
         self.noise = _positive(noise, "noise")
-        self.factor = float(factor)
-        if not 0 < self.factor < 1:
-            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+        self.factor = check_real(factor, "factor", 0.0, 1.0, open_low=True)
+        if self.factor == 1.0:
+            raise ValueError("factor must be below 1 (the inner circle's radius), got 1.0")
     def _sample(self, key, r0, n):
         u = _stream(key, 0, r0, n, 2, "uniform")
         z = _stream(key, 1, r0, n, 2, "normal")
@@ -268,10 +274,10 @@ class Swirl(_Toy):
 
     def __init__(self, arms=5, radius=1.0, radial_std=0.3, tangential_std=0.05, twist=1.0):
         self.arms = check_positive_int(arms, "arms")
-        self.radius = float(radius)
+        self.radius = check_real(radius, "radius", -_LARGEST, _LARGEST)
         self.radial_std = _positive(radial_std, "radial_std")
         self.tangential_std = _positive(tangential_std, "tangential_std")
-        self.twist = float(twist)
+        self.twist = check_real(twist, "twist", -_LARGEST, _LARGEST)
 
     def _sample(self, key, r0, n):
         u = _stream(key, 0, r0, n, 1, "uniform")
@@ -303,11 +309,11 @@ class Swirl(_Toy):
         return m[:, 0] + np.log(np.exp(t - m).sum(axis=1)) - norm
 
 
+_LARGEST = 1e100  # toy parameters beyond it overflow their samples' math
+
+
 def _positive(v, name) -> float:
-    v = float(v)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-    return v
+    return check_real(v, name, 0.0, _LARGEST, open_low=True)
 
 
 def moons(noise: float = 0.1) -> Moons:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_n_threads
+from ._validation import _short, as_array, as_points, check_n_threads, check_real
 
 __all__ = ["Callable", "Empirical", "GaussianMixture", "Guided", "MLP", "PATHS"]
 
@@ -19,19 +19,17 @@ def path_tuple(path) -> tuple:
     """The engine's path: "linear", "cosine", "vp", or ("vp", beta_min, beta_max)."""
     if isinstance(path, str) and path in PATHS:
         return (PATHS.index(path), 0.1, 20.0)
-    if isinstance(path, tuple) and len(path) == 3 and path[0] == "vp":
+    if isinstance(path, tuple) and len(path) == 3 and isinstance(path[0], str) and path[0] == "vp":
         b0, b1 = path[1], path[2]
         if all(np.isscalar(b) and not isinstance(b, (bool, np.bool_)) and np.isfinite(b) for b in (b0, b1)) \
                 and 0 < b0 <= b1:
             return (2, float(b0), float(b1))
     raise ValueError(f"path must be one of {PATHS} or ('vp', beta_min, beta_max) with 0 < beta_min <= beta_max, "
-                     f"got {path!r}")
+                     f"got {_short(path)}")
 
 
 def _time(t) -> float:
-    if isinstance(t, (bool, np.bool_)) or not np.isscalar(t) or not np.isfinite(t) or not 0.0 <= float(t) <= 1.0:
-        raise ValueError(f"t must be a number in [0, 1], got {t!r}")
-    return float(t)
+    return check_real(t, "t", 0.0, 1.0)
 
 
 class _Field:
@@ -42,11 +40,13 @@ class _Field:
     def velocity(self, t, x, n_threads=None, path="linear") -> np.ndarray:
         """``u_t(x)`` at each row of ``x`` -> (n, d), in ``x``'s float type (``path`` matters
         for the closed-form fields only)."""
-        return self._call(_time(t), as_points(x, self.dim), f"t = {float(t)}", n_threads, path_tuple(path))
+        t = _time(t)
+        return self._call(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_tuple(path))
 
     def divergence(self, t, x, n_threads=None, path="linear") -> np.ndarray:
         """``div u_t(x)`` at each row of ``x`` -> (n,) float64."""
-        return self._div(_time(t), as_points(x, self.dim), f"t = {float(t)}", n_threads, path_tuple(path))
+        t = _time(t)
+        return self._div(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_tuple(path))
 
     def _engine(self, adaptive: bool = False, dtype=None):
         """The core's field tuple, or None when the field is evaluated in Python."""
@@ -152,14 +152,12 @@ class Empirical(GaussianMixture):
     def __init__(self, X, weights=None, bandwidth=0.0):
         from ._validation import as_dataset, as_sample_weights
 
-        X = as_dataset(X)
+        X = as_dataset(X, squares=True)
         w = np.full(len(X), 1.0 / len(X)) if weights is None else as_sample_weights(weights, len(X))
-        if isinstance(bandwidth, (bool, np.bool_)) or not np.isscalar(bandwidth) or not np.isfinite(bandwidth) \
-                or bandwidth < 0:
-            raise ValueError(f"bandwidth must be a finite number >= 0, got {bandwidth!r}")
+        bandwidth = check_real(bandwidth, "bandwidth", 0.0)
         keep = w > 0
         self.target = X
-        self.bandwidth = float(bandwidth)
+        self.bandwidth = bandwidth
         self.weights_ = np.ascontiguousarray(w[keep])
         self.means_ = np.ascontiguousarray(X[keep])
 
@@ -265,9 +263,8 @@ class Guided(_Field):
                 raise TypeError(f"{name} must be a gensample.fields field, got {type(f).__name__}")
         if conditional.dim != unconditional.dim:
             raise ValueError(f"the fields' dimensions differ: {conditional.dim} and {unconditional.dim}")
-        if isinstance(guidance, (bool, np.bool_)) or not np.isscalar(guidance) or not np.isfinite(guidance):
-            raise ValueError(f"guidance must be a finite number, got {guidance!r}")
-        self.conditional, self.unconditional, self.guidance = conditional, unconditional, float(guidance)
+        self.conditional, self.unconditional = conditional, unconditional
+        self.guidance = check_real(guidance, "guidance")
 
     @property
     def dim(self) -> int:
@@ -325,25 +322,29 @@ class MLP(_Field):
     """
 
     def __init__(self, weights, biases, activations, inputs="xt"):
+        for name, v in (("weights", weights), ("biases", biases), ("activations", activations)):
+            if isinstance(v, (str, bytes, dict)) or not hasattr(v, "__len__") or not hasattr(v, "__getitem__") \
+                    or (isinstance(v, np.ndarray) and v.ndim == 0):
+                raise TypeError(f"{name} must be a list with one entry per layer, got {type(v).__name__}")
         if not (len(weights) == len(biases) == len(activations)) or len(weights) == 0:
             raise ValueError("weights, biases and activations must be non-empty and of one length")
-        for a in activations:
-            if a not in ACTIVATIONS:
-                raise ValueError(f"activation must be one of {ACTIVATIONS}, got {a!r}")
-        W = [np.array(w, dtype=np.float64, copy=True) for w in weights]
-        b = [np.array(v, dtype=np.float64, copy=True) for v in biases]
+        for i, a in enumerate(activations):
+            if not isinstance(a, str) or a not in ACTIVATIONS:
+                raise ValueError(f"activations[{i}] must be one of {ACTIVATIONS}, got {_short(a)}")
+        W = [np.array(as_array(w, f"weights[{i}]", np.float64), copy=True) for i, w in enumerate(weights)]
+        b = [np.array(as_array(v, f"biases[{i}]", np.float64), copy=True) for i, v in enumerate(biases)]
         for i, (w, v) in enumerate(zip(W, b)):
             if w.ndim != 2 or v.shape != (w.shape[0],) or not (np.isfinite(w).all() and np.isfinite(v).all()):
-                raise ValueError(f"layer {i}: weight must be finite (out, in) and bias finite (out,), "
+                raise ValueError(f"layer {i}: weights[{i}] must be finite (out, in) and biases[{i}] finite (out,), "
                                  f"got {w.shape} and {v.shape}")
             if i > 0 and w.shape[1] != W[i - 1].shape[0]:
-                raise ValueError(f"layer {i} takes {w.shape[1]} inputs but layer {i - 1} gives {W[i - 1].shape[0]}")
+                raise ValueError(f"weights[{i}] takes {w.shape[1]} inputs but weights[{i - 1}] gives {W[i - 1].shape[0]}")
         d = W[-1].shape[0]
         if not isinstance(inputs, str) or sorted(inputs) not in (["t", "x"], ["t", "x", "y"]):
-            raise ValueError(f"inputs must order 'x', 't' and optionally 'y', like 'xt' or 'xty', got {inputs!r}")
+            raise ValueError(f"inputs must order 'x', 't' and optionally 'y', like 'xt' or 'xty', got {_short(inputs)}")
         cond = W[0].shape[1] - d - 1
         if cond < 0 or (cond > 0) != ("y" in inputs):
-            raise ValueError(f"the first layer takes {W[0].shape[1]} inputs: with d = {d} outputs and inputs="
+            raise ValueError(f"the first layer, weights[0], takes {W[0].shape[1]} inputs: with d = {d} outputs and inputs="
                              f"{inputs!r} it should take {d + 1}" + (" or more" if "y" in inputs else ""))
         width = {"x": d, "t": 1, "y": cond}
         start, at = {"y": 0}, 0
@@ -424,7 +425,7 @@ class MLP(_Field):
         """The network with its condition input fixed to ``y`` (folded into the first bias)."""
         if self.cond_dim == 0:
             raise ValueError("this network takes no condition")
-        y = np.asarray(y, dtype=np.float64)
+        y = as_array(y, "y", np.float64)
         if y.shape != (self.cond_dim,) or not np.isfinite(y).all():
             raise ValueError(f"y must be {self.cond_dim} finite numbers, got shape {y.shape}")
         d = self.dim

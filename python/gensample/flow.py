@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_n_threads, check_positive_int
+from ._validation import _short, as_array, as_points, check_choice, check_n_threads, check_positive_int, check_real
 from .distribution import Distribution
 from .fields import _Field, path_tuple
 from .random import key_from_rng
@@ -45,18 +45,23 @@ class FlowStats(NamedTuple):
 
 
 def _times(times, name="times") -> np.ndarray:
-    arr = np.asarray(times, dtype=np.float64)
+    arr = as_array(times, name, np.float64)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all() or (arr < 0).any() or (arr > 1).any():
-        raise ValueError(f"{name} must be finite times in [0, 1], got {times!r}")
+        raise ValueError(f"{name} must be finite times in [0, 1], got {_short(times)}")
     return arr
 
 
-def _tolerance(v, name: str) -> float:
-    if isinstance(v, (bool, np.bool_)) or not np.isscalar(v) or not np.isfinite(v) or not v > 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-    return float(v)
+def _check_finite(flow, states: np.ndarray, name: str) -> None:
+    """No silent NaN: particles that left the float range are an error (except where dopri5
+    was asked to return its failures: they are NaN by design and flagged in stats_)."""
+    if flow.solver == "dopri5" and flow.on_failure == "return":
+        return
+    bad = ~np.isfinite(states.reshape(-1, states.shape[-1])).all(axis=1) if states.ndim > 1 else ~np.isfinite(states)
+    if bad.any():
+        raise ValueError(f"{name}: {int(bad.sum())} particles left the float range during the integration (the first: "
+                         f"row {int(np.flatnonzero(bad)[0])}); the field or the inputs are too large for this solver")
 
 
 class Flow(Distribution):
@@ -119,8 +124,7 @@ class Flow(Distribution):
             raise TypeError(f"field must be a gensample.fields field, got {type(field).__name__}")
         if solver is None:
             solver = "rk4" if sde is None else "euler"
-        if solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        check_choice(solver, SOLVERS, "solver")
         if solver == "dopri5" and field._engine(True) is None:
             raise ValueError(f"dopri5 gives every particle its own time, which a {type(field).__name__} field's "
                              f"fn(t, x) cannot take: use a fixed-step solver")
@@ -128,15 +132,13 @@ class Flow(Distribution):
             if solver != "euler":
                 raise ValueError(f"the SDE is sampled with Euler-Maruyama: solver must be 'euler', got {solver!r}")
             if not callable(sde):
-                if isinstance(sde, (bool, np.bool_)) or not np.isscalar(sde) or not np.isfinite(sde) or sde < 0:
-                    raise ValueError(f"sde must be a non-negative number or a callable sigma(t), got {sde!r}")
-                sde = float(sde)
-        if on_failure not in ("raise", "return"):
-            raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
+                sde = check_real(sde, "sde (a number or a callable sigma(t))", 0.0)
+        check_choice(on_failure, ("raise", "return"), "on_failure")
         self.field = field
         self.solver = solver
         self.steps = check_positive_int(steps, "steps")
-        self.rtol, self.atol = _tolerance(rtol, "rtol"), _tolerance(atol, "atol")
+        self.rtol = check_real(rtol, "rtol", 0.0, open_low=True)
+        self.atol = check_real(atol, "atol", 0.0, open_low=True)
         self.max_steps = check_positive_int(max_steps, "max_steps")
         self.on_failure = on_failure
         self.path = path
@@ -177,22 +179,26 @@ class Flow(Distribution):
         ``sde``, ``rng`` seeds the noise (row i of x0 gets row i of each step's noise
         stream) and the time runs forward. ``stats_`` tells the work done.
         """
-        t0, t1 = (float(v) for v in _times([t0, t1], "t0 and t1"))
-        x = np.array(as_points(x0, self.dim), copy=True)
+        t0, t1 = check_real(t0, "t0", 0.0, 1.0), check_real(t1, "t1", 0.0, 1.0)
+        x = np.array(as_points(x0, self.dim, name="x0", squares=True), copy=True)
         threads = check_n_threads(n_threads)
         noise = None
         if self.sde is not None:
             if not t0 < t1:
                 raise ValueError(f"the SDE runs forward: t0 must be below t1, got t0={t0}, t1={t1}")
+            if not (np.diff(np.linspace(t0, t1, self.steps + 1)) > 0).all():
+                raise ValueError(f"t0={t0} and t1={t1} are too close for {self.steps} steps of positive length")
             noise = (int(_core.subkey(key_from_rng(rng), 1)), 0)
         if times is None:
             self._run(t0, t1, x, None, None, threads, noise)
+            _check_finite(self, x, "x0")
             return x
         times = _times(times)
         lo, hi = min(t0, t1), max(t0, t1)
         if (times < lo).any() or (times > hi).any():
             raise ValueError(f"times must lie between t0={t0} and t1={t1}")
         snaps = self._run(t0, t1, x, None, times, threads, noise)
+        _check_finite(self, snaps, "x0")
         return snaps
 
     def _run(self, t0, t1, x, log_det, times, threads, noise=None, solver=None):
@@ -260,6 +266,7 @@ class Flow(Distribution):
         _core.fill_normal(key, out, n_threads, r0)
         noise = None if self.sde is None else (int(_core.subkey(key, 1)), r0)
         self._run(0.0, 1.0, out, None, None, n_threads, noise)
+        _check_finite(self, out, "the sample")
 
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """``log p_1(x)`` by integrating back to t = 0 with the divergence -> (n,) float64.
@@ -267,10 +274,11 @@ class Flow(Distribution):
         ``log p_1(x) = log N(x_0; 0, I) - int_0^1 div u_t(x_t) dt`` along the path through x;
         the error is the solver's (about 1e-6 with rk4 and 64 steps on a smooth mixture).
         """
-        x = np.array(as_points(x, self.dim, dtype=np.float64), copy=True)
+        x = np.array(as_points(x, self.dim, dtype=np.float64, squares=True), copy=True)
         log_det = np.zeros(len(x))
         solver = self.solver if self.sde is None else "rk4"  # an SDE flow: its probability-flow ODE
         self._run(1.0, 0.0, x, log_det, None, check_n_threads(n_threads), None, solver)
+        _check_finite(self, np.c_[x, log_det], "x")
         return -0.5 * np.einsum("ij,ij->i", x, x) - 0.5 * self.dim * _LOG_2PI + log_det
 
     def _save_state(self):

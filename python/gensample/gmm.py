@@ -9,20 +9,23 @@ matrices about the current means. Conditioning and marginals are closed form.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numpy as np
 
 from . import _core
 from ._validation import (
+    _short,
+    as_array,
     as_dataset,
     as_points,
     as_sample_weights,
+    check_choice,
     check_count,
     check_float_dtype,
     check_n_threads,
     check_positive_int,
+    check_real,
     empty_output,
 )
 from .distribution import Distribution
@@ -57,14 +60,6 @@ def _chol_lower(cov: np.ndarray, what: str) -> np.ndarray:
         raise _ill_defined(what) if what.startswith("EM") else ValueError(
             f"{what} must be symmetric positive definite")
     return L
-
-
-def _check_real(value, name: str, low: float = 0.0, allow_equal: bool = True) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite number, got {value!r}")
-    if value < low or (value == low and not allow_equal):
-        raise ValueError(f"{name} must be {'>=' if allow_equal else '>'} {low}, got {value}")
-    return float(value)
 
 
 def _covariance_shape(covariance: str, k: int, d: int) -> tuple:
@@ -118,16 +113,12 @@ class GMM(Distribution):
     def __init__(self, n_components=1, covariance="full", *, tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
                  init="kmeans", warm_start=False, rng=None):
         self.n_components = check_positive_int(n_components, "n_components")
-        if covariance not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance must be one of {COVARIANCE_TYPES}, got {covariance!r}")
-        self.covariance = covariance
-        self.tol = _check_real(tol, "tol")
-        self.reg_covar = _check_real(reg_covar, "reg_covar")
+        self.covariance = check_choice(covariance, COVARIANCE_TYPES, "covariance")
+        self.tol = check_real(tol, "tol", 0.0)
+        self.reg_covar = check_real(reg_covar, "reg_covar", 0.0)
         self.max_iter = check_positive_int(max_iter, "max_iter")
         self.n_init = check_positive_int(n_init, "n_init")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        self.init = init
+        self.init = check_choice(init, INITS, "init")
         self.warm_start = bool(warm_start)
         self.rng = rng
 
@@ -145,7 +136,7 @@ class GMM(Distribution):
         >>> round(float(g.logpdf([[2.0]])[0]), 4)
         -2.9189
         """
-        means = np.asarray(means)
+        means = as_array(means, "means")
         if means.ndim != 2 or means.shape[0] == 0 or means.shape[1] == 0:
             raise ValueError(f"means must have shape (n_components, dim), got {means.shape}")
         gmm = cls(n_components=means.shape[0], covariance=covariance)
@@ -155,26 +146,27 @@ class GMM(Distribution):
     def _check_parameters(self, weights, means, covariances):
         """Validated (weights, means, covariances) for this mixture's type and size."""
         k = self.n_components
-        means = np.asarray(means)
+        means = as_array(means, "means")
         if means.dtype.kind not in "iuf" or means.ndim != 2 or means.shape[0] != k:
             raise ValueError(f"means must be numbers of shape ({k}, dim), got {means.dtype} {means.shape}")
         means = np.array(means, dtype=np.float64)
         d = means.shape[1]
         if not np.isfinite(means).all():
             raise ValueError("means must be finite (no NaN or inf)")
-        w = np.asarray(weights)
+        w = as_array(weights, "weights")
         if w.dtype.kind not in "iuf" or w.shape != (k,):
-            raise ValueError(f"weights must be {k} numbers, got {w.dtype} {w.shape}")
+            raise ValueError(f"weights must be {k} numbers, one per row of means, got {w.dtype} {w.shape}")
         w = w.astype(np.float64)
         if not np.isfinite(w).all() or (w < 0).any():
             raise ValueError(f"weights must be finite and non-negative, got {w.tolist()}")
         if not abs(float(w.sum()) - 1.0) <= 1e-6:
             raise ValueError(f"weights must sum to 1, got sum {float(w.sum())!r}")
         w = w / w.sum()
-        cov = np.asarray(covariances)
+        cov = as_array(covariances, "covariances")
         shape = _covariance_shape(self.covariance, k, d)
         if cov.dtype.kind not in "iuf" or cov.shape != shape:
-            raise ValueError(f"covariances for covariance={self.covariance!r} must have shape {shape}, "
+            raise ValueError(f"covariances for covariance={self.covariance!r} and means of shape {means.shape} "
+                             f"must have shape {shape}, "
                              f"got {cov.dtype} {cov.shape}")
         cov = np.array(cov, dtype=np.float64)
         if not np.isfinite(cov).all():
@@ -266,8 +258,8 @@ class GMM(Distribution):
         n = X.shape[0]
         v = np.ones(n) if weights is None else as_sample_weights(weights, n) * n
         if int(np.count_nonzero(v)) < self.n_components:
-            raise ValueError(f"n_components={self.n_components} needs at least as many samples with positive "
-                             f"weight, got {int(np.count_nonzero(v))}")
+            raise ValueError(f"n_components={self.n_components} needs at least as many samples (rows of X) with "
+                             f"positive weight, got {int(np.count_nonzero(v))}")
         threads = check_n_threads(n_threads)
         return self._fit(X, v, threads)
 
@@ -426,6 +418,9 @@ class GMM(Distribution):
 
     def score(self, x, n_threads=None) -> float:
         """Mean log-density of the rows of ``x``."""
+        x = self._points(x)
+        if x.shape[0] == 0:
+            raise ValueError("x must have at least one row: the mean log-density of no points is undefined")
         return float(np.mean(self.logpdf(x, n_threads=n_threads), dtype=np.float64))
 
     def log_responsibilities(self, x, n_threads=None) -> np.ndarray:
@@ -466,11 +461,11 @@ class GMM(Distribution):
 
     def _dims(self, dims, name="dims") -> np.ndarray:
         self._check_fitted()
-        arr = np.asarray(dims)
+        arr = as_array(dims, name)
         if arr.ndim == 0:
             arr = arr.reshape(1)
         if arr.dtype.kind not in "iu" or arr.ndim != 1 or arr.size == 0:
-            raise TypeError(f"{name} must be a non-empty list of dimension indices, got {dims!r}")
+            raise TypeError(f"{name} must be a non-empty list of dimension indices, got {_short(dims)}")
         if arr.min() < 0 or arr.max() >= self.dim or np.unique(arr).size != arr.size:
             raise ValueError(f"{name} must be distinct indices in [0, {self.dim}), got {arr.tolist()}")
         return arr.astype(np.int64)
@@ -508,9 +503,9 @@ class GMM(Distribution):
         dims = self._dims(dims)
         if dims.size == self.dim:
             raise ValueError("dims must leave at least one dimension to condition (it names all of them)")
-        values = np.asarray(values)
+        values = as_array(values, "values")
         if values.dtype.kind not in "iuf" or values.shape not in ((dims.size,), (1, dims.size)):
-            raise ValueError(f"values must be {dims.size} numbers (one per dim), got shape {values.shape}")
+            raise ValueError(f"values must be {dims.size} numbers (one per entry of dims), got shape {values.shape}")
         values = values.reshape(1, -1).astype(np.float64)
         if not np.isfinite(values).all():
             raise ValueError("values must be finite (no NaN or inf)")

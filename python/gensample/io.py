@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import as_path, check_bool
+
 __all__ = ["FORMAT_VERSION", "MODEL_TYPES", "load", "save"]
 
 FORMAT_VERSION = 1
@@ -102,8 +104,8 @@ def save(model, path, overwrite: bool = False) -> Path:
     >>> bool((gs.load(path).sample(5, rng=0) == gmm.sample(5, rng=0)).all())
     True
     """
-    path = Path(os.fspath(path))
-    if path.exists() and not overwrite:
+    path = as_path(path)
+    if path.exists() and not check_bool(overwrite, "overwrite"):
         raise FileExistsError(f"{path} exists: pass overwrite=True to replace it")
     arrays = to_arrays(model)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -185,7 +187,7 @@ def load(path):
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for anything that is
     not a complete gensample model file of a version this gensample reads.
     """
-    path = Path(os.fspath(path))
+    path = as_path(path)
     meta, arrays = _read(path)
     try:
         return _build(meta.get("model"), _Archive(arrays), _registry(), "model")
@@ -220,7 +222,7 @@ def int_array(a, name: str, dtype=np.int64) -> np.ndarray:
 def describe(path) -> list[str]:
     """Lines that describe a model file: format version, writer, and the model tree with its
     parameters and array shapes (what ``gensample info`` prints). Loads the model to check it."""
-    path = Path(os.fspath(path))
+    path = as_path(path)
     model = load(path)  # a file that does not load is not described
     meta, arrays = _read(path)
     shapes = {k: (a.dtype.name, a.shape) for k, a in arrays.items()}

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import as_dataset, as_points, as_sample_weights, check_n_threads
+from ._validation import _short, as_array, as_dataset, as_points, as_sample_weights, check_n_threads, check_squares
 from .distribution import Distribution
 
 __all__ = ["KDE", "KERNELS", "log_kernel_norm"]
@@ -81,7 +81,7 @@ def kernel_variance(kernel: str, dim: int) -> float:
 
 def _check_kernel(kernel) -> str:
     if not isinstance(kernel, str) or kernel not in _CODE:
-        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        raise ValueError(f"kernel must be one of {KERNELS}, got {_short(kernel)}")
     return kernel
 
 
@@ -125,7 +125,7 @@ def bandwidth_matrix(bandwidth, X: np.ndarray, w: np.ndarray) -> np.ndarray:
         return weighted_covariance(X, w) * factor**2
     if isinstance(bandwidth, (bool, np.bool_)):
         raise TypeError("bandwidth must be a number, a vector, a matrix, a rule name or a callable, not bool")
-    h = np.asarray(bandwidth)
+    h = as_array(bandwidth, "bandwidth")
     if h.dtype.kind not in "iuf":
         raise TypeError(f"bandwidth must be numbers, got dtype {h.dtype}")
     h = h.astype(np.float64)
@@ -192,7 +192,7 @@ class KDE(Distribution):
         n, d = X.shape
         w = np.full(n, 1.0 / n) if weights is None else as_sample_weights(weights, n)
         H = bandwidth_matrix(self.bandwidth, X, w)
-        L = _cholesky(H, "the bandwidth matrix")
+        L = _cholesky(H, "the bandwidth matrix (from X and bandwidth)")
         self._set(X, w, H, L)
         return self
 
@@ -255,9 +255,11 @@ class KDE(Distribution):
         """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d).
 
         NaN where the density is zero (outside a compact kernel's support); the tophat
-        kernel's score is zero wherever it is defined.
+        kernel's score is zero wherever it is defined. Points whose whitened squared distances
+        overflow are refused (the log-density there is -inf, and its gradient is not a number).
         """
         y = self._whiten(x)
+        check_squares(y, "x (divided by the bandwidth)")
         threads = check_n_threads(n_threads)
         g = _core.kde_grad_log_density(_CODE[self.kernel], *self._tiles_for(y.dtype), y, threads)
         return np.ascontiguousarray((g.astype(np.float64, copy=False) @ self._linv).astype(y.dtype, copy=False))

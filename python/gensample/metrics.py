@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._validation import as_dataset, check_n_threads, check_positive_int
+from ._validation import _short, as_array, as_dataset, check_allocation, check_choice, check_n_threads, check_positive_int, check_real
 from .distribution import Distribution
 from .random import key_from_rng
 
@@ -30,9 +30,9 @@ _MEDIAN_POINTS = 1000  # points of the pooled sample the median heuristic looks 
 
 def _pair(x, y, name_x="x", name_y="y"):
     """Both sets as (n, d) arrays of one float type (float32 only when both are), same d."""
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_array(x, name_x), as_array(y, name_y)
     dtype = np.float32 if x.dtype == np.float32 and y.dtype == np.float32 else np.float64
-    x, y = as_dataset(x, dtype=dtype, name=name_x), as_dataset(y, dtype=dtype, name=name_y)
+    x, y = as_dataset(x, dtype=dtype, name=name_x, squares=True), as_dataset(y, dtype=dtype, name=name_y, squares=True)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"{name_x} and {name_y} must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
     return x, y
@@ -66,23 +66,25 @@ def median_bandwidth(x, y=None, rng=0) -> float:
     d = np.sqrt(((z[i] - z[j]) ** 2).sum(axis=1)) if len(z) > 1 else np.zeros(0)
     h = float(np.median(d[d > 0])) if (d > 0).any() else 0.0
     if not h > 0:
-        raise ValueError("the median heuristic needs at least two distinct points: pass a bandwidth")
+        raise ValueError("the median heuristic needs at least two distinct points in x and y: pass a bandwidth")
     return h
 
 
 def _gamma(kernel: str, bandwidth, x, y) -> float:
-    if kernel not in ("gaussian", "laplacian"):
-        raise ValueError(f"kernel must be 'gaussian' or 'laplacian', got {kernel!r}")
+    check_choice(kernel, ("gaussian", "laplacian"), "kernel")
     if isinstance(bandwidth, str):
         if bandwidth != "median":
-            raise ValueError(f"bandwidth must be 'median' or a positive number, got {bandwidth!r}")
+            raise ValueError(f"bandwidth must be 'median' or a positive number, got {_short(bandwidth)}")
         h = median_bandwidth(x, y)
     elif isinstance(bandwidth, numbers.Real) and not isinstance(bandwidth, bool) and math.isfinite(bandwidth) \
             and bandwidth > 0:
         h = float(bandwidth)
     else:
-        raise ValueError(f"bandwidth must be 'median' or a positive finite number, got {bandwidth!r}")
-    return 1 / (2 * h * h) if kernel == "gaussian" else 1 / h
+        raise ValueError(f"bandwidth must be 'median' or a positive finite number, got {_short(bandwidth)}")
+    gamma = 1 / (2 * h * h) if kernel == "gaussian" and h * h > 0 else 1 / h if kernel == "laplacian" else math.inf
+    if not math.isfinite(gamma):
+        raise ValueError(f"bandwidth={h!r} is too small: 1 / bandwidth^2 overflows")
+    return gamma
 
 
 def _mmd2_from_sums(sxx: float, syy: float, sxy: float, n: int, m: int) -> float:
@@ -92,7 +94,7 @@ def _mmd2_from_sums(sxx: float, syy: float, sxy: float, n: int, m: int) -> float
 
 def _check_sizes(x, y, what: str) -> None:
     if len(x) < 2 or len(y) < 2:
-        raise ValueError(f"{what} needs at least 2 points in each set, got {len(x)} and {len(y)}")
+        raise ValueError(f"{what} needs at least 2 points in each of x and y, got {len(x)} and {len(y)}")
 
 
 def mmd(x, y, kernel="gaussian", bandwidth="median", n_threads=None) -> float:
@@ -190,8 +192,9 @@ def sliced_wasserstein(x, y, n_projections=128, p=2, rng=None) -> float:
 
     x, y = _pair(x, y)
     n_projections = check_positive_int(n_projections, "n_projections")
+    check_allocation(8 * n_projections * x.shape[1], f"n_projections={n_projections} directions")
     if not (isinstance(p, numbers.Real) and not isinstance(p, bool) and p >= 1 and math.isfinite(p)):
-        raise ValueError(f"p must be a finite number >= 1, got {p!r}")
+        raise ValueError(f"p must be a finite number >= 1, got {_short(p)}")
     d = x.shape[1]
     theta = normal(n_projections, d, rng=rng) if d > 1 else np.ones((n_projections, 1))
     theta /= np.linalg.norm(theta, axis=1, keepdims=True)
@@ -204,9 +207,9 @@ def sliced_wasserstein(x, y, n_projections=128, p=2, rng=None) -> float:
     return float(np.mean(total) ** (1 / p))
 
 
-def _knn_radius2(x: np.ndarray, k: int, threads: int) -> np.ndarray:
+def _knn_radius2(x: np.ndarray, k: int, threads: int, name: str) -> np.ndarray:
     if len(x) <= k:
-        raise ValueError(f"k = {k} nearest neighbours need more than {k} points, got {len(x)}")
+        raise ValueError(f"k = {k} nearest neighbours need more than {k} points in {name}, got {len(x)}")
     points, w = _tiles(x)
     return _core.metrics_nearest(points, w, x, k, True, threads)[:, k - 1]
 
@@ -238,8 +241,8 @@ def precision_recall(real, fake, k=3, n_threads=None) -> tuple[float, float]:
     if k > 64:
         raise ValueError(f"k must be at most 64, got {k}")
     threads = check_n_threads(n_threads)
-    precision = float(np.mean(_covered(real, _knn_radius2(real, k, threads).astype(real.dtype), fake, threads)))
-    recall = float(np.mean(_covered(fake, _knn_radius2(fake, k, threads).astype(fake.dtype), real, threads)))
+    precision = float(np.mean(_covered(real, _knn_radius2(real, k, threads, "real").astype(real.dtype), fake, threads)))
+    recall = float(np.mean(_covered(fake, _knn_radius2(fake, k, threads, "fake").astype(fake.dtype), real, threads)))
     return precision, recall
 
 
@@ -284,8 +287,8 @@ def support_recall(model, region, n=100_000, rng=None, log_threshold=None, n_thr
     if model.dim != region.dim:
         raise ValueError(f"the model and the region must have one dimension, got {model.dim} and {region.dim}")
     n = check_positive_int(n, "n")
+    threshold = -np.inf if log_threshold is None else check_real(log_threshold, "log_threshold", finite=False)
     x = region.sample(n, rng=rng, n_threads=n_threads)
     if isinstance(model, Region) and log_threshold is None:
         return float(np.mean(model.contains(x, n_threads=n_threads)))
-    threshold = -np.inf if log_threshold is None else float(log_threshold)
     return float(np.mean(model.logpdf(x, n_threads=n_threads) > threshold))

@@ -7,17 +7,19 @@ crossings over a strip index of the edges.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_n_threads
+from ._validation import as_array, as_points, check_n_threads
 from .regions import Region
 
 __all__ = ["MultiPolygon", "Polygon"]
 
 
 def _ring(points, name: str) -> np.ndarray:
-    arr = np.asarray(points)
+    arr = as_array(points, name)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
@@ -28,6 +30,22 @@ def _ring(points, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
+
+
+def _rings(value, name: str) -> list:
+    """A sequence of rings (or polygons) as a list; anything else is named in the error."""
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable) or (
+            isinstance(value, np.ndarray) and value.ndim == 0):
+        raise TypeError(f"{name} must be a sequence of rings, got {type(value).__name__}")
+    return list(value)
+
+
+def _is_ring_like(value) -> bool:
+    """A (shell, holes) pair has a shell of vertices first, not a vertex."""
+    try:
+        return np.ndim(value) == 2 or (len(value) > 0 and not np.isscalar(value[0]))
+    except (TypeError, ValueError):
+        return False
 
 
 class _Polygons(Region):
@@ -150,7 +168,7 @@ class Polygon(_Polygons):
 
     def __init__(self, shell, holes=()):
         shell = _ring(shell, "shell")
-        holes = [_ring(h, f"holes[{i}]") for i, h in enumerate(holes)]
+        holes = [_ring(h, f"holes[{i}]") for i, h in enumerate(_rings(holes, "holes"))]
         self._setup([(shell, holes)])
 
     @property
@@ -180,11 +198,13 @@ class MultiPolygon(_Polygons):
 
     def __init__(self, polygons):
         parts = []
-        for i, p in enumerate(polygons):
+        for i, p in enumerate(_rings(polygons, "polygons")):
             if isinstance(p, Polygon):
                 parts.append(p._parts[0])
-            elif isinstance(p, tuple) and len(p) == 2 and not np.isscalar(p[0][0]):
-                parts.append((_ring(p[0], f"polygons[{i}] shell"), [_ring(h, f"polygons[{i}] hole {k}") for k, h in enumerate(p[1])]))
+            elif isinstance(p, tuple) and len(p) == 2 and _is_ring_like(p[0]):
+                holes = _rings(p[1], f"polygons[{i}] holes")
+                parts.append((_ring(p[0], f"polygons[{i}] shell"),
+                              [_ring(h, f"polygons[{i}] hole {k}") for k, h in enumerate(holes)]))
             else:
                 parts.append((_ring(p, f"polygons[{i}]"), []))
         if not parts:

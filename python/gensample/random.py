@@ -12,12 +12,12 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._validation import check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output, output_array
+from ._validation import _short, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output, output_array
 
 __all__ = ["key_from_rng", "uniform", "normal", "integers"]
 
 
-def key_from_rng(rng=None) -> int:
+def key_from_rng(rng=None, name: str = "rng") -> int:
     """The 64-bit Philox key for ``rng``.
 
     ``rng`` may be None (fresh OS entropy), a non-negative int, a sequence of non-negative
@@ -35,25 +35,41 @@ def key_from_rng(rng=None) -> int:
     elif isinstance(rng, np.random.SeedSequence):
         seq = rng
     else:
-        seq = np.random.SeedSequence(_seed_entropy(rng))
+        seq = np.random.SeedSequence(_seed_entropy(rng, name))
     return int(seq.generate_state(1, np.uint64)[0])
 
 
 _RNG_TYPES = "None, a non-negative int, a sequence of them, a SeedSequence or a Generator"
 
 
-def _seed_entropy(rng):
+def _flat_ints(seq, is_int) -> list:
+    """The ints of a non-empty (nested) sequence of them, else [] (ragged lists too)."""
+    flat, todo = [], [seq]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            v = v[()]
+        if isinstance(v, (list, tuple, np.ndarray)):
+            todo.extend(reversed(list(v)))
+        elif is_int(v) and len(flat) < 2**16:
+            flat.append(v)
+        else:
+            return []
+    return flat
+
+
+def _seed_entropy(rng, name: str = "rng"):
     def is_int(v):
         return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
     if is_int(rng):
         values = [int(rng)]
-    elif isinstance(rng, (list, tuple, np.ndarray)) and np.size(rng) > 0 and all(is_int(v) for v in np.ravel(rng)):
-        values = [int(v) for v in np.ravel(rng)]
+    elif isinstance(rng, (list, tuple, np.ndarray)) and _flat_ints(rng, is_int):
+        values = [int(v) for v in _flat_ints(rng, is_int)]
     else:
-        raise TypeError(f"rng must be {_RNG_TYPES}, got {type(rng).__name__} {rng!r}")
+        raise TypeError(f"{name} must be {_RNG_TYPES}, got {type(rng).__name__} {_short(rng)}")
     if min(values) < 0:
-        raise ValueError(f"rng must be {_RNG_TYPES}; got negative seed {min(values)}")
+        raise ValueError(f"{name} must be {_RNG_TYPES}; got negative seed {min(values)}")
     return values[0] if is_int(rng) else values
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_n_threads
+from ._validation import _short, as_array, as_points, check_choice, check_n_threads
 from .regions import MIN_ACCEPTANCE, Region
 
 __all__ = ["GeoMask", "RasterMask", "EARTH_RADIUS_KM"]
@@ -22,7 +22,7 @@ _MAX_AXES = 8
 
 
 def _as_mask(mask) -> np.ndarray:
-    arr = np.asarray(mask)
+    arr = as_array(mask, "mask")
     if arr.dtype != np.bool_:
         if arr.dtype.kind not in "iuf":
             raise TypeError(f"mask must be an array of booleans, got dtype {arr.dtype}")
@@ -39,7 +39,7 @@ def _as_mask(mask) -> np.ndarray:
 def _as_weights(weights, shape) -> np.ndarray | None:
     if weights is None:
         return None
-    w = np.asarray(weights)
+    w = as_array(weights, "weights")
     if w.dtype.kind not in "iuf":
         raise TypeError(f"weights must be numbers, got dtype {w.dtype}")
     w = np.ascontiguousarray(w, dtype=np.float64)
@@ -80,9 +80,7 @@ def _check_runs(shape, runs) -> tuple:
 
 
 def _check_method(method: str) -> str:
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    return method
+    return check_choice(method, _METHODS, "method")
 
 
 class RasterMask(Region):
@@ -122,10 +120,8 @@ class RasterMask(Region):
     def __init__(self, mask, extent=None, weights=None, method="exact", origin="upper", n_threads=None):
         mask = _as_mask(mask)
         weights = _as_weights(weights, mask.shape)
-        if origin not in ("upper", "lower"):
-            raise ValueError(f"origin must be 'upper' or 'lower', got {origin!r}")
+        self._origin = check_choice(origin, ("upper", "lower"), "origin")
         self._method = _check_method(method)
-        self._origin = origin
         self._extent = self._check_extent(extent, mask.shape)
         rows = mask.reshape(-1, mask.shape[-1])
         w2 = None if weights is None else weights.reshape(rows.shape)
@@ -140,7 +136,7 @@ class RasterMask(Region):
             for j in range(ndim):
                 ext += [0.0, float(shape[ndim - 1 - j])]
             return np.array(ext)
-        ext = np.asarray(extent, dtype=np.float64)
+        ext = as_array(extent, "extent", np.float64)
         if ext.shape != (2 * ndim,):
             raise ValueError(f"extent must have {2 * ndim} numbers (min, max per axis, x first), got shape {ext.shape}")
         if not np.isfinite(ext).all():
@@ -156,9 +152,7 @@ class RasterMask(Region):
         """A mask from its run index (a cache, a model file), without the dense mask."""
         self = cls.__new__(cls)
         self._method = _check_method(method)
-        if origin not in ("upper", "lower"):
-            raise ValueError(f"origin must be 'upper' or 'lower', got {origin!r}")
-        self._origin = origin
+        self._origin = check_choice(origin, ("upper", "lower"), "origin")
         self._extent = self._check_extent(extent, tuple(shape))
         self._build(tuple(shape), _check_runs(shape, runs), weighted=bool(weighted))
         return self
@@ -411,9 +405,9 @@ class GeoMask(RasterMask):
 
     @staticmethod
     def _check_range(r, name, limit):
-        arr = np.asarray(r, dtype=np.float64)
+        arr = as_array(r, name, np.float64)
         if arr.shape != (2,) or not np.isfinite(arr).all() or not (-limit <= arr[0] < arr[1] <= limit):
-            raise ValueError(f"{name} must be (low, high) with -{limit:g} <= low < high <= {limit:g}, got {r!r}")
+            raise ValueError(f"{name} must be (low, high) with -{limit:g} <= low < high <= {limit:g}, got {_short(r)}")
         return arr
 
     @classmethod

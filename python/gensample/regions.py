@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import as_points, as_vector, check_n_threads
+from ._validation import as_array, as_points, as_vector, check_n_threads, check_real
 from .distribution import Distribution
 
 __all__ = ["AcceptanceError", "Box", "Region"]
@@ -145,7 +145,9 @@ class Box(Region):
 
     def __init__(self, low, high):
         low = as_vector(low, None, "low")
-        high = as_vector(high, low.shape[0], "high")
+        high = as_vector(high, None, "high")
+        if high.shape != low.shape:
+            raise ValueError(f"low and high must have one length, got {low.shape[0]} and {high.shape[0]}")
         bad = np.flatnonzero(~(low < high))
         if bad.size:
             j = int(bad[0])
@@ -172,15 +174,13 @@ class Box(Region):
         >>> gs.Box.fit([[0, 0], [1, 2]], margin=0.5).low
         array([-0.5, -1. ])
         """
-        X = np.asarray(X)
+        X = as_array(X, "X")
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array of shape (n_samples, dim), got shape {X.shape}")
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"X must have at least one sample and one dimension, got shape {X.shape}")
         X = as_points(X, X.shape[1], dtype=np.float64, name="X")
-        margin = float(margin)
-        if not (np.isfinite(margin) and margin >= 0):
-            raise ValueError(f"margin must be a finite number >= 0, got {margin}")
+        margin = check_real(margin, "margin", 0.0)
         lo, hi = X.min(axis=0), X.max(axis=0)
         extent = hi - lo
         flat = np.flatnonzero(extent == 0)
@@ -189,7 +189,11 @@ class Box(Region):
                 f"X has zero extent along dimension {int(flat[0])} (all values equal): its bounding "
                 "box has zero volume; drop that dimension or use Box(low, high) explicitly"
             )
-        return cls(lo - margin * extent, hi + margin * extent)
+        with np.errstate(over="ignore"):
+            low, high = lo - margin * extent, hi + margin * extent
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            raise ValueError(f"margin={margin} widens the box beyond float64's range")
+        return cls(low, high)
 
     @property
     def dim(self) -> int:

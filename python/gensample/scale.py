@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from ._validation import as_path, check_bool, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
 from .distribution import Distribution
 from .random import key_from_rng
 
@@ -151,6 +151,8 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
     threads = check_n_threads(n_threads)
     dim = dist.dim
     chunk = default_chunk(dim, dtype) if chunk is None else check_positive_int(chunk, "chunk")
+    progress, overwrite, resume = (check_bool(v, k) for v, k in
+                                   ((progress, "progress"), (overwrite, "overwrite"), (resume, "resume")))
     if out is None:
         result = empty_output(n, dim, dtype)
         key = key_from_rng(rng)
@@ -163,7 +165,7 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
         finally:
             bar.close()
         return result
-    job = _Job.open(Path(os.fspath(out)), dist, n, dim, dtype, chunk, rng, overwrite, resume)
+    job = _Job.open(as_path(out, "out"), dist, n, dim, dtype, chunk, rng, overwrite, resume)
     bar = _Progress(n, progress, job.final.name)
     try:
         bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from . import _core, _validation
-from ._validation import check_n_threads
+from ._validation import check_n_threads, check_positive_int
 
 
 def _after_fork_in_child() -> None:
@@ -31,7 +31,7 @@ def set_num_threads(n: int | None) -> None:
     1
     >>> gs.set_num_threads(None)
     """
-    _core.set_default_threads(check_n_threads(n))
+    _core.set_default_threads(check_n_threads(None if n is None else check_positive_int(n, "n")))
 
 
 def get_num_threads() -> int:

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from .._validation import as_dataset, as_sample_weights
+from .._validation import as_array, as_dataset, as_sample_weights, check_count, check_real
+from ..random import key_from_rng
 from ..kde import KDE, _cholesky, weighted_covariance
 
 __all__ = ["gaussian_kde"]
@@ -24,6 +25,8 @@ def _seed_to_rng(seed):
     """scipy's seed forms (None, int, Generator, RandomState) as a gensample rng."""
     if isinstance(seed, np.random.RandomState):
         return [int(v) for v in seed.randint(0, 2**32, size=2, dtype=np.uint64)]
+    if not isinstance(seed, np.random.Generator):
+        key_from_rng(seed, "seed")  # checked here, to name scipy's argument
     return seed
 
 
@@ -36,13 +39,13 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
     """
 
     def __init__(self, dataset, bw_method=None, weights=None):
-        self.dataset = np.atleast_2d(np.asarray(dataset))
+        self.dataset = np.atleast_2d(as_array(dataset, "dataset"))
         if not self.dataset.size > 1:
             raise ValueError("`dataset` input should have multiple elements.")
         self.d, self.n = self.dataset.shape
         self._X = as_dataset(self.dataset.T, name="dataset")
         if weights is not None:
-            self._weights = as_sample_weights(np.atleast_1d(weights), self.n)
+            self._weights = as_sample_weights(np.atleast_1d(as_array(weights, "weights")), self.n, data="dataset")
             self._neff = 1.0 / float(self._weights @ self._weights)
         if self.d > self.n:
             raise ValueError(
@@ -93,8 +96,8 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
 
     def _compute_covariance(self) -> None:
         self.factor = self.covariance_factor()
-        if not (np.isfinite(self.factor) and self.factor > 0):
-            raise ValueError(f"the bandwidth factor must be a positive finite number, got {self.factor!r}")
+        if not (np.isfinite(self.factor) and self.factor > 0 and np.isfinite(self.factor * self.factor)):
+            raise ValueError(f"bw_method must give a positive finite bandwidth factor, got {self.factor!r}")
         if not hasattr(self, "_data_cho_cov"):
             self._data_covariance = weighted_covariance(self._X, self.weights)
             self._data_cho_cov = _cholesky(self._data_covariance, "the data covariance")
@@ -112,7 +115,7 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
 
     def _points(self, x) -> np.ndarray:
         """scipy's (d, m) points (or one (d,) point) as (m, d) rows."""
-        points = np.atleast_2d(np.asarray(x))
+        points = np.atleast_2d(as_array(x, "points"))
         d, m = points.shape
         if d != self.d:
             if d == 1 and m == self.d:  # a row vector: one point
@@ -136,6 +139,7 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
         stdev = float(np.ravel(np.sqrt(self.covariance))[0])
         x = self.dataset[0]
         erf = np.vectorize(math.erf, otypes=[float])
+        low, high = check_real(low, "low", finite=False), check_real(high, "high", finite=False)
         lo, hi = (low - x) / (stdev * math.sqrt(2)), (high - x) / (stdev * math.sqrt(2))
         return float(self.weights @ (0.5 * (erf(hi) - erf(lo))))
 
@@ -143,8 +147,7 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
 
     def resample(self, size=None, seed=None) -> np.ndarray:
         """``size`` draws as a ``(d, size)`` array (``size`` defaults to ``int(neff)``)."""
-        if size is None:
-            size = int(self.neff)
+        size = int(self.neff) if size is None else check_count(size, "size")
         return self._kde.sample(size, rng=_seed_to_rng(seed)).T
 
     def marginal(self, dimensions) -> "gaussian_kde":

@@ -32,6 +32,7 @@ from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._validation import check_count
 from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning
 from ..kde import KDE, KERNELS
 
@@ -113,6 +114,7 @@ class KernelDensity(DensityMixin, BaseEstimator):
     def sample(self, n_samples=1, random_state=None) -> np.ndarray:
         """``n_samples`` draws, shape (n_samples, n_features); any kernel."""
         check_is_fitted(self)
+        n_samples = check_count(n_samples, "n_samples")
         seed = check_random_state(random_state).randint(0, 2**32, size=2, dtype=np.uint64)
         return self.kde_.sample(n_samples, rng=[int(v) for v in seed])
 
