@@ -50,9 +50,11 @@ py::object evaluate(const std::string& what, const py::tuple& mixture, const py:
     if (what == "density") {
         CArray<T> out(m);
         T* o = out.mutable_data();
-        py::gil_scoped_release release;
-        gmm::log_density(g, q, m, o, n_threads);
-        return std::move(out);
+        {
+            py::gil_scoped_release release;
+            gmm::log_density(g, q, m, o, n_threads);
+        }
+        return std::move(out);  // with the GIL, as every Python object must be handled
     }
     if (what == "responsibilities") {
         CArray<T> resp({m, g.k}), out(m);
@@ -67,8 +69,10 @@ py::object evaluate(const std::string& what, const py::tuple& mixture, const py:
     if (what == "score") {
         CArray<T> out({m, g.dim});
         T* o = out.mutable_data();
-        py::gil_scoped_release release;
-        gmm::grad_log_density(g, q, m, o, n_threads);
+        {
+            py::gil_scoped_release release;
+            gmm::grad_log_density(g, q, m, o, n_threads);
+        }
         return std::move(out);
     }
     throw std::invalid_argument("what: expected 'density', 'responsibilities' or 'score'");

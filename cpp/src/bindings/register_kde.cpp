@@ -41,9 +41,11 @@ py::array log_density_t(Kernel kernel, const py::array& points, const py::array&
     if (dim != data.dim) throw std::invalid_argument("x: dimension does not match the data");
     CArray<T> out(m);
     T* o = out.mutable_data();
-    py::gil_scoped_release release;
-    kde::log_density(kernel, data, q, m, T(offset), o, n_threads);
-    return out;
+    {
+        py::gil_scoped_release release;
+        kde::log_density(kernel, data, q, m, T(offset), o, n_threads);
+    }
+    return out;  // with the GIL: the conversion to py::array touches reference counts
 }
 
 template <class T>
@@ -55,8 +57,10 @@ py::array grad_t(Kernel kernel, const py::array& points, const py::array& log_we
     if (dim != data.dim) throw std::invalid_argument("x: dimension does not match the data");
     CArray<T> out({m, dim});
     T* o = out.mutable_data();
-    py::gil_scoped_release release;
-    kde::grad_log_density(kernel, data, q, m, o, n_threads);
+    {
+        py::gil_scoped_release release;
+        kde::grad_log_density(kernel, data, q, m, o, n_threads);
+    }
     return out;
 }
 

@@ -39,9 +39,11 @@ py::array sums_t(Pair kind, const py::array& points, const py::array& weight, co
     const T* q = queries_of(x, y, n);
     CArray<double> out(n);
     double* o = out.mutable_data();
-    py::gil_scoped_release release;
-    metrics::pair_sums(kind, y, q, n, gamma, o, n_threads);
-    return out;
+    {
+        py::gil_scoped_release release;
+        metrics::pair_sums(kind, y, q, n, gamma, o, n_threads);
+    }
+    return out;  // with the GIL: the conversion to py::array touches reference counts
 }
 
 template <class T>
@@ -52,8 +54,10 @@ py::array nearest_t(const py::array& points, const py::array& weight, const py::
     const T* q = queries_of(x, y, n);
     CArray<double> out({n, k});
     double* o = out.mutable_data();
-    py::gil_scoped_release release;
-    metrics::nearest(y, q, n, k, skip_self, o, n_threads);
+    {
+        py::gil_scoped_release release;
+        metrics::nearest(y, q, n, k, skip_self, o, n_threads);
+    }
     return out;
 }
 
@@ -69,8 +73,10 @@ py::array balls_t(const py::array& points, const py::array& weight, const py::ar
     py::array_t<bool> inside(n);
     uint8_t* o = reinterpret_cast<uint8_t*>(inside.mutable_data());
     const T* r2 = static_cast<const T*>(radius2.data());
-    py::gil_scoped_release release;
-    metrics::in_any_ball(y, r2, q, n, o, n_threads);
+    {
+        py::gil_scoped_release release;
+        metrics::in_any_ball(y, r2, q, n, o, n_threads);
+    }
     return inside;
 }
 
