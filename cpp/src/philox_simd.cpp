@@ -30,7 +30,7 @@ namespace {
 // store, broadcast, the 32x32->64 multiply, a right shift by 32 and a three-way xor.
 // always_inline: it must be compiled inside each target-specific caller below.
 template <class Ops, int kGroups>
-GENSAMPLE_INLINE void tile_vector(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out) {
+GENSAMPLE_FORCE_INLINE void tile_vector(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out) {
     using V = typename Ops::V;
     constexpr int kStep = Ops::kLanes * kGroups;
     static_assert(kPhiloxTile % kStep == 0, "tile must be a multiple of the step");

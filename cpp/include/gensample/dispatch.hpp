@@ -16,8 +16,17 @@
 
 // Helpers called from a dispatched function must be inlined into it to be compiled for its
 // instruction set; GCC does not inline larger templates into clones on its own.
+// GENSAMPLE_INLINE is for speed: sanitizer builds (one clone, GENSAMPLE_NO_FORCE_INLINE) drop
+// it, since instrumenting the huge flattened kernels is what makes them slow to compile.
+// GENSAMPLE_FORCE_INLINE is for correctness: a helper of a function with an explicit
+// target("avx2") must be compiled inside it, or vectors cross a call between two ABIs.
 #if defined(__GNUC__) || defined(__clang__)
-#define GENSAMPLE_INLINE __attribute__((always_inline)) inline
+#define GENSAMPLE_FORCE_INLINE __attribute__((always_inline)) inline
+#else
+#define GENSAMPLE_FORCE_INLINE inline
+#endif
+#if !defined(GENSAMPLE_NO_FORCE_INLINE)
+#define GENSAMPLE_INLINE GENSAMPLE_FORCE_INLINE
 #else
 #define GENSAMPLE_INLINE inline
 #endif
