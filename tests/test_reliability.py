@@ -73,6 +73,21 @@ CALLS = {
     "gmm.fit": lambda: gs.GMM(3, rng=0).fit(X).means_,
     "flow.sample": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=8).sample(20_000, rng=5),
     "mmd": lambda: np.array(gs.metrics.mmd(X, X[::-1] + 0.1)),
+    "random.normal": lambda: gs.random.normal(200_000, 2, rng=6),
+    "random.integers": lambda: gs.random.integers(200_000, 1000, 2, rng=7),
+    "geomask.sample": lambda: gs.GeoMask(np.random.default_rng(0).random((90, 180)) > 0.6).sample(100_000, rng=8),
+    "union.sample": lambda: (gs.Box([0, 0], [2, 2]) | gs.Polygon([(1, 1), (4, 1), (4, 4)])).sample(100_000, rng=9),
+    "kde.grad_logpdf": lambda: gs.KDE(0.3).fit(X).grad_logpdf(X),
+    "gmm.sample": lambda: GMM.sample(100_000, rng=10),
+    "gmm.grad_logpdf": lambda: GMM.grad_logpdf(X),
+    "gmm.predict_proba": lambda: GMM.predict_proba(X),
+    "flow.logpdf": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=8).logpdf(X[:500]),
+    "flow.dopri5": lambda: gs.Flow(gs.fields.Empirical(X[:200], bandwidth=0.1), solver="dopri5").sample(2000, rng=11),
+    "mlp.velocity": lambda: gs.fields.MLP([np.ones((16, 4)) / 4, np.ones((3, 16)) / 16], [np.zeros(16), np.zeros(3)],
+                                          ["silu", "identity"]).velocity(0.5, X),
+    "energy_distance": lambda: np.array(gs.metrics.energy_distance(X, X[::-1] + 0.1)),
+    "precision_recall": lambda: np.array(gs.metrics.precision_recall(X, X[::-1] + 0.1)),
+    "generate": lambda: gs.generate(GMM, 50_000, rng=12, chunk=7000),
 }
 
 
@@ -126,6 +141,29 @@ def test_long_loops_answer_ctrl_c_promptly(name):
 
 
 # ---- memory -----------------------------------------------------------------------------
+
+SAMPLERS = {
+    "box": gs.Box([0, 0], [1, 1]), "scene": gs.datasets.hostage_scene(64, 48), "geomask": gs.GeoMask(np.ones((9, 18), bool)),
+    "polygon": gs.Polygon([(0, 0), (1, 0), (0, 1)]), "union": gs.Box([0, 0], [1, 1]) | gs.Box([2, 2], [3, 3]),
+    "kde": gs.KDE(0.3).fit(X), "gmm": GMM, "flow": gs.Flow(gs.fields.GaussianMixture(GMM), steps=2),
+    "moons": gs.datasets.moons(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_a_draw_beyond_available_memory_is_refused_before_allocating(name, monkeypatch):
+    monkeypatch.setattr(gs._validation, "available_memory", lambda: 2**30)
+    model = SAMPLERS[name]
+    start = time.perf_counter()
+    for call in (lambda: model.sample(2**31, rng=0, dtype=np.float32), lambda: gs.generate(model, 2**31, rng=0),
+                 lambda: gs.random.uniform(2**31, 1, rng=0)):
+        with pytest.raises(MemoryError, match=r"n=2147483648 .* GiB, more than the 1\.0 GiB"):
+            call()
+    assert time.perf_counter() - start < 1.0  # refused, not attempted
+    if name == "gmm":
+        with pytest.raises(MemoryError, match="n=2147483648"):
+            GMM.sample_with_labels(2**31, rng=0)
+
 
 def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
