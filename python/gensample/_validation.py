@@ -159,13 +159,29 @@ def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarr
     return np.empty((n, dim), dtype=dtype)
 
 
+_CHUNK = 1 << 21  # elements per pass of the checks below
+
+
+def _chunks(arr: np.ndarray):
+    """A C-contiguous array in flat pieces: the checks then need no full-size temporary, and
+    Ctrl-C is answered between pieces (one NumPy call over gigabytes is not interruptible)."""
+    flat = arr.reshape(-1)
+    for i in range(0, flat.size, _CHUNK):
+        yield flat[i:i + _CHUNK]
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    return all(np.isfinite(c).all() for c in _chunks(arr))
+
+
 def check_squares(arr: np.ndarray, name: str) -> None:
     """Refuse values whose squared distances overflow (the densities' and fields' math
     would turn them into NaN): |x| <= 1e150 in float64, 1e17 in float32."""
     limit = 1e150 if arr.dtype == np.float64 else 1e17
-    if arr.size and float(np.max(np.abs(arr))) > limit:
+    largest = max((float(np.max(np.abs(c))) for c in _chunks(np.ascontiguousarray(arr))), default=0.0)
+    if largest > limit:
         raise ValueError(f"{name} must have |values| <= {limit:g} as {arr.dtype} (squared distances of larger "
-                         f"ones overflow), got {float(np.max(np.abs(arr))):g}")
+                         f"ones overflow), got {largest:g}")
 
 
 def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -> np.ndarray:
@@ -186,7 +202,7 @@ def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != dim:
         raise ValueError(f"{name} must have shape (n, {dim}), got {np.shape(x)}")
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if squares:
         check_squares(arr, name)
@@ -238,7 +254,7 @@ def as_dataset(X, dtype=np.float64, name: str = "X", squares: bool = False) -> n
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must have at least one sample and one dimension, got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if squares:
         check_squares(arr, name)
