@@ -249,8 +249,7 @@ def call(label, arg, value):
 LABELS = sorted(ENTRIES)
 
 
-@settings(max_examples=int(sys.argv[1]), deadline=None, suppress_health_check=list(HealthCheck), database=None,
-          derandomize=False)
+@settings(max_examples=int(sys.argv[1]), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data(), label=st.sampled_from(LABELS))
 def check(data, label):
     arg = data.draw(st.sampled_from(sorted(ENTRIES[label][1])), label="argument")

@@ -69,14 +69,14 @@ def check_real(value, name: str, low: float | None = None, high: float | None = 
     if np.isnan(v) or (finite and not np.isfinite(v)):
         raise ValueError(f"{name} must be a finite number, got {v}")
     below = low is not None and (v < low or (open_low and v == low))
-    if low is not None and high is not None and (below or v > high):
-        raise ValueError(f"{name} must be a finite number in {'(' if open_low else '['}{low:g}, {high:g}], got {v}")
-    if below:
-        if low == 0 and open_low:
-            raise ValueError(f"{name} must be a positive finite number, got {v}")
-        raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low:g}, got {v}")
-    if high is not None and v > high:
-        raise ValueError(f"{name} must be a finite number <= {high:g}, got {v}")
+    if below or (high is not None and v > high):
+        if high is None:
+            wanted = "a positive finite number" if low == 0 and open_low else \
+                f"a finite number {'>' if open_low else '>='} {low:g}"
+        else:
+            wanted = f"a finite number <= {high:g}" if low is None else \
+                f"a finite number in {'(' if open_low else '['}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be {wanted}, got {v}")
     return v
 
 
@@ -178,7 +178,7 @@ def check_squares(arr: np.ndarray, name: str) -> None:
     """Refuse values whose squared distances overflow (the densities' and fields' math
     would turn them into NaN): |x| <= 1e150 in float64, 1e17 in float32."""
     limit = 1e150 if arr.dtype == np.float64 else 1e17
-    largest = max((float(np.max(np.abs(c))) for c in _chunks(np.ascontiguousarray(arr))), default=0.0)
+    largest = max((float(np.max(np.abs(c))) for c in _chunks(arr)), default=0.0)
     if largest > limit:
         raise ValueError(f"{name} must have |values| <= {limit:g} as {arr.dtype} (squared distances of larger "
                          f"ones overflow), got {largest:g}")

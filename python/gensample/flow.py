@@ -58,7 +58,9 @@ def _check_finite(flow, states: np.ndarray, name: str) -> None:
     was asked to return its failures: they are NaN by design and flagged in stats_)."""
     if flow.solver == "dopri5" and flow.on_failure == "return":
         return
-    bad = ~np.isfinite(states.reshape(-1, states.shape[-1])).all(axis=1) if states.ndim > 1 else ~np.isfinite(states)
+    bad = ~np.isfinite(states).all(axis=-1)  # per particle (and per requested time)
+    if bad.ndim > 1:
+        bad = bad.any(axis=0)
     if bad.any():
         raise ValueError(f"{name}: {int(bad.sum())} particles left the float range during the integration (the first: "
                          f"row {int(np.flatnonzero(bad)[0])}); the field or the inputs are too large for this solver")
@@ -278,7 +280,8 @@ class Flow(Distribution):
         log_det = np.zeros(len(x))
         solver = self.solver if self.sde is None else "rk4"  # an SDE flow: its probability-flow ODE
         self._run(1.0, 0.0, x, log_det, None, check_n_threads(n_threads), None, solver)
-        _check_finite(self, np.c_[x, log_det], "x")
+        _check_finite(self, x, "x")
+        _check_finite(self, log_det[:, None], "x")
         return -0.5 * np.einsum("ij,ij->i", x, x) - 0.5 * self.dim * _LOG_2PI + log_det
 
     def _save_state(self):

@@ -81,7 +81,10 @@ def _gamma(kernel: str, bandwidth, x, y) -> float:
         h = float(bandwidth)
     else:
         raise ValueError(f"bandwidth must be 'median' or a positive finite number, got {_short(bandwidth)}")
-    gamma = 1 / (2 * h * h) if kernel == "gaussian" and h * h > 0 else 1 / h if kernel == "laplacian" else math.inf
+    if kernel == "laplacian":
+        gamma = 1 / h
+    else:  # h * h underflows to 0 for tiny h
+        gamma = 1 / (2 * h * h) if h * h > 0 else math.inf
     if not math.isfinite(gamma):
         raise ValueError(f"bandwidth={h!r} is too small: 1 / bandwidth^2 overflows")
     return gamma

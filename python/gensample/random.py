@@ -62,10 +62,11 @@ def _seed_entropy(rng, name: str = "rng"):
     def is_int(v):
         return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
+    flat = _flat_ints(rng, is_int) if isinstance(rng, (list, tuple, np.ndarray)) else []
     if is_int(rng):
         values = [int(rng)]
-    elif isinstance(rng, (list, tuple, np.ndarray)) and _flat_ints(rng, is_int):
-        values = [int(v) for v in _flat_ints(rng, is_int)]
+    elif flat:
+        values = [int(v) for v in flat]
     else:
         raise TypeError(f"{name} must be {_RNG_TYPES}, got {type(rng).__name__} {_short(rng)}")
     if min(values) < 0:
