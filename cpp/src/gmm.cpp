@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "gensample/dispatch.hpp"
 #include "gensample/parallel.hpp"
@@ -55,14 +57,20 @@ constexpr int kRows = 8;  // rows of y held in registers at a time
 
 // Rows [j0, j0 + rows) of y = A x - b (rows <= kRows; A's packed rows in f), their squares
 // summed; y itself stored when kKeep. Column by column, so each x vector is loaded once
-// per kRows multiply-adds, and every multiply-add takes its factor as a scalar operand.
+// per kRows multiply-adds, and every multiply-add takes its factor as a scalar operand;
+// b comes first for a dimension known at compile time (small d: one multiply-add fewer per
+// row) and last otherwise, as a scalar operand (with a run-time row count, GCC builds the
+// vector of b lane by lane), which factor_rows2 mirrors.
 template <class T, int kCount, bool kKeep>
 GENSAMPLE_INLINE V<T> factor_rows(const T* f, const T* b, const V<T>* x, int64_t j0, int rows, V<T>* y) {
+    constexpr bool kBiasFirst = kCount > 0 && kCount < kRows;
     const int n = kCount > 0 ? kCount : rows;
-    V<T> acc[kRows];
+    V<T> acc[kRows] = {};
+    if constexpr (kBiasFirst) {
 #pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) {
-        if (r < n) acc[r] = -b[j0 + r] - V<T>{};
+        for (int r = 0; r < kRows; ++r) {
+            if (r < n) acc[r] = -b[j0 + r] - V<T>{};
+        }
     }
     for (int64_t i = 0; i < j0; ++i) {  // the rectangle left of the diagonal block
         const V<T> xi = x[i];
@@ -84,8 +92,9 @@ GENSAMPLE_INLINE V<T> factor_rows(const T* f, const T* b, const V<T>* x, int64_t
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
-            if (kKeep) y[j0 + r] = acc[r];
-            q += acc[r] * acc[r];
+            const V<T> yr = kBiasFirst ? acc[r] : acc[r] - b[j0 + r];
+            if (kKeep) y[j0 + r] = yr;
+            q += yr * yr;
         }
     }
     return q;
@@ -117,13 +126,85 @@ GENSAMPLE_INLINE V<T> whiten(const Mixture<T>& g, int64_t k, const V<T>* x, V<T>
     return q;
 }
 
-// log(s) lane by lane (once per point, not per component).
+// The factors rearranged for factor_rows2: per component, per block of kRows rows from j0,
+// the columns i < j0 + kRows of those rows, kRows values per column (zero above the
+// diagonal and past the last row). One pointer and fixed offsets: no register per row.
+template <class T>
+struct RowBlocks {
+    std::vector<T> values;
+    std::vector<int64_t> start;  // offset of each row block within a component
+    int64_t per_component = 0;
+
+    explicit RowBlocks(const Mixture<T>& g) {
+        const int64_t d = g.dim;
+        for (int64_t j0 = 0; j0 < d; j0 += kRows) {
+            start.push_back(per_component);
+            per_component += (j0 + kRows) * kRows;
+        }
+        values.assign(size_t(g.k * per_component), T(0));
+        for (int64_t k = 0; k < g.k; ++k) {
+            const T* f = g.factor + k * packed(d);
+            for (size_t blk = 0; blk < start.size(); ++blk) {
+                const int64_t j0 = int64_t(blk) * kRows;
+                T* out = values.data() + k * per_component + start[blk];
+                for (int64_t r = 0; r < kRows && j0 + r < d; ++r) {
+                    for (int64_t i = 0; i <= j0 + r; ++i) out[i * kRows + r] = f[packed(j0 + r) + i];
+                }
+            }
+        }
+    }
+};
+
+// As factor_rows (the same operations in the same order, so the same values), for two
+// vectors of points at once (x0, x1), from one row block fb of RowBlocks: each factor
+// entry, loaded once, feeds two multiply-adds, so the loop is bound by the multiply-adds,
+// not by loads. 16 accumulators: for the 32 registers of AVX-512.
+template <class T, int kCount>
+GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T>* x0, const V<T>* x1, int64_t j0, int rows,
+                                   V<T>& q0, V<T>& q1) {
+    const int n = kCount > 0 ? kCount : rows;
+    V<T> acc0[kRows] = {}, acc1[kRows] = {};
+    for (int64_t i = 0; i < j0; ++i) {
+        const V<T> u = x0[i], v = x1[i];
+        const T* column = fb + i * kRows;
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+            if (r < n) {
+                acc0[r] += column[r] * u;
+                acc1[r] += column[r] * v;
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < kRows; ++c) {
+        if (c >= n) break;
+        const V<T> u = x0[j0 + c], v = x1[j0 + c];
+        const T* column = fb + (j0 + c) * kRows;
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+            if (r >= c && r < n) {
+                acc0[r] += column[r] * u;
+                acc1[r] += column[r] * v;
+            }
+        }
+    }
+    V<T> s0{}, s1{};  // summed per block of rows, then added, as whiten does
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) {
+        if (r < n) {
+            const V<T> y0 = acc0[r] - b[j0 + r], y1 = acc1[r] - b[j0 + r];
+            s0 += y0 * y0;
+            s1 += y1 * y1;
+        }
+    }
+    q0 += s0;
+    q1 += s1;
+}
+
+// log(s), s in [1, K] (the term of the maximum is 1), once per point.
 template <class T>
 GENSAMPLE_INLINE V<T> log_lanes(const V<T>& s) {
-    alignas(64) T a[kWidth<T>];
-    simd::store(a, s);
-    for (int l = 0; l < kWidth<T>; ++l) a[l] = T(std::log(a[l]));
-    return simd::load<T>(a);
+    return simd::log_positive(s);
 }
 
 struct Outputs {
@@ -132,6 +213,7 @@ struct Outputs {
     const double* v = nullptr;  // moments: sample weights
     double* partial = nullptr;  // moments: this chunk's sums
     bool full = true;          // moments: full second moments, or their diagonal
+    const void* row_blocks = nullptr;  // density: RowBlocks<T>, to take two vectors at a time
 };
 
 // Points [p0, p1) of x.
@@ -229,8 +311,57 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
     }
 }
 
+// (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count).
+template <class T>
+GENSAMPLE_INLINE void store_log_sum(const V<T>* a, int64_t K, V<T> vmax, int64_t count, T* out) {
+    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    V<T> sum{};
+    for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
+    alignas(64) T lanes[kWidth<T>];
+    simd::store(lanes, vmax + log_lanes<T>(sum));
+    for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
+}
+
+// The log-density for full covariances in general dimension, two vectors of points per
+// block (factor_rows2); the same operations per lane as run_range, so the same values.
+template <class T>
+GENSAMPLE_INLINE void density_pairs(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
+                                    T* out) {
+    const int64_t d = g.dim, K = g.k;
+    simd::Buffer<T> x0{size_t(d)}, x1{size_t(d)}, a0{size_t(K)}, a1{size_t(K)};
+    constexpr int64_t kBlock = 2 * kWidth<T>;
+    int64_t blocks = 0;
+    for (int64_t p = p0; p < p1; p += kBlock) {
+        const int64_t count = std::min<int64_t>(kBlock, p1 - p);
+        const int64_t c0 = std::min<int64_t>(kWidth<T>, count), c1 = count - c0;
+        load_block(x + p * d, c0, d, g.centre, x0.data());
+        load_block(x + (c1 > 0 ? p + kWidth<T> : p) * d, c1 > 0 ? c1 : c0, d, g.centre, x1.data());
+        V<T> vmax0 = simd::broadcast(-std::numeric_limits<T>::infinity()), vmax1 = vmax0;
+        for (int64_t k = 0; k < K; ++k) {
+            const T* f = rb.values.data() + k * rb.per_component;
+            const T* b = g.offset + k * d;
+            V<T> q0{}, q1{};
+            int64_t j0 = 0;
+            for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
+                factor_rows2<T, kRows>(f + rb.start[blk], b, x0.data(), x1.data(), j0, kRows, q0, q1);
+            }
+            if (j0 < d) factor_rows2<T, 0>(f + rb.start.back(), b, x0.data(), x1.data(), j0, int(d - j0), q0, q1);
+            a0[size_t(k)] = g.log_coef[k] - T(0.5) * q0;
+            a1[size_t(k)] = g.log_coef[k] - T(0.5) * q1;
+            vmax0 = simd::max<T>(vmax0, a0[size_t(k)]);
+            vmax1 = simd::max<T>(vmax1, a1[size_t(k)]);
+        }
+        store_log_sum<T>(a0.data(), K, vmax0, c0, out + p);
+        if (c1 > 0) store_log_sum<T>(a1.data(), K, vmax1, c1, out + p + kWidth<T>);
+        if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
+    }
+}
+
 template <class T, Mode M>
 GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
+    if (M == Mode::density && o.row_blocks) {
+        return density_pairs<T>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1, static_cast<T*>(o.out));
+    }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
         case 1: return run_range<T, M, false, 1>(g, x, p0, p1, o);
@@ -283,13 +414,21 @@ void check(const Mixture<T>& g) {
     if (g.k < 1 || g.dim < 1) throw std::invalid_argument("gmm: no components");
 }
 
-// Points per task: about 2^16 component-coordinate pairs, whole blocks. Outputs are per
-// point, so the split does not change them.
+// Points per task: about 2^18 component-coordinate pairs, and at least four vectors, in
+// whole pairs of vectors (density_pairs). Outputs are per point, so the split does not
+// change them.
 template <class T>
 int64_t grain(const Mixture<T>& g) {
     const int64_t work = g.k * (g.diagonal ? g.dim + 1 : packed(g.dim) + 1);
-    const int64_t points = std::max<int64_t>(1, (int64_t(1) << 16) / work);
-    return (points + kWidth<T> - 1) / kWidth<T> * kWidth<T>;
+    const int64_t points = std::max<int64_t>(4 * kWidth<T>, (int64_t(1) << 18) / work);
+    return (points + 2 * kWidth<T> - 1) / (2 * kWidth<T>) * (2 * kWidth<T>);
+}
+
+// Two vectors at a time pay for themselves from d = 5 on, where 16 accumulators fit: on
+// AVX-512 (32 registers), not on AVX2 (16).
+template <class T>
+bool uses_row_blocks(const Mixture<T>& g) {
+    return simd::kAvx512 && !g.diagonal && g.dim > 4 && g.k >= 1;
 }
 
 template <class T>
@@ -303,12 +442,22 @@ void for_points(Mode mode, const Mixture<T>& g, const T* x, int64_t m, const Out
 void log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {
     Outputs o;
     o.out = out;
+    std::unique_ptr<RowBlocks<double>> blocks;
+    if (uses_row_blocks(g)) {
+        blocks = std::make_unique<RowBlocks<double>>(g);
+        o.row_blocks = blocks.get();
+    }
     for_points(Mode::density, g, x, m, o, n_threads);
 }
 
 void log_density(const Mixture<float>& g, const float* x, int64_t m, float* out, int n_threads) {
     Outputs o;
     o.out = out;
+    std::unique_ptr<RowBlocks<float>> blocks;
+    if (uses_row_blocks(g)) {
+        blocks = std::make_unique<RowBlocks<float>>(g);
+        o.row_blocks = blocks.get();
+    }
     for_points(Mode::density, g, x, m, o, n_threads);
 }
 
