@@ -6,7 +6,9 @@
 // never depends on the thread count. The samplers (kde_sample.cpp) keep exact contracts.
 #include "gensample/kde.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -99,6 +101,85 @@ GENSAMPLE_INLINE void smooth_tile(const T* tile, const T* log_weight, const T* y
     }
 }
 
+// The log-density's running log-sum-exp of one query for the smooth kernels, lane by lane:
+// lane l holds (max, sum) over the points in lane l of every tile so far, and the lanes are
+// combined once, at the end (finish). So no tile needs a horizontal maximum or sum, nor a
+// scalar exp when the maximum grows. Sums are in double for either float type.
+template <class T>
+struct LaneState {
+    static constexpr int kSums = kWidth<T> / kWidth<double>;  // double vectors per T vector
+    V<T> max = simd::broadcast(-std::numeric_limits<T>::infinity());
+    V<double> sum[kSums] = {};
+
+    // v's lanes into double vectors, scaled and added to sum: sum[i] = sum[i] * scale + v.
+    GENSAMPLE_INLINE void add(const V<T>& v) {
+        if constexpr (kSums == 1) {
+            sum[0] += v;
+        } else {
+            typedef float Half __attribute__((vector_size(32)));
+            Half h[2];
+            std::memcpy(h, &v, sizeof v);
+            for (int i = 0; i < 2; ++i) sum[i] += __builtin_convertvector(h[i], V<double>);
+        }
+    }
+    GENSAMPLE_INLINE void scale(const V<T>& f) {
+        if constexpr (kSums == 1) {
+            sum[0] *= f;
+        } else {
+            typedef float Half __attribute__((vector_size(32)));
+            Half h[2];
+            std::memcpy(h, &f, sizeof f);
+            for (int i = 0; i < 2; ++i) sum[i] *= __builtin_convertvector(h[i], V<double>);
+        }
+    }
+    // log sum over all lanes.
+    double finish() const {
+        alignas(64) T m[kWidth<T>];
+        alignas(64) double s[kWidth<T>];
+        simd::store(m, max);
+        for (int i = 0; i < kSums; ++i) simd::store(s + i * kWidth<double>, sum[i]);
+        double top = -std::numeric_limits<double>::infinity();
+        for (int l = 0; l < kWidth<T>; ++l) top = std::max(top, double(m[l]));
+        if (!(top > -std::numeric_limits<double>::infinity())) return top;
+        double total = 0;
+        for (int l = 0; l < kWidth<T>; ++l) {
+            if (m[l] > -std::numeric_limits<T>::infinity()) total += s[l] * std::exp(double(m[l]) - top);
+        }
+        return top + std::log(total);
+    }
+};
+
+template <class T>
+GENSAMPLE_INLINE bool any_greater(const V<T>& a, const V<T>& b) {
+    const typename simd::Vec<T>::bits gt = (typename simd::Vec<T>::bits)(a > b);
+    uint64_t words[sizeof(V<T>) / 8];
+    std::memcpy(words, &gt, sizeof gt);
+    uint64_t r = 0;
+    for (uint64_t w : words) r |= w;
+    return r != 0;
+}
+
+// One tile for the log-density of a smooth kernel (no gradient), into the lanes of st.
+template <class T, Kernel K>
+GENSAMPLE_INLINE void smooth_tile_lanes(const T* log_weight, const V<T> (&d2)[kVectors<T>], LaneState<T>& st) {
+    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    V<T> a[kVectors<T>];
+    V<T> vmax = st.max;
+    for (int v = 0; v < kVectors<T>; ++v) {
+        const V<T> lw = simd::load(log_weight + v * kWidth<T>);
+        a[v] = K == Kernel::gaussian ? lw - T(0.5) * d2[v] : lw - simd::sqrt_lanes<T>(d2[v]);
+        vmax = simd::max<T>(vmax, a[v]);
+    }
+    if (any_greater<T>(vmax, st.max)) {  // rare after the first tiles
+        // st.max - vmax <= 0; -inf, or NaN for a lane still without points, clamps to the floor
+        st.scale(simd::exp_nonpositive(simd::max<T>(st.max - vmax, floor)));
+        st.max = vmax;
+    }
+    V<T> sum{};
+    for (int v = 0; v < kVectors<T>; ++v) sum += simd::exp_nonpositive(simd::max<T>(a[v] - st.max, floor));
+    st.add(sum);
+}
+
 // Compact kernels on |u| < 1: tophat 1, epanechnikov 1 - r^2, linear 1 - r, cosine
 // cos(pi r / 2). Plain sums of w_i f(r_i) (weights scaled by their maximum).
 template <class T, Kernel K, bool kGrad>
@@ -139,8 +220,26 @@ GENSAMPLE_INLINE void compact_tile(const T* tile, const T* weight, const T* y, i
 }
 
 // Queries [q0, q1): log-density (out[j]) or its gradient (out[j * dim + k]).
+// Queries [q0, q1): the log-density of a smooth kernel, lane by lane (LaneState).
+template <class T, Kernel K>
+GENSAMPLE_INLINE void smooth_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
+    const int64_t dim = data.dim, nq = q1 - q0;
+    LaneState<T> st[kQueries];
+    V<T> d2[kVectors<T>];
+    for (int64_t t = 0; t < data.tiles; ++t) {
+        const T* tile = data.points + t * dim * kTile;
+        for (int64_t j = 0; j < nq; ++j) {
+            tiles::squared_distances<T, kTile>(tile, y + (q0 + j) * dim, dim, d2);
+            smooth_tile_lanes<T, K>(data.log_weight + t * kTile, d2, st[j]);
+        }
+        if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
+    }
+    for (int64_t j = 0; j < nq; ++j) out[q0 + j] = T(st[j].finish() + double(offset));
+}
+
 template <class T, Kernel K, bool kGrad>
 GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
+    if constexpr (is_smooth(K) && !kGrad) return smooth_block<T, K>(data, y, q0, q1, offset, out);
     const int64_t dim = data.dim, nq = q1 - q0;
     QueryState st[kQueries];
     std::vector<double> grad(kGrad ? size_t(nq * dim) : 0, 0.0);
