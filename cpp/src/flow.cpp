@@ -302,7 +302,7 @@ GENSAMPLE_INLINE V<T> activate(Activation a, const V<T>& z, V<T>* slope) {
             return z > T(0) ? z : V<T>{};
         case Activation::silu: {  // z sigmoid(z) with e = exp(-|z|) <= 1: no overflow either way
             const V<T> neg = z < T(0) ? z : -z;
-            const V<T> e = simd::exp_nonpositive(simd::max<T>(neg, simd::broadcast(kExpFloor<T>)));
+            const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(neg, simd::broadcast(kExpFloor<T>)));
             const V<T> sig = z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
             if (slope) *slope = sig * (T(1) + z * (T(1) - sig));
             return z * sig;
@@ -434,13 +434,13 @@ GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>&
             tile_max = simd::max<T>(tile_max, s.a[size_t(k)]);
         }
         const V<T> next = simd::max<T>(m, tile_max);
-        const V<T> scale = simd::exp_nonpositive(simd::max<T>(m - next, floor));
+        const V<T> scale = simd::exp_nonpositive_portable(simd::max<T>(m - next, floor));
         sum *= scale;
         if (kDiv) sq *= scale;
         for (int64_t j = 0; j < d; ++j) acc[j] *= scale;
         m = next;
         for (int64_t k = 0; k < n; ++k) {
-            const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - m, floor));
+            const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - m, floor));
             sum += e;
             const T* xk = E.base.data() + (k0 + k) * d;
 #pragma GCC unroll 4
@@ -490,7 +490,7 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
 #pragma GCC unroll 4
     for (int64_t i = 0; i < d; ++i) u[i] = V<T>{}, s.g[size_t(i)] = V<T>{};
     for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
-        const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - vmax, floor));
+        const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - vmax, floor));
         sum += e;
         const T* base = td.base.data() + k * d;
         const T* B = td.bmat.data() + k * d * d;
@@ -568,7 +568,7 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, in
     V<T> sum{}, tr{}, ug{};
     for (int64_t i = 0; i < d; ++i) u[i] = V<T>{}, s.g[size_t(i)] = V<T>{};
     for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
-        const V<T> e = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - vmax, floor));
+        const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - vmax, floor));
         sum += e;
         const T* mu = E.mu.data() + k * d;
         const T* Q = E.q.data() + k * d * d;

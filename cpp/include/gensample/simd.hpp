@@ -234,6 +234,11 @@ GENSAMPLE_INLINE V<float> exp_nonpositive(const V<float>& x) {
     return e_r * (V<float>)scale;
 }
 
+// exp for kernels that promise the same bits on every machine (flow.cpp, compiled without
+// fused multiply-adds): the series form for double, whatever the CPU.
+GENSAMPLE_INLINE V<double> exp_nonpositive_portable(const V<double>& x) { return exp_nonpositive_series(x); }
+GENSAMPLE_INLINE V<float> exp_nonpositive_portable(const V<float>& x) { return exp_nonpositive(x); }
+
 // log(x) for positive normal x. x = 2^e m with m in [sqrt(1/2), sqrt(2)); with
 // s = (m - 1) / (m + 1), log m = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...), |s| < 0.172, by
 // its series to s^21 (next term below 2^-58 relative); e ln 2 added in two parts.
