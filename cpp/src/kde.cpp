@@ -159,13 +159,14 @@ GENSAMPLE_INLINE bool any_greater(const V<T>& a, const V<T>& b) {
     return r != 0;
 }
 
-// One tile for the log-density of a smooth kernel (no gradient), into the lanes of st.
-template <class T, Kernel K>
-GENSAMPLE_INLINE void smooth_tile_lanes(const T* log_weight, const V<T> (&d2)[kVectors<T>], LaneState<T>& st) {
+// kN vectors of points (one or two tiles) for the log-density of a smooth kernel (no
+// gradient), into the lanes of st.
+template <class T, Kernel K, int kN>
+GENSAMPLE_INLINE void smooth_tile_lanes(const T* log_weight, const V<T> (&d2)[kN], LaneState<T>& st) {
     const V<T> floor = simd::broadcast(kExpFloor<T>);
-    V<T> a[kVectors<T>];
+    V<T> a[kN];
     V<T> vmax = st.max;
-    for (int v = 0; v < kVectors<T>; ++v) {
+    for (int v = 0; v < kN; ++v) {
         const V<T> lw = simd::load(log_weight + v * kWidth<T>);
         a[v] = K == Kernel::gaussian ? lw - T(0.5) * d2[v] : lw - simd::sqrt_lanes<T>(d2[v]);
         vmax = simd::max<T>(vmax, a[v]);
@@ -176,7 +177,7 @@ GENSAMPLE_INLINE void smooth_tile_lanes(const T* log_weight, const V<T> (&d2)[kV
         st.max = vmax;
     }
     V<T> sum{};
-    for (int v = 0; v < kVectors<T>; ++v) sum += simd::exp_nonpositive(simd::max<T>(a[v] - st.max, floor));
+    for (int v = 0; v < kN; ++v) sum += simd::exp_nonpositive(simd::max<T>(a[v] - st.max, floor));
     st.add(sum);
 }
 
@@ -225,14 +226,30 @@ template <class T, Kernel K>
 GENSAMPLE_INLINE void smooth_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
     const int64_t dim = data.dim, nq = q1 - q0;
     LaneState<T> st[kQueries];
-    V<T> d2[kVectors<T>];
-    for (int64_t t = 0; t < data.tiles; ++t) {
+    // Tiles in pairs where a tile is under 8 vectors (float): the per-step work (the lane
+    // maxima's test, the sums into double) is then shared by 8 vectors for either type.
+    constexpr int kStep = kVectors<T> < 8 ? 2 : 1;
+    constexpr int kN = kStep * kVectors<T>;
+    int64_t t = 0;
+    for (; t + kStep <= data.tiles; t += kStep) {
         const T* tile = data.points + t * dim * kTile;
         for (int64_t j = 0; j < nq; ++j) {
-            tiles::squared_distances<T, kTile>(tile, y + (q0 + j) * dim, dim, d2);
-            smooth_tile_lanes<T, K>(data.log_weight + t * kTile, d2, st[j]);
+            V<T> d2[kN];
+            for (int u = 0; u < kStep; ++u) {
+                auto& part = *reinterpret_cast<V<T>(*)[kVectors<T>]>(d2 + u * kVectors<T>);
+                tiles::squared_distances<T, kTile>(tile + u * dim * kTile, y + (q0 + j) * dim, dim, part);
+            }
+            smooth_tile_lanes<T, K, kN>(data.log_weight + t * kTile, d2, st[j]);
         }
-        if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
+        if (((t / kStep) & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
+    }
+    for (; t < data.tiles; ++t) {  // the last, unpaired tile
+        const T* tile = data.points + t * dim * kTile;
+        for (int64_t j = 0; j < nq; ++j) {
+            V<T> d2[kVectors<T>];
+            tiles::squared_distances<T, kTile>(tile, y + (q0 + j) * dim, dim, d2);
+            smooth_tile_lanes<T, K, kVectors<T>>(data.log_weight + t * kTile, d2, st[j]);
+        }
     }
     for (int64_t j = 0; j < nq; ++j) out[q0 + j] = T(st[j].finish() + double(offset));
 }
