@@ -45,8 +45,16 @@ GENSAMPLE_INLINE int64_t find_run(const RasterView& r, int64_t row, int64_t col)
 template <class T>
 GENSAMPLE_INLINE void leading_coords(const RasterView& r, int64_t row, const uint64_t* u, T* x) {
     if (r.sphere()) {
-        const double a = r.sin_lat_edge[row], b = r.sin_lat_edge[row + 1];
-        x[1] = T(std::asin(a + u01_from_u64(u[1]) * (b - a)) * kDegPerRad);
+        const double a = r.sin_lat_edge[row], b = r.sin_lat_edge[row + 1], u1 = u01_from_u64(u[1]);
+        const double* c = r.lat_series ? r.lat_series + row * 5 : nullptr;
+        double lat;
+        if (c && c[1] == c[1]) {  // asin by its series about a: exact to rounding in this row
+            const double d = u1 * (b - a);
+            lat = c[0] + d * (c[1] + d * (c[2] + d * (c[3] + d * c[4])));
+        } else {
+            lat = std::asin(a + u1 * (b - a));
+        }
+        x[1] = T(lat * kDegPerRad);
         return;
     }
     int64_t rem = row;

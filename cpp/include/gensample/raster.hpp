@@ -55,6 +55,9 @@ struct RasterView {
     // Sphere: dim == 2, column 0 longitude and column 1 latitude in degrees; the latitude
     // inside a row is drawn so that sin(lat) is uniform between the row's edges.
     const double* sin_lat_edge = nullptr;  // n_rows + 1 values, sin of the row edges, row 0 first
+    // Optional, with sin_lat_edge: per row asin(a) and the series of asin about a in
+    // d = s - a (coefficients of d..d^4), or NaN coefficients where asin must be called.
+    const double* lat_series = nullptr;  // n_rows * 5
     // The exact sampler's alias table over runs (mass = length * weight * row area).
     const RunPick* pick = nullptr;
     int64_t n_runs = 0;

@@ -42,6 +42,9 @@ RasterView view_of(const py::dict& d) {
     if (d.contains("sin_lat_edge") && !d["sin_lat_edge"].is_none()) {
         if (r.dim != 2) throw std::invalid_argument("raster index: a sphere grid has 2 axes");
         r.sin_lat_edge = field<double>(d, "sin_lat_edge", r.n_rows + 1);
+        if (d.contains("lat_series") && !d["lat_series"].is_none()) {
+            r.lat_series = field<double>(d, "lat_series", r.n_rows * 5);
+        }
     }
     r.max_weight = d["max_weight"].cast<double>();
     return r;

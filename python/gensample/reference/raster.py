@@ -28,13 +28,24 @@ def runs(mask2d, weights2d=None):
             np.array(length, dtype=np.uint32), np.array(weight))
 
 
-def _leading(shape, run_row, u, origin, step, sin_lat_edge):
-    """Coordinates 1..dim-1 of points in the rows run_row, from uniforms u (n, dim)."""
+def _leading(shape, run_row, u, origin, step, sin_lat_edge, lat_series=None):
+    """Coordinates 1..dim-1 of points in the rows run_row, from uniforms u (n, dim).
+
+    On the sphere the latitude is asin(a + u (b - a)) between the row's edges a and b; where
+    the row has a series (lat_series), asin a + d (c1 + d (c2 + d (c3 + d c4))) with
+    d = u (b - a) instead, in the same order of operations as the C++.
+    """
     dim = len(shape)
     cols = {}
     if sin_lat_edge is not None:
         a, b = sin_lat_edge[run_row], sin_lat_edge[run_row + 1]
-        cols[1] = np.degrees(np.arcsin(a + u[:, 1] * (b - a)))
+        lat = np.arcsin(a + u[:, 1] * (b - a))
+        if lat_series is not None:
+            c = lat_series.reshape(-1, 5)[run_row]
+            d = u[:, 1] * (b - a)
+            series = c[:, 0] + d * (c[:, 1] + d * (c[:, 2] + d * (c[:, 3] + d * c[:, 4])))
+            lat = np.where(np.isnan(c[:, 1]), lat, series)
+        cols[1] = lat * (180.0 / np.pi)
         return cols
     rem = run_row.astype(np.int64)
     for axis in range(dim - 2, -1, -1):
@@ -45,7 +56,7 @@ def _leading(shape, run_row, u, origin, step, sin_lat_edge):
     return cols
 
 
-def sample_exact(key, rows, shape, row_ptr, start, length, mass, origin, step, sin_lat_edge=None):
+def sample_exact(key, rows, shape, row_ptr, start, length, mass, origin, step, sin_lat_edge=None, lat_series=None):
     """Exact samples at the given rows: run by alias table, then uniform in the run."""
     dim = len(shape)
     run_row = np.repeat(np.arange(row_ptr.size - 1), np.diff(row_ptr))
@@ -55,7 +66,7 @@ def sample_exact(key, rows, shape, row_ptr, start, length, mass, origin, step, s
     u = u01(w[:, 2:])
     out = np.empty((len(rows), dim))
     out[:, 0] = origin[0] + (start[run] + u[:, 0] * length[run]) * step[0]
-    for j, v in _leading(shape, run_row[run], u, origin, step, sin_lat_edge).items():
+    for j, v in _leading(shape, run_row[run], u, origin, step, sin_lat_edge, lat_series).items():
         out[:, j] = v
     return out
 
