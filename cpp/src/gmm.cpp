@@ -201,12 +201,6 @@ GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T>* x0, cons
     q1 += s1;
 }
 
-// log(s), s in [1, K] (the term of the maximum is 1), once per point.
-template <class T>
-GENSAMPLE_INLINE V<T> log_lanes(const V<T>& s) {
-    return simd::log_positive(s);
-}
-
 struct Outputs {
     void* out = nullptr;       // density: (m,)
     void* log_resp = nullptr;  // responsibilities: (m, k)
@@ -241,7 +235,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             s.a[size_t(k)] = simd::max<T>(s.a[size_t(k)] - vmax, floor);
             sum += simd::exp_nonpositive(s.a[size_t(k)]);
         }
-        const V<T> log_sum = log_lanes<T>(sum);
+        const V<T> log_sum = simd::log_positive(sum);
         if constexpr (M == Mode::density) {
             simd::store(lse_lanes, vmax + log_sum);
             T* out = static_cast<T*>(o.out) + p;
@@ -318,7 +312,7 @@ GENSAMPLE_INLINE void store_log_sum(const V<T>* a, int64_t K, V<T> vmax, int64_t
     V<T> sum{};
     for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
     alignas(64) T lanes[kWidth<T>];
-    simd::store(lanes, vmax + log_lanes<T>(sum));
+    simd::store(lanes, vmax + simd::log_positive(sum));
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
@@ -428,7 +422,7 @@ int64_t grain(const Mixture<T>& g) {
 // AVX-512 (32 registers), not on AVX2 (16).
 template <class T>
 bool uses_row_blocks(const Mixture<T>& g) {
-    return simd::kAvx512 && !g.diagonal && g.dim > 4 && g.k >= 1;
+    return simd::kAvx512 && !g.diagonal && g.dim > 4;
 }
 
 template <class T>
@@ -437,28 +431,26 @@ void for_points(Mode mode, const Mixture<T>& g, const T* x, int64_t m, const Out
     parallel_for(m, grain(g), n_threads, [&](int64_t p0, int64_t p1) { run(mode, g, x, p0, p1, o); });
 }
 
-}  // namespace
-
-void log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {
+template <class T>
+void density(const Mixture<T>& g, const T* x, int64_t m, T* out, int n_threads) {
     Outputs o;
     o.out = out;
-    std::unique_ptr<RowBlocks<double>> blocks;
+    std::unique_ptr<RowBlocks<T>> blocks;
     if (uses_row_blocks(g)) {
-        blocks = std::make_unique<RowBlocks<double>>(g);
+        blocks = std::make_unique<RowBlocks<T>>(g);
         o.row_blocks = blocks.get();
     }
     for_points(Mode::density, g, x, m, o, n_threads);
 }
 
+}  // namespace
+
+void log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {
+    density(g, x, m, out, n_threads);
+}
+
 void log_density(const Mixture<float>& g, const float* x, int64_t m, float* out, int n_threads) {
-    Outputs o;
-    o.out = out;
-    std::unique_ptr<RowBlocks<float>> blocks;
-    if (uses_row_blocks(g)) {
-        blocks = std::make_unique<RowBlocks<float>>(g);
-        o.row_blocks = blocks.get();
-    }
-    for_points(Mode::density, g, x, m, o, n_threads);
+    density(g, x, m, out, n_threads);
 }
 
 void log_responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* log_resp, double* out,

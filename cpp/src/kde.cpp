@@ -53,16 +53,18 @@ GENSAMPLE_INLINE void add_gradient(const T* tile, const T* y, int64_t dim, const
     }
 }
 
-// Running state of one query: log-sum-exp as (max, sum) for the smooth kernels, a plain
-// sum for the compact ones; grad holds sum_i (term_i coef_i) (z_i - y) at the sum's scale.
+// Running state of one query for the gradients and the compact kernels: log-sum-exp as
+// (max, sum) for the smooth kernels' gradients, a plain sum for the compact ones; grad holds
+// sum_i (term_i coef_i) (z_i - y) at the sum's scale. (The smooth log-density: LaneState.)
 struct QueryState {
     double max = -std::numeric_limits<double>::infinity();
     double sum = 0;
 };
 
-// Gaussian (f = exp(-r^2 / 2)) and exponential (f = exp(-r)) kernels: log-sum-exp.
-template <class T, Kernel K, bool kGrad>
-GENSAMPLE_INLINE void smooth_tile(const T* tile, const T* log_weight, const T* y, int64_t dim,
+// The gradient for the Gaussian (f = exp(-r^2 / 2)) and exponential (f = exp(-r))
+// kernels, by a running log-sum-exp.
+template <class T, Kernel K>
+GENSAMPLE_INLINE void smooth_tile_gradient(const T* tile, const T* log_weight, const T* y, int64_t dim,
                                   const V<T> (&d2)[kVectors<T>], QueryState& st, double* grad) {
     constexpr T kInf = std::numeric_limits<T>::infinity();
     V<T> a[kVectors<T>];
@@ -77,9 +79,7 @@ GENSAMPLE_INLINE void smooth_tile(const T* tile, const T* log_weight, const T* y
     if (double(tile_max) > st.max) {
         const double rescale = std::exp(st.max - double(tile_max));
         st.sum *= rescale;
-        if (kGrad) {
-            for (int64_t k = 0; k < dim; ++k) grad[k] *= rescale;
-        }
+        for (int64_t k = 0; k < dim; ++k) grad[k] *= rescale;
         st.max = double(tile_max);
     }
     const V<T> m = simd::broadcast(T(st.max)), floor = simd::broadcast(kExpFloor<T>);
@@ -90,15 +90,13 @@ GENSAMPLE_INLINE void smooth_tile(const T* tile, const T* log_weight, const T* y
         sum += e[v];
     }
     st.sum += simd::hsum<T>(sum);
-    if (kGrad) {
-        if (K == Kernel::exponential) {  // d/dy exp(-r) = exp(-r) (z - y) / r
-            for (int v = 0; v < kVectors<T>; ++v) {
-                const V<T> r = simd::sqrt_lanes<T>(d2[v]);
-                e[v] = r > T(0) ? e[v] / r : V<T>{};
-            }
+    if (K == Kernel::exponential) {  // d/dy exp(-r) = exp(-r) (z - y) / r
+        for (int v = 0; v < kVectors<T>; ++v) {
+            const V<T> r = simd::sqrt_lanes<T>(d2[v]);
+            e[v] = r > T(0) ? e[v] / r : V<T>{};
         }
-        add_gradient(tile, y, dim, e, grad);
     }
+    add_gradient(tile, y, dim, e, grad);
 }
 
 // The log-density's running log-sum-exp of one query for the smooth kernels, lane by lane:
@@ -111,26 +109,26 @@ struct LaneState {
     V<T> max = simd::broadcast(-std::numeric_limits<T>::infinity());
     V<double> sum[kSums] = {};
 
-    // v's lanes into double vectors, scaled and added to sum: sum[i] = sum[i] * scale + v.
-    GENSAMPLE_INLINE void add(const V<T>& v) {
+    // v's lanes as double vectors: v itself, or its two halves.
+    static GENSAMPLE_INLINE void widen(const V<T>& v, V<double> (&w)[kSums]) {
         if constexpr (kSums == 1) {
-            sum[0] += v;
+            w[0] = v;
         } else {
             typedef float Half __attribute__((vector_size(32)));
             Half h[2];
             std::memcpy(h, &v, sizeof v);
-            for (int i = 0; i < 2; ++i) sum[i] += __builtin_convertvector(h[i], V<double>);
+            for (int i = 0; i < 2; ++i) w[i] = __builtin_convertvector(h[i], V<double>);
         }
     }
+    GENSAMPLE_INLINE void add(const V<T>& v) {
+        V<double> w[kSums];
+        widen(v, w);
+        for (int i = 0; i < kSums; ++i) sum[i] += w[i];
+    }
     GENSAMPLE_INLINE void scale(const V<T>& f) {
-        if constexpr (kSums == 1) {
-            sum[0] *= f;
-        } else {
-            typedef float Half __attribute__((vector_size(32)));
-            Half h[2];
-            std::memcpy(h, &f, sizeof f);
-            for (int i = 0; i < 2; ++i) sum[i] *= __builtin_convertvector(h[i], V<double>);
-        }
+        V<double> w[kSums];
+        widen(f, w);
+        for (int i = 0; i < kSums; ++i) sum[i] *= w[i];
     }
     // log sum over all lanes.
     double finish() const {
@@ -220,7 +218,6 @@ GENSAMPLE_INLINE void compact_tile(const T* tile, const T* weight, const T* y, i
     if (kGrad) add_gradient(tile, y, dim, cv, grad);
 }
 
-// Queries [q0, q1): log-density (out[j]) or its gradient (out[j * dim + k]).
 // Queries [q0, q1): the log-density of a smooth kernel, lane by lane (LaneState).
 template <class T, Kernel K>
 GENSAMPLE_INLINE void smooth_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
@@ -254,9 +251,9 @@ GENSAMPLE_INLINE void smooth_block(const Tiles<T>& data, const T* y, int64_t q0,
     for (int64_t j = 0; j < nq; ++j) out[q0 + j] = T(st[j].finish() + double(offset));
 }
 
+// The gradients, and the compact kernels' log-density: plain tile sums (QueryState).
 template <class T, Kernel K, bool kGrad>
-GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
-    if constexpr (is_smooth(K) && !kGrad) return smooth_block<T, K>(data, y, q0, q1, offset, out);
+GENSAMPLE_INLINE void tile_sums(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
     const int64_t dim = data.dim, nq = q1 - q0;
     QueryState st[kQueries];
     std::vector<double> grad(kGrad ? size_t(nq * dim) : 0, 0.0);
@@ -267,8 +264,8 @@ GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, 
             const T* yj = y + (q0 + j) * dim;
             double* gj = kGrad ? grad.data() + j * dim : nullptr;
             tiles::squared_distances<T, kTile>(tile, yj, dim, d2);
-            if (is_smooth(K)) {
-                smooth_tile<T, K, kGrad>(tile, data.log_weight + t * kTile, yj, dim, d2, st[j], gj);
+            if constexpr (is_smooth(K)) {
+                smooth_tile_gradient<T, K>(tile, data.log_weight + t * kTile, yj, dim, d2, st[j], gj);
             } else {
                 compact_tile<T, K, kGrad>(tile, data.weight + t * kTile, yj, dim, d2, st[j], gj);
             }
@@ -278,11 +275,19 @@ GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, 
     for (int64_t j = 0; j < nq; ++j) {
         if (kGrad) {
             for (int64_t k = 0; k < dim; ++k) out[(q0 + j) * dim + k] = T(grad[size_t(j * dim + k)] / st[j].sum);
-        } else {
-            const double log_sum = is_smooth(K) ? st[j].max + std::log(st[j].sum)
-                                                : std::log(st[j].sum) + data.log_weight_max;
-            out[q0 + j] = T(log_sum + double(offset));
+        } else {  // compact kernels only (smooth_block does the smooth ones)
+            out[q0 + j] = T(std::log(st[j].sum) + data.log_weight_max + double(offset));
         }
+    }
+}
+
+// Queries [q0, q1): log-density (out[j]) or its gradient (out[j * dim + k]).
+template <class T, Kernel K, bool kGrad>
+GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
+    if constexpr (is_smooth(K) && !kGrad) {
+        smooth_block<T, K>(data, y, q0, q1, offset, out);
+    } else {
+        tile_sums<T, K, kGrad>(data, y, q0, q1, offset, out);
     }
 }
 

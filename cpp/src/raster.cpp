@@ -57,15 +57,11 @@ GENSAMPLE_INLINE void leading_coords(const RasterView& r, int64_t row, const uin
         x[1] = T(lat * kDegPerRad);
         return;
     }
-    if (r.dim == 2) {  // the row is the cell index: no divisions (two per point otherwise)
-        x[1] = T(r.origin[1] + (double(row) + u01_from_u64(u[1])) * r.step[1]);
-        return;
-    }
     int64_t rem = row;
     for (int axis = r.dim - 2; axis >= 0; --axis) {
         const int j = r.dim - 1 - axis;
-        const int64_t i = rem % r.shape[axis];
-        rem /= r.shape[axis];
+        const int64_t i = axis > 0 ? rem % r.shape[axis] : rem;  // the first axis: rem is the index
+        if (axis > 0) rem /= r.shape[axis];
         x[j] = T(r.origin[j] + (double(i) + u01_from_u64(u[j])) * r.step[j]);
     }
 }

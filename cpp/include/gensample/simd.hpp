@@ -150,7 +150,6 @@ GENSAMPLE_INLINE V<double> exp_nonpositive_series(const V<double>& x) {
     return e_r * (V<double>)scale;
 }
 
-
 // Whether the running CPU has AVX-512, so that the AVX-512 clone runs: 32 vector registers
 // (room for larger register blocks) and a one-instruction permute of 8 doubles from a
 // 16-entry table (vpermt2pd). A build without dispatch says so only if it was compiled
