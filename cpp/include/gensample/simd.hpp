@@ -91,9 +91,20 @@ private:
     size_t n_ = 0;
 };
 
+// a > b ? a : b lane by lane (maxpd's rule). Written as a loop over lanes: GCC lowers a
+// vector ?: (or comparison) wider than the machine's registers (AVX2, SSE2) one scalar lane
+// at a time, the loop to maxpd. The loop must reach the vectoriser whole: unrolled first,
+// it stays scalar.
 template <class T>
 GENSAMPLE_INLINE V<T> max(const V<T>& a, const V<T>& b) {
-    return a > b ? a : b;
+    alignas(64) T x[Vec<T>::kWidth], y[Vec<T>::kWidth];
+    store(x, a);
+    store(y, b);
+#if defined(__GNUC__)
+#pragma GCC unroll 1
+#endif
+    for (int l = 0; l < Vec<T>::kWidth; ++l) x[l] = x[l] > y[l] ? x[l] : y[l];
+    return load<T>(x);
 }
 
 // sqrt lane by lane (the loop vectorises under -fno-math-errno; vector extensions have no sqrt).
