@@ -5,26 +5,22 @@
 // inline helpers still inline into them) of the marked functions and an ifunc
 // resolver chooses among them on the running CPU. The build uses -ffp-contract=off so no
 // clone fuses multiply-adds: every clone gives the same bits.
+//
+// Where the best form of a kernel differs by instruction set (a register block that fits
+// AVX-512's 32 registers but spills on AVX2), one definition per target instead:
+// GENSAMPLE_TARGET("default"), ("avx2") and ("avx512f") versions of one function, picked by
+// the same ifunc resolver (GCC's function multiversioning). Without dispatch there is one
+// definition, and simd::kAvx512 is a compile-time constant.
 #pragma once
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(GENSAMPLE_NO_DISPATCH)
-#define GENSAMPLE_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define GENSAMPLE_DISPATCH
-#endif
-
-// Where the best form of a kernel differs by instruction set (a register block that fits
-// AVX-512's 32 registers but spills on AVX2), one definition per target instead:
-// GENSAMPLE_TARGET("default"), ("avx2") and ("avx512f") versions of one function, picked by
-// the same ifunc resolver. Without multiversioning there is one definition, and
-// simd::kAvx512 is a compile-time constant.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(GENSAMPLE_NO_DISPATCH)
 #define GENSAMPLE_MULTIVERSION 1
+#define GENSAMPLE_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
 #define GENSAMPLE_TARGET(isa) __attribute__((target(isa)))
 #else
 #define GENSAMPLE_MULTIVERSION 0
+#define GENSAMPLE_DISPATCH
 #endif
 
 // Helpers called from a dispatched function must be inlined into it to be compiled for its

@@ -167,8 +167,7 @@ GENSAMPLE_INLINE V<double> exp_nonpositive_series(const V<double>& x) {
 // for AVX-512 itself. Kernels branch on it where the best form differs between clones.
 #if defined(__AVX512F__)
 inline constexpr bool kAvx512 = true;
-#elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(GENSAMPLE_NO_DISPATCH)
+#elif GENSAMPLE_MULTIVERSION
 inline const bool kAvx512 = [] {
     __builtin_cpu_init();  // may run before libgcc's own constructor
     return __builtin_cpu_supports("avx512f") != 0;
