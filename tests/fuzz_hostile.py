@@ -8,6 +8,7 @@ TypeError or MemoryError (OSError for file paths) whose message names that argum
 in a subprocess of the test, so a crash is a failed test, not a lost run.
 """
 
+import os
 import re
 import signal
 import sys
@@ -25,7 +26,7 @@ from gensample.compat.sklearn import GaussianMixture, KernelDensity
 warnings.simplefilter("ignore")  # NumPy's own warnings on hostile casts are not the point here
 # Machine-independent: whatever the host has, a call that needs more than 4 GiB is refused.
 _validation.available_memory = lambda: 4 * 2**30
-FOLDER = Path(sys.argv[2])
+FOLDER = Path(sys.argv[2]).resolve()
 TIME_LIMIT = 30  # seconds per call: beyond it a call counts as a hang
 
 rng = np.random.default_rng(0)
@@ -258,5 +259,6 @@ def check(data, label):
 
 
 if __name__ == "__main__":
+    os.chdir(FOLDER)  # a hostile relative path ("nan", "3") is written here, not into the checkout
     check()
     print(f"survived {sys.argv[1]} examples over {len(ENTRIES)} entry points")
