@@ -353,7 +353,7 @@ GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T>* src, V<T>* dst, bool
         for (int64_t i = 0; i < L.in; ++i) {
             const V<T> hi = src[i];
 #pragma GCC unroll 8
-            for (int r = 0; r < 8; ++r) acc[r] += W[r][i] * hi;
+            for (int r = 0; r < 8; ++r) acc[r] = simd::fma(W[r][i], hi, acc[r]);
         }
         for (int r = 0; r < rows; ++r) dst[o0 + r] = acc[r];
     }
@@ -394,8 +394,8 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T>& t, const 
                     const T* w = L.weight + j * L.in;
                     const V<T>* tj = in + (j + 1) * W;
                     V<T> acc{};
-                    for (int64_t i = 0; i < L.in; ++i) acc += w[i] * tj[i];
-                    sum += slope[j] * acc;
+                    for (int64_t i = 0; i < L.in; ++i) acc = simd::fma(w[i], tj[i], acc);
+                    sum = simd::fma(slope[j], acc, sum);
                 }
                 div = sum;
             }
@@ -427,10 +427,10 @@ GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>&
             V<T> q{};
 #pragma GCC unroll 4
             for (int64_t j = 0; j < d; ++j) {
-                const V<T> r = x[j] - c.alpha * xk[j];
-                q += r * r;
+                const V<T> r = simd::fma(-xk[j], c.alpha, x[j]);
+                q = simd::fma(r, r, q);
             }
-            s.a[size_t(k)] = E.log_coef[size_t(k0 + k)] - inv_2s2 * q;
+            s.a[size_t(k)] = simd::fma(-inv_2s2, q, E.log_coef[size_t(k0 + k)]);
             tile_max = simd::max<T>(tile_max, s.a[size_t(k)]);
         }
         const V<T> next = simd::max<T>(m, tile_max);
@@ -444,8 +444,8 @@ GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>&
             sum += e;
             const T* xk = E.base.data() + (k0 + k) * d;
 #pragma GCC unroll 4
-            for (int64_t j = 0; j < d; ++j) acc[j] += xk[j] * e;
-            if (kDiv) sq += E.trace[size_t(k0 + k)] * e;
+            for (int64_t j = 0; j < d; ++j) acc[j] = simd::fma(xk[j], e, acc[j]);
+            if (kDiv) sq = simd::fma(E.trace[size_t(k0 + k)], e, sq);
         }
     }
     const V<T> inv = T(1) / sum;
@@ -481,17 +481,19 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
 #pragma GCC unroll 4
         for (int64_t j = 0; j < d; ++j) {
             const T* row = f + packed(j);
+#pragma GCC unroll 2
             for (int v = 0; v < kN; ++v) {
                 const V<T>* xv = x + v * d;
-                V<T> acc = row[0] * xv[0] - b[j];
+                V<T> acc = simd::fma(row[0], xv[0], -b[j] + V<T>{});
 #pragma GCC unroll 4
-                for (int64_t i = 1; i <= j; ++i) acc += row[i] * xv[i];
-                q[v] = j == 0 ? acc * acc : q[v] + acc * acc;  // the same bits as 0 + acc^2
+                for (int64_t i = 1; i <= j; ++i) acc = simd::fma(row[i], xv[i], acc);
+                q[v] = j == 0 ? acc * acc : simd::fma(acc, acc, q[v]);
             }
         }
+#pragma GCC unroll 2
         for (int v = 0; v < kN; ++v) {
             V<T>& a = s.a[size_t(k * kN + v)];
-            a = td.log_coef[size_t(k)] - T(0.5) * q[v];
+            a = simd::fma(T(-0.5), q[v], td.log_coef[size_t(k)] + V<T>{});
             vmax[v] = simd::max<T>(vmax[v], a);
         }
     }
@@ -506,6 +508,7 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
     for (int64_t i = 0; i < kN * d; ++i) sum_u[i] = V<T>{}, g[i] = V<T>{};
     for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
         V<T> e[kN];
+#pragma GCC unroll 2
         for (int v = 0; v < kN; ++v) {
             e[v] = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k * kN + v)] - vmax[v], floor));
             sum[v] += e[v];
@@ -515,13 +518,14 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
 #pragma GCC unroll 4
         for (int64_t i = 0; i < d; ++i) {  // u_k = base_k + B_k x
             const T* row = B + i * d;
+#pragma GCC unroll 2
             for (int v = 0; v < kN; ++v) {
                 const V<T>* xv = x + v * d;
-                V<T> acc = row[0] * xv[0] + base[i];
+                V<T> acc = simd::fma(row[0], xv[0], base[i] + V<T>{});
 #pragma GCC unroll 4
-                for (int64_t j = 1; j < d; ++j) acc += row[j] * xv[j];
+                for (int64_t j = 1; j < d; ++j) acc = simd::fma(row[j], xv[j], acc);
                 if (kDiv) s.uk[size_t(v * d + i)] = acc;
-                sum_u[v * d + i] += e[v] * acc;
+                sum_u[v * d + i] = simd::fma(e[v], acc, sum_u[v * d + i]);
             }
         }
         if (kDiv) {
@@ -533,19 +537,19 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
                 const V<T>* uk = s.uk.data() + v * d;
                 for (int64_t j = 0; j < d; ++j) {  // y = A x - offset
                     const T* row = f + packed(j);
-                    V<T> acc = row[0] * xv[0] - b[j];
-                    for (int64_t i = 1; i <= j; ++i) acc += row[i] * xv[i];
+                    V<T> acc = simd::fma(row[0], xv[0], -b[j] + V<T>{});
+                    for (int64_t i = 1; i <= j; ++i) acc = simd::fma(row[i], xv[i], acc);
                     y[j] = acc;
                 }
                 V<T> dot{};
                 for (int64_t i = 0; i < d; ++i) {  // g_k = -A^T y, and u_k . g_k
                     V<T> gi{};
-                    for (int64_t j = i; j < d; ++j) gi -= f[packed(j) + i] * y[j];
-                    g[v * d + i] += e[v] * gi;
-                    dot += uk[i] * gi;
+                    for (int64_t j = i; j < d; ++j) gi = simd::fma(-f[packed(j) + i], y[j], gi);
+                    g[v * d + i] = simd::fma(e[v], gi, g[v * d + i]);
+                    dot = simd::fma(uk[i], gi, dot);
                 }
-                tr[v] += e[v] * td.trace[size_t(k)];
-                ug[v] += e[v] * dot;
+                tr[v] = simd::fma(td.trace[size_t(k)], e[v], tr[v]);
+                ug[v] = simd::fma(e[v], dot, ug[v]);
             }
         }
     }
@@ -556,8 +560,8 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
         for (int64_t i = 0; i < d; ++i) uv[i] = sum_u[v * d + i] * inv;
         if (kDiv) {  // sum_k w_k [tr B_k + (u_k - u) . (g_k - g)] = sum w tr + sum w u_k . g_k - u . g
             V<T> cross{};
-            for (int64_t i = 0; i < d; ++i) cross += uv[i] * (g[v * d + i] * inv);
-            div[v] = tr[v] * inv + ug[v] * inv - cross;
+            for (int64_t i = 0; i < d; ++i) cross = simd::fma(uv[i], g[v * d + i] * inv, cross);
+            div[v] = simd::fma(tr[v], inv, ug[v] * inv) - cross;
         }
     }
 }
@@ -730,29 +734,30 @@ GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x,
                     for (int l = 0; l < kWidth<T>; ++l) lanes[l] = l < lanes_v ? T(z[l * d + i]) : T(0);
                     const V<T> zi = simd::load<T>(lanes);
                     const int64_t r = v * d + i;
-                    X[r] += h * (k[r] + (st.score_u * k[r] - st.score_x * X[r])) + st.kick * zi;
+                    const V<T> drift = k[r] + (st.score_u * k[r] - st.score_x * X[r]);
+                    X[r] = simd::fma(st.kick, zi, simd::fma(h, drift, X[r]));  // Euler's bits at kick 0
                 }
             }
         } else if (st.solver == Solver::euler) {
-            for (int64_t i = 0; i < rows; ++i) X[i] += h * k[i];
+            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h, k[i], X[i]);
             for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
         } else if (st.solver == Solver::midpoint) {
-            for (int64_t i = 0; i < rows; ++i) acc[i] = X[i] + (T(0.5) * h) * k[i];
+            for (int64_t i = 0; i < rows; ++i) acc[i] = simd::fma(T(0.5) * h, k[i], X[i]);
             field_at<T, kDiv, kDim, kN>(F, *st.at[1], acc, s, k, div);
-            for (int64_t i = 0; i < rows; ++i) X[i] += h * k[i];
+            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h, k[i], X[i]);
             for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
         } else if (st.solver == Solver::heun) {
             V<T>* k1 = s.k1.data();
-            for (int64_t i = 0; i < rows; ++i) k1[i] = k[i], acc[i] = X[i] + h * k[i];
+            for (int64_t i = 0; i < rows; ++i) k1[i] = k[i], acc[i] = simd::fma(h, k[i], X[i]);
             V<T> div1[kN];
             for (int v = 0; v < kN; ++v) div1[v] = div[v];
             field_at<T, kDiv, kDim, kN>(F, *st.at[1], acc, s, k, div);
-            for (int64_t i = 0; i < rows; ++i) X[i] += (T(0.5) * h) * (k1[i] + k[i]);
+            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(T(0.5) * h, k1[i] + k[i], X[i]);
             for (int v = 0; v < kN; ++v) div_sum[v] = T(0.5) * (div1[v] + div[v]);
         } else {  // rk4: x += h/6 (k1 + 2 k2 + 2 k3 + k4)
             V<T>* total = s.k1.data();
             V<T>* probe = s.probe.data();
-            for (int64_t i = 0; i < rows; ++i) total[i] = k[i], probe[i] = X[i] + (T(0.5) * h) * k[i];
+            for (int64_t i = 0; i < rows; ++i) total[i] = k[i], probe[i] = simd::fma(T(0.5) * h, k[i], X[i]);
             for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
             for (int stage = 1; stage < 4; ++stage) {
                 for (int64_t i = 0; i < rows; ++i) acc[i] = probe[i];
@@ -760,12 +765,12 @@ GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x,
                 const T weight = stage == 3 ? T(1) : T(2);
                 const T next = stage == 2 ? h : T(0.5) * h;
                 for (int64_t i = 0; i < rows; ++i) {
-                    total[i] += weight * k[i];
-                    probe[i] = X[i] + next * k[i];
+                    total[i] = simd::fma(weight, k[i], total[i]);
+                    probe[i] = simd::fma(next, k[i], X[i]);
                 }
-                for (int v = 0; v < kN; ++v) div_sum[v] += weight * div[v];
+                for (int v = 0; v < kN; ++v) div_sum[v] = simd::fma(weight, div[v], div_sum[v]);
             }
-            for (int64_t i = 0; i < rows; ++i) X[i] += (h / T(6)) * total[i];
+            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h / T(6), total[i], X[i]);
             for (int v = 0; v < kN; ++v) div_sum[v] = div_sum[v] / T(6);
         }
         store(X, p, count, d, x, kN);
@@ -1019,10 +1024,10 @@ GENSAMPLE_INLINE void step_kn(bool div, const FieldData<T>& F, const Step<T>& st
     }
 #if GENSAMPLE_MULTIVERSION
 GENSAMPLE_TARGET("default") GENSAMPLE_STEP(double, step_f64, 1)
-GENSAMPLE_TARGET("avx2") GENSAMPLE_STEP(double, step_f64, 1)
+GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_STEP(double, step_f64, 1)
 GENSAMPLE_TARGET("avx512f") GENSAMPLE_STEP(double, step_f64, kWideBlock)
 GENSAMPLE_TARGET("default") GENSAMPLE_STEP(float, step_f32, 1)
-GENSAMPLE_TARGET("avx2") GENSAMPLE_STEP(float, step_f32, 1)
+GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_STEP(float, step_f32, 1)
 GENSAMPLE_TARGET("avx512f") GENSAMPLE_STEP(float, step_f32, kWideBlock)
 #else
 GENSAMPLE_STEP(double, step_f64, simd::kAvx512 ? kWideBlock : 1)

@@ -309,9 +309,10 @@ class MLP(_Field):
     fused); the divergence is exact, by forward mode (d tangents beside the values), so a
     :class:`~gensample.Flow` on an MLP has ``logpdf`` for small d. float32 input gives
     float32 weights and math. ReLU and SiLU are vectorised; tanh and GELU call the C
-    library per lane (slower). The products use fused multiply-adds where the compiler's
-    instruction set has them: results agree to rounding across machines, exactly across
-    threads and batches.
+    library per lane (slower). The products are fused multiply-adds, each rounded once
+    whatever the CPU (in hardware on x86-64-v3, AVX-512 and arm64; exact in software
+    elsewhere), so the results are the same bits across threads, batches and machines
+    (tanh and GELU up to the C library's own rounding).
 
     >>> import numpy as np, gensample as gs
     >>> rng = np.random.default_rng(0)

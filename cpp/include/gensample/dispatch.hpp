@@ -1,14 +1,16 @@
 // Runtime dispatch for hot loops: one clone per instruction-set level, picked at load time.
 //
 // The default build targets the baseline ISA (no -march=native, DESIGN.md "Portability");
-// GCC's target_clones adds AVX2 and AVX-512 versions (named by feature, not arch=, so that
-// inline helpers still inline into them) of the marked functions and an ifunc
-// resolver chooses among them on the running CPU. The build uses -ffp-contract=off so no
-// clone fuses multiply-adds: every clone gives the same bits.
+// GCC's target_clones adds x86-64-v3 (AVX2 with FMA) and AVX-512 versions of the marked
+// functions and an ifunc resolver chooses among them on the running CPU. (x86-64-v3 keeps
+// the baseline's arch and tuning, so inline helpers still inline into it; arch=haswell
+// would not.) The build uses -ffp-contract=off: no clone fuses a multiply-add the source
+// did not ask for, so every clone gives the same bits; kernels that want the fused form
+// write simd::fma, which rounds once everywhere.
 //
 // Where the best form of a kernel differs by instruction set (a register block that fits
 // AVX-512's 32 registers but spills on AVX2), one definition per target instead:
-// GENSAMPLE_TARGET("default"), ("avx2") and ("avx512f") versions of one function, picked by
+// GENSAMPLE_TARGET("default"), ("arch=x86-64-v3") and ("avx512f") versions of one function, picked by
 // the same ifunc resolver (GCC's function multiversioning). Without dispatch there is one
 // definition, and simd::kAvx512 is a compile-time constant.
 #pragma once
@@ -16,7 +18,7 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(GENSAMPLE_NO_DISPATCH)
 #define GENSAMPLE_MULTIVERSION 1
-#define GENSAMPLE_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
+#define GENSAMPLE_DISPATCH __attribute__((target_clones("default", "arch=x86-64-v3", "avx512f")))
 #define GENSAMPLE_TARGET(isa) __attribute__((target(isa)))
 #else
 #define GENSAMPLE_MULTIVERSION 0

@@ -107,6 +107,49 @@ GENSAMPLE_INLINE V<T> max(const V<T>& a, const V<T>& b) {
     return load<T>(x);
 }
 
+// a * b + c with a single rounding (IEEE fusedMultiplyAdd), lane by lane: one vfmadd on the
+// FMA clones (x86-64-v3 and AVX-512), libm's fma (exact in software where the CPU has none)
+// on the baseline. Correct rounding makes it the same bits on every machine, so kernels that
+// promise that (flow.cpp) fuse by writing it; -ffp-contract stays off for them. Any operand
+// may be a scalar (splatted in place, as in `a * b`).
+namespace detail {
+template <class T>
+GENSAMPLE_INLINE T lane(const V<T>& v, int l) {
+    return v[l];
+}
+template <class T>
+GENSAMPLE_INLINE T lane(T x, int) {
+    return x;
+}
+// Lane by lane on the vectors themselves: through arrays (as max does) the x86-64-v3 clone
+// of the mixture flow ran 3x slower on its stores and reloads.
+template <class T, class A, class B, class C>
+GENSAMPLE_INLINE V<T> fma_lanes(const A& a, const B& b, const C& c) {
+    V<T> r;
+    for (int l = 0; l < Vec<T>::kWidth; ++l) r[l] = std::fma(lane<T>(a, l), lane<T>(b, l), lane<T>(c, l));
+    return r;
+}
+}  // namespace detail
+
+GENSAMPLE_INLINE V<double> fma(const V<double>& a, const V<double>& b, const V<double>& c) {
+    return detail::fma_lanes<double>(a, b, c);
+}
+GENSAMPLE_INLINE V<double> fma(double a, const V<double>& b, const V<double>& c) {
+    return detail::fma_lanes<double>(a, b, c);
+}
+GENSAMPLE_INLINE V<double> fma(const V<double>& a, const V<double>& b, double c) {
+    return detail::fma_lanes<double>(a, b, c);
+}
+GENSAMPLE_INLINE V<float> fma(const V<float>& a, const V<float>& b, const V<float>& c) {
+    return detail::fma_lanes<float>(a, b, c);
+}
+GENSAMPLE_INLINE V<float> fma(float a, const V<float>& b, const V<float>& c) {
+    return detail::fma_lanes<float>(a, b, c);
+}
+GENSAMPLE_INLINE V<float> fma(const V<float>& a, const V<float>& b, float c) {
+    return detail::fma_lanes<float>(a, b, c);
+}
+
 // sqrt lane by lane (the loop vectorises under -fno-math-errno; vector extensions have no sqrt).
 template <class T>
 GENSAMPLE_INLINE V<T> sqrt_lanes(const V<T>& x) {
@@ -243,10 +286,47 @@ GENSAMPLE_INLINE V<float> exp_nonpositive(const V<float>& x) {
     return e_r * (V<float>)scale;
 }
 
-// exp for kernels that promise the same bits on every machine (flow.cpp, compiled without
-// fused multiply-adds): the series form for double, whatever the CPU.
-GENSAMPLE_INLINE V<double> exp_nonpositive_portable(const V<double>& x) { return exp_nonpositive_series(x); }
-GENSAMPLE_INLINE V<float> exp_nonpositive_portable(const V<float>& x) { return exp_nonpositive(x); }
+// exp for kernels that promise the same bits on every machine (flow.cpp): the series forms
+// above with every multiply-add fused by simd::fma (correctly rounded, so the same bits on
+// every CPU; about half the operations). x = k ln 2 + r as in exp_nonpositive_series; the
+// reduction's two fused steps are exact enough that r carries under an ulp of error.
+GENSAMPLE_INLINE V<double> exp_nonpositive_portable(const V<double>& x) {
+    constexpr double kRound = 0x1.8p52, kLog2e = 0x1.71547652b82fep+0;
+    constexpr double kLn2Hi = 0x1.62e42fefa39efp-1, kLn2Lo = 0x1.abc9e3b39803fp-56;  // ln 2 = hi + lo
+    const V<double> shifted = fma(x, broadcast(kLog2e), kRound);
+    const V<double> k = shifted - kRound;
+    const V<double> r = fma(-kLn2Lo, k, fma(-kLn2Hi, k, x));
+    V<double> p = fma(r, broadcast(1.0 / 6227020800.0), 1.0 / 479001600.0);
+    p = fma(p, r, 1.0 / 39916800.0);
+    p = fma(p, r, 1.0 / 3628800.0);
+    p = fma(p, r, 1.0 / 362880.0);
+    p = fma(p, r, 1.0 / 40320.0);
+    p = fma(p, r, 1.0 / 5040.0);
+    p = fma(p, r, 1.0 / 720.0);
+    p = fma(p, r, 1.0 / 120.0);
+    p = fma(p, r, 1.0 / 24.0);
+    p = fma(p, r, 1.0 / 6.0);
+    p = fma(p, r, 0.5);
+    const V<double> e_r = 1.0 + fma(r * r, p, r);
+    const Vec<double>::bits scale = ((Vec<double>::bits)shifted + 1023u) << 52;
+    return e_r * (V<double>)scale;
+}
+
+GENSAMPLE_INLINE V<float> exp_nonpositive_portable(const V<float>& x) {
+    constexpr float kRound = 0x1.8p23f, kLog2e = 0x1.715476p+0f;
+    constexpr float kLn2Hi = 0x1.62e430p-1f, kLn2Lo = -0x1.05c610p-29f;  // ln 2 = hi + lo
+    const V<float> shifted = fma(x, broadcast(kLog2e), kRound);
+    const V<float> k = shifted - kRound;
+    const V<float> r = fma(-kLn2Lo, k, fma(-kLn2Hi, k, x));
+    V<float> p = fma(r, broadcast(1.0f / 5040.0f), 1.0f / 720.0f);
+    p = fma(p, r, 1.0f / 120.0f);
+    p = fma(p, r, 1.0f / 24.0f);
+    p = fma(p, r, 1.0f / 6.0f);
+    p = fma(p, r, 0.5f);
+    const V<float> e_r = 1.0f + fma(r * r, p, r);
+    const Vec<float>::bits scale = ((Vec<float>::bits)shifted + 127u) << 23;
+    return e_r * (V<float>)scale;
+}
 
 // log(x) for positive normal x. x = 2^e m with m in [sqrt(1/2), sqrt(2)); with
 // s = (m - 1) / (m + 1), log m = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...), |s| < 0.172, by
