@@ -353,7 +353,7 @@ GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T>* src, V<T>* dst, bool
         for (int64_t i = 0; i < L.in; ++i) {
             const V<T> hi = src[i];
 #pragma GCC unroll 8
-            for (int r = 0; r < 8; ++r) acc[r] = simd::fma(W[r][i], hi, acc[r]);
+            for (int r = 0; r < 8; ++r) acc[r] = simd::fma_rows(W[r][i], hi, acc[r]);
         }
         for (int r = 0; r < rows; ++r) dst[o0 + r] = acc[r];
     }

@@ -121,11 +121,21 @@ template <class T>
 GENSAMPLE_INLINE T lane(T x, int) {
     return x;
 }
-// Lane by lane on the vectors themselves: through arrays (as max does) the x86-64-v3 clone
-// of the mixture flow ran 3x slower on its stores and reloads.
+// Lane by lane on the vectors themselves: through arrays (as max does), the x86-64-v3 clone
+// of the mixture flow ran 3x slower on the stores and reloads.
 template <class T, class A, class B, class C>
 GENSAMPLE_INLINE V<T> fma_lanes(const A& a, const B& b, const C& c) {
     V<T> r;
+    for (int l = 0; l < Vec<T>::kWidth; ++l) r[l] = std::fma(lane<T>(a, l), lane<T>(b, l), lane<T>(c, l));
+    return r;
+}
+// The same kept a loop for the vectoriser, which fma_rows needs (below).
+template <class T, class A, class B, class C>
+GENSAMPLE_INLINE V<T> fma_loop(const A& a, const B& b, const C& c) {
+    V<T> r;
+#if defined(__GNUC__)
+#pragma GCC unroll 1
+#endif
     for (int l = 0; l < Vec<T>::kWidth; ++l) r[l] = std::fma(lane<T>(a, l), lane<T>(b, l), lane<T>(c, l));
     return r;
 }
@@ -148,6 +158,16 @@ GENSAMPLE_INLINE V<float> fma(float a, const V<float>& b, const V<float>& c) {
 }
 GENSAMPLE_INLINE V<float> fma(const V<float>& a, const V<float>& b, float c) {
     return detail::fma_lanes<float>(a, b, c);
+}
+// a * b + c for a scalar a, the same bits as fma, for the rows of an unrolled loop over an
+// array of accumulators (a matrix product): there GCC unrolls fma's lane loop first and then
+// leaves it scalar; kept a loop, it becomes one vfmadd on AVX-512 (and on x86-64-v3). Elsewhere
+// use fma: on x86-64-v3 this form moves the vectors through memory.
+GENSAMPLE_INLINE V<double> fma_rows(double a, const V<double>& b, const V<double>& c) {
+    return detail::fma_loop<double>(a, b, c);
+}
+GENSAMPLE_INLINE V<float> fma_rows(float a, const V<float>& b, const V<float>& c) {
+    return detail::fma_loop<float>(a, b, c);
 }
 
 // sqrt lane by lane (the loop vectorises under -fno-math-errno; vector extensions have no sqrt).
