@@ -236,10 +236,13 @@ Lanes<T> lanes_at(const Path& path, double t) {
 }
 
 // A field, its time-independent data: one of a mixture (Cholesky data per stage time for
-// fixed steps, eigen data for lanes), an empirical field, a network.
+// fixed steps, eigen data for lanes), an empirical field, a network. The kernels take the
+// kind as a template argument, so each compiled kernel holds one field, not all three.
+enum class FieldKind { mixture, empirical, network };
+
 template <class T>
 struct FieldData {
-    enum Kind { mixture, empirical, network } kind;
+    FieldKind kind;
     const MixtureField* f = nullptr;
     Path path{};
     const Network<T>* net = nullptr;
@@ -276,12 +279,12 @@ struct Scratch {
     Scratch(const FieldData<T>& F, bool div, bool adaptive, int vectors = 1) {
         const size_t d = size_t(F.dim), rows = size_t(vectors) * d;
         for (simd::Buffer<T>* b : {&r, &y, &uk, &g, &x, &stage, &acc, &k1, &probe}) b->resize(rows);
-        if (F.kind == FieldData<T>::empirical) a.resize(size_t(std::min(F.K, kTile)));
-        if (F.kind == FieldData<T>::mixture) {
+        if (F.kind == FieldKind::empirical) a.resize(size_t(std::min(F.K, kTile)));
+        if (F.kind == FieldKind::mixture) {
             a.resize(size_t(F.K) * size_t(vectors));
             if (adaptive) ys.resize(size_t(F.K) * d), cs.resize(size_t(F.K) * d);
         }
-        if (F.kind == FieldData<T>::network) {
+        if (F.kind == FieldKind::network) {
             stride = F.width;
             const size_t vectors = div ? d + 1 : 1;
             h0.resize(vectors * size_t(stride)), h1.resize(vectors * size_t(stride)), deriv.resize(size_t(stride));
@@ -477,7 +480,7 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
     for (int64_t k = 0; k < K; ++k) {  // pass 1: log w_k up to a constant, from |A_k x - offset_k|^2
         const T* b = td.offset.data() + k * d;
         const T* f = td.factor.data() + k * packed(d);
-        V<T> q[kN];
+        V<T> q[kN] = {};
 #pragma GCC unroll 4
         for (int64_t j = 0; j < d; ++j) {
             const T* row = f + packed(j);
@@ -487,7 +490,7 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
                 V<T> acc = simd::fma(row[0], xv[0], -b[j] + V<T>{});
 #pragma GCC unroll 4
                 for (int64_t i = 1; i <= j; ++i) acc = simd::fma(row[i], xv[i], acc);
-                q[v] = j == 0 ? acc * acc : simd::fma(acc, acc, q[v]);
+                q[v] = simd::fma(acc, acc, q[v]);  // from +0: acc^2 exactly rounded
             }
         }
 #pragma GCC unroll 2
@@ -643,29 +646,34 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, in
 
 // The field at one stage time (fixed steps) for kN vectors of lanes: x and u kN rows of d,
 // div kN. Only the mixture interleaves them; the others take one vector at a time.
-template <class T, bool kDiv, int kDim, int kN>
+template <class T, FieldKind kKind, bool kDiv, int kDim, int kN>
 GENSAMPLE_INLINE void field_at(const FieldData<T>& F, const Stage<T>& st, const V<T>* x, Scratch<T>& s, V<T>* u,
                                V<T>* div) {
     const int64_t d = kDim > 0 ? kDim : F.dim;
-    if (F.kind == FieldData<T>::mixture) return mixture_field<T, kDiv, kDim, kN>(st.mix, F.K, F.dim, x, s, u, div);
-    for (int v = 0; v < kN; ++v) {
-        if (F.kind == FieldData<T>::empirical) {
-            empirical_field<T, kDiv, kDim>(F.emp, st.c, F.K, F.dim, x + v * d, s, u + v * d, div[v]);
-        } else {
-            network_field<T, kDiv, kDim>(*F.net, st.c.t, x + v * d, s, u + v * d, div[v]);
+    if constexpr (kKind == FieldKind::mixture) {
+        mixture_field<T, kDiv, kDim, kN>(st.mix, F.K, F.dim, x, s, u, div);
+    } else {
+        for (int v = 0; v < kN; ++v) {
+            if constexpr (kKind == FieldKind::empirical) {
+                empirical_field<T, kDiv, kDim>(F.emp, st.c, F.K, F.dim, x + v * d, s, u + v * d, div[v]);
+            } else {
+                network_field<T, kDiv, kDim>(*F.net, st.c.t, x + v * d, s, u + v * d, div[v]);
+            }
         }
     }
 }
 
 // The field with a time per lane (dopri5).
-template <class T, bool kDiv, int kDim>
+template <class T, FieldKind kKind, bool kDiv, int kDim>
 GENSAMPLE_INLINE void field_lanes(const FieldData<T>& F, const double* t, const V<T>* x, Scratch<T>& s, V<T>* u,
                                   V<T>& div) {
     const Lanes<T> c = lanes_at<T>(F.path, t);
-    switch (F.kind) {
-        case FieldData<T>::mixture: return mixture_lanes<T, kDiv, kDim>(F.eig, c, F.K, F.dim, x, s, u, div);
-        case FieldData<T>::empirical: return empirical_field<T, kDiv, kDim>(F.emp, c, F.K, F.dim, x, s, u, div);
-        case FieldData<T>::network: return network_field<T, kDiv, kDim>(*F.net, c.t, x, s, u, div);
+    if constexpr (kKind == FieldKind::mixture) {
+        mixture_lanes<T, kDiv, kDim>(F.eig, c, F.K, F.dim, x, s, u, div);
+    } else if constexpr (kKind == FieldKind::empirical) {
+        empirical_field<T, kDiv, kDim>(F.emp, c, F.K, F.dim, x, s, u, div);
+    } else {
+        network_field<T, kDiv, kDim>(*F.net, c.t, x, s, u, div);
     }
 }
 
@@ -710,68 +718,82 @@ struct Step {
 // One step for particles [p0, p1) of x, in place; ld (when kDiv) += the step's div integral.
 // Blocks of kN vectors of lanes: the stages of one block are a chain, so kN > 1 gives the
 // core independent work to overlap (each lane's operations, hence its bits, are unchanged).
-template <class T, bool kDiv, int kDim, int kN>
+// Every solver's stages go through one call of the field: each call site is a full inlined
+// copy of the field, and the copies were most of the build's time.
+template <class T, FieldKind kKind, bool kDiv, int kDim, int kN>
 GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
     constexpr int64_t W = kWidth<T>;
     const int64_t d = kDim > 0 ? kDim : F.dim, rows = kN * d;
     Scratch<T> s(F, kDiv, false, kN);
     const T h = st.h;
+    const int n_stages = stages(st.solver);
     alignas(64) T lanes[kWidth<T>];
     V<T>* X = s.x.data();
     V<T>* k = s.stage.data();
-    V<T>* acc = s.acc.data();
+    V<T>* acc = s.acc.data();    // the next stage's point
+    V<T>* first = s.k1.data();   // heun: k1; rk4: k1 + 2 k2 + 2 k3 + k4 so far
     for (int64_t p = p0; p < p1; p += kN * W) {
         const int64_t count = std::min<int64_t>(kN * W, p1 - p);
         load(x, p, count, d, X, kN);
-        V<T> div[kN] = {}, div_sum[kN] = {};
-        field_at<T, kDiv, kDim, kN>(F, *st.at[0], X, s, k, div);  // k1 at (t, x)
-        if (st.solver == Solver::euler && st.sde) {
-            alignas(64) double z[kWidth<T> * 64];  // count <= width rows of d <= 64 (integrate checks)
-            for (int v = 0; v < kN && v * W < count; ++v) {
-                const int64_t first = p + v * W, lanes_v = std::min<int64_t>(W, count - v * W);
-                normal_rows(st.key, st.row0 + first, st.row0 + first + lanes_v, d, z);
-                for (int64_t i = 0; i < d; ++i) {
-                    for (int l = 0; l < kWidth<T>; ++l) lanes[l] = l < lanes_v ? T(z[l * d + i]) : T(0);
-                    const V<T> zi = simd::load<T>(lanes);
-                    const int64_t r = v * d + i;
-                    const V<T> drift = k[r] + (st.score_u * k[r] - st.score_x * X[r]);
-                    X[r] = simd::fma(st.kick, zi, simd::fma(h, drift, X[r]));  // Euler's bits at kick 0
-                }
+        V<T> div[kN] = {}, div_sum[kN] = {}, div1[kN] = {};
+        for (int stage = 0; stage < n_stages; ++stage) {
+            field_at<T, kKind, kDiv, kDim, kN>(F, *st.at[stage], stage == 0 ? X : acc, s, k, div);
+            switch (st.solver) {
+                case Solver::euler:
+                    if (st.sde) {
+                        alignas(64) double z[kWidth<T> * 64];  // count <= width rows of d <= 64 (integrate checks)
+                        for (int v = 0; v < kN && v * W < count; ++v) {
+                            const int64_t begin = p + v * W, lanes_v = std::min<int64_t>(W, count - v * W);
+                            normal_rows(st.key, st.row0 + begin, st.row0 + begin + lanes_v, d, z);
+                            for (int64_t i = 0; i < d; ++i) {
+                                for (int l = 0; l < kWidth<T>; ++l) lanes[l] = l < lanes_v ? T(z[l * d + i]) : T(0);
+                                const V<T> zi = simd::load<T>(lanes);
+                                const int64_t r = v * d + i;
+                                const V<T> drift = k[r] + (st.score_u * k[r] - st.score_x * X[r]);
+                                X[r] = simd::fma(st.kick, zi, simd::fma(h, drift, X[r]));  // Euler's bits at kick 0
+                            }
+                        }
+                    } else {
+                        for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h, k[i], X[i]);
+                        for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
+                    }
+                    break;
+                case Solver::midpoint:  // x += h k(t + h/2, x + h/2 k1)
+                    if (stage == 0) {
+                        for (int64_t i = 0; i < rows; ++i) acc[i] = simd::fma(T(0.5) * h, k[i], X[i]);
+                    } else {
+                        for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h, k[i], X[i]);
+                        for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
+                    }
+                    break;
+                case Solver::heun:  // x += h/2 (k1 + k(t + h, x + h k1))
+                    if (stage == 0) {
+                        for (int64_t i = 0; i < rows; ++i) first[i] = k[i], acc[i] = simd::fma(h, k[i], X[i]);
+                        for (int v = 0; v < kN; ++v) div1[v] = div[v];
+                    } else {
+                        for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(T(0.5) * h, first[i] + k[i], X[i]);
+                        for (int v = 0; v < kN; ++v) div_sum[v] = T(0.5) * (div1[v] + div[v]);
+                    }
+                    break;
+                case Solver::rk4:  // x += h/6 (k1 + 2 k2 + 2 k3 + k4)
+                    if (stage == 0) {
+                        for (int64_t i = 0; i < rows; ++i) first[i] = k[i], acc[i] = simd::fma(T(0.5) * h, k[i], X[i]);
+                        for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
+                    } else {
+                        const T weight = stage == 3 ? T(1) : T(2);
+                        const T next = stage == 2 ? h : T(0.5) * h;
+                        for (int64_t i = 0; i < rows; ++i) {
+                            first[i] = simd::fma(weight, k[i], first[i]);
+                            acc[i] = simd::fma(next, k[i], X[i]);
+                        }
+                        for (int v = 0; v < kN; ++v) div_sum[v] = simd::fma(weight, div[v], div_sum[v]);
+                    }
+                    if (stage == 3) {
+                        for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h / T(6), first[i], X[i]);
+                        for (int v = 0; v < kN; ++v) div_sum[v] = div_sum[v] / T(6);
+                    }
+                    break;
             }
-        } else if (st.solver == Solver::euler) {
-            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h, k[i], X[i]);
-            for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
-        } else if (st.solver == Solver::midpoint) {
-            for (int64_t i = 0; i < rows; ++i) acc[i] = simd::fma(T(0.5) * h, k[i], X[i]);
-            field_at<T, kDiv, kDim, kN>(F, *st.at[1], acc, s, k, div);
-            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h, k[i], X[i]);
-            for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
-        } else if (st.solver == Solver::heun) {
-            V<T>* k1 = s.k1.data();
-            for (int64_t i = 0; i < rows; ++i) k1[i] = k[i], acc[i] = simd::fma(h, k[i], X[i]);
-            V<T> div1[kN];
-            for (int v = 0; v < kN; ++v) div1[v] = div[v];
-            field_at<T, kDiv, kDim, kN>(F, *st.at[1], acc, s, k, div);
-            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(T(0.5) * h, k1[i] + k[i], X[i]);
-            for (int v = 0; v < kN; ++v) div_sum[v] = T(0.5) * (div1[v] + div[v]);
-        } else {  // rk4: x += h/6 (k1 + 2 k2 + 2 k3 + k4)
-            V<T>* total = s.k1.data();
-            V<T>* probe = s.probe.data();
-            for (int64_t i = 0; i < rows; ++i) total[i] = k[i], probe[i] = simd::fma(T(0.5) * h, k[i], X[i]);
-            for (int v = 0; v < kN; ++v) div_sum[v] = div[v];
-            for (int stage = 1; stage < 4; ++stage) {
-                for (int64_t i = 0; i < rows; ++i) acc[i] = probe[i];
-                field_at<T, kDiv, kDim, kN>(F, *st.at[stage], acc, s, k, div);
-                const T weight = stage == 3 ? T(1) : T(2);
-                const T next = stage == 2 ? h : T(0.5) * h;
-                for (int64_t i = 0; i < rows; ++i) {
-                    total[i] = simd::fma(weight, k[i], total[i]);
-                    probe[i] = simd::fma(next, k[i], X[i]);
-                }
-                for (int v = 0; v < kN; ++v) div_sum[v] = simd::fma(weight, div[v], div_sum[v]);
-            }
-            for (int64_t i = 0; i < rows; ++i) X[i] = simd::fma(h / T(6), total[i], X[i]);
-            for (int v = 0; v < kN; ++v) div_sum[v] = div_sum[v] / T(6);
         }
         store(X, p, count, d, x, kN);
         if (kDiv) {
@@ -823,7 +845,7 @@ GENSAMPLE_INLINE V<T> lanes_of(const double* v) {
 
 // dopri5 for particles [p0, p1): blocks of kWidth particles step together, each lane with its
 // own time and step size, until every lane has finished or failed.
-template <class T, bool kDiv, int kDim>
+template <class T, FieldKind kKind, bool kDiv, int kDim>
 GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
                                      uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
     constexpr int W = kWidth<T>;
@@ -851,21 +873,25 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
             for (int64_t l = 0; l < count; ++l) status[p + l] = uint8_t(Status::finished);
             continue;
         }
-        // Hairer's initial step (scipy's select_initial_step), one extra evaluation.
-        field_lanes<T, kDiv, kDim>(F, t, X, s, K[0], dv[0]);
-        for (int64_t i = 0; i < d; ++i) scale[i] = atol + rtol * (X[i] < T(0) ? -X[i] : X[i]);
-        rms_lanes<T>(X, scale, d, d0);
-        rms_lanes<T>(K[0], scale, d, d1);
+        // Hairer's initial step (scipy's select_initial_step), one extra evaluation: K[0] at
+        // (t0, x), then K[1] at a probe (one call site for both; its divergence is not used).
         double h0[W];
-        for (int l = 0; l < W; ++l) {
-            h0[l] = d0[l] < 1e-5 || d1[l] < 1e-5 ? 1e-6 : 0.01 * d0[l] / d1[l];
-            h0[l] = std::min(h0[l], interval);
-            h[l] = h0[l] * direction;
-            ts[l] = t0 + h[l];
+        for (int e = 0; e < 2; ++e) {
+            if (e == 1) {
+                for (int64_t i = 0; i < d; ++i) scale[i] = atol + rtol * (X[i] < T(0) ? -X[i] : X[i]);
+                rms_lanes<T>(X, scale, d, d0);
+                rms_lanes<T>(K[0], scale, d, d1);
+                for (int l = 0; l < W; ++l) {
+                    h0[l] = d0[l] < 1e-5 || d1[l] < 1e-5 ? 1e-6 : 0.01 * d0[l] / d1[l];
+                    h0[l] = std::min(h0[l], interval);
+                    h[l] = h0[l] * direction;
+                    ts[l] = t0 + h[l];
+                }
+                const V<T> hv = lanes_of<T>(h);
+                for (int64_t i = 0; i < d; ++i) probe[i] = X[i] + hv * K[0][i];
+            }
+            field_lanes<T, kKind, kDiv, kDim>(F, e == 0 ? t : ts, e == 0 ? X : probe, s, K[e], dv[e]);
         }
-        const V<T> hv = lanes_of<T>(h);
-        for (int64_t i = 0; i < d; ++i) probe[i] = X[i] + hv * K[0][i];
-        field_lanes<T, false, kDim>(F, ts, probe, s, K[1], dv[1]);
         for (int64_t i = 0; i < d; ++i) err[i] = K[1][i] - K[0][i];
         rms_lanes<T>(err, scale, d, d2);
         for (int l = 0; l < W; ++l) {
@@ -903,21 +929,26 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
             if (!any) break;
             if ((++loops & 63) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
             const V<T> hl = lanes_of<T>(h);
-            for (int stage = 1; stage < 6; ++stage) {  // K[stage] at t + c h, x + h sum_j a_j K[j]
-                for (int64_t i = 0; i < d; ++i) {
-                    V<T> sum = T(kA[stage - 1][0]) * K[0][i];
-                    for (int j = 1; j < stage; ++j) sum += T(kA[stage - 1][j]) * K[j][i];
-                    probe[i] = X[i] + sum * hl;
+            // K[stage] at t + c h, x + h sum_j a_j K[j]; the last at (t_new, x_new), for the
+            // error estimate and as the next step's K[0].
+            for (int stage = 1; stage < 7; ++stage) {
+                if (stage < 6) {
+                    for (int64_t i = 0; i < d; ++i) {
+                        V<T> sum = T(kA[stage - 1][0]) * K[0][i];
+                        for (int j = 1; j < stage; ++j) sum += T(kA[stage - 1][j]) * K[j][i];
+                        probe[i] = X[i] + sum * hl;
+                    }
+                    for (int l = 0; l < W; ++l) ts[l] = stage == 5 ? t_new[l] : t[l] + kC[stage] * h[l];
+                } else {
+                    for (int64_t i = 0; i < d; ++i) {
+                        V<T> sum = T(kB[0]) * K[0][i];
+                        for (int j = 1; j < 6; ++j) sum += T(kB[j]) * K[j][i];
+                        Xn[i] = X[i] + hl * sum;
+                    }
                 }
-                for (int l = 0; l < W; ++l) ts[l] = stage == 5 ? t_new[l] : t[l] + kC[stage] * h[l];
-                field_lanes<T, kDiv, kDim>(F, ts, probe, s, K[stage], dv[stage]);
+                field_lanes<T, kKind, kDiv, kDim>(F, stage < 6 ? ts : t_new, stage < 6 ? probe : Xn, s, K[stage],
+                                                  dv[stage]);
             }
-            for (int64_t i = 0; i < d; ++i) {
-                V<T> sum = T(kB[0]) * K[0][i];
-                for (int j = 1; j < 6; ++j) sum += T(kB[j]) * K[j][i];
-                Xn[i] = X[i] + hl * sum;
-            }
-            field_lanes<T, kDiv, kDim>(F, t_new, Xn, s, K[6], dv[6]);
             for (int64_t i = 0; i < d; ++i) {
                 V<T> sum = T(kE[0]) * K[0][i];
                 for (int j = 1; j < 7; ++j) sum += T(kE[j]) * K[j][i];
@@ -994,14 +1025,25 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
 // Vectors per block of fixed steps on AVX-512 (one elsewhere).
 constexpr int kWideBlock = 2;
 
-// Small dimensions get their loops unrolled at compile time.
+// One kernel per field kind; small dimensions of the mixture and the data's fields get their
+// loops unrolled at compile time (a network's time is in its hidden layers: one kernel for
+// every d).
+template <class T, FieldKind kKind, bool kDiv, int kN>
+GENSAMPLE_INLINE void step_dim(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
+    switch (F.dim) {
+        case 1: return step_range<T, kKind, kDiv, 1, kN>(F, st, x, ld, p0, p1);
+        case 2: return step_range<T, kKind, kDiv, 2, kN>(F, st, x, ld, p0, p1);
+        case 3: return step_range<T, kKind, kDiv, 3, kN>(F, st, x, ld, p0, p1);
+        default: return step_range<T, kKind, kDiv, 0, kN>(F, st, x, ld, p0, p1);
+    }
+}
+
 template <class T, bool kDiv, int kN>
 GENSAMPLE_INLINE void step_any(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
-    switch (F.dim) {
-        case 1: return step_range<T, kDiv, 1, kN>(F, st, x, ld, p0, p1);
-        case 2: return step_range<T, kDiv, 2, kN>(F, st, x, ld, p0, p1);
-        case 3: return step_range<T, kDiv, 3, kN>(F, st, x, ld, p0, p1);
-        default: return step_range<T, kDiv, 0, kN>(F, st, x, ld, p0, p1);
+    switch (F.kind) {
+        case FieldKind::mixture: return step_dim<T, FieldKind::mixture, kDiv, kN>(F, st, x, ld, p0, p1);
+        case FieldKind::empirical: return step_dim<T, FieldKind::empirical, kDiv, kN>(F, st, x, ld, p0, p1);
+        case FieldKind::network: return step_range<T, FieldKind::network, kDiv, 0, kN>(F, st, x, ld, p0, p1);
     }
 }
 
@@ -1035,14 +1077,27 @@ GENSAMPLE_STEP(float, step_f32, simd::kAvx512 ? kWideBlock : 1)
 #endif
 #undef GENSAMPLE_STEP
 
+template <class T, FieldKind kKind, bool kDiv>
+GENSAMPLE_INLINE void adaptive_dim(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
+                                   uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
+    switch (F.dim) {
+        case 1: return adaptive_range<T, kKind, kDiv, 1>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 2: return adaptive_range<T, kKind, kDiv, 2>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 3: return adaptive_range<T, kKind, kDiv, 3>(F, A, x, ld, snaps, status, stats, p0, p1);
+        default: return adaptive_range<T, kKind, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
+    }
+}
+
 template <class T, bool kDiv>
 GENSAMPLE_INLINE void adaptive_any(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
                                    uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
-    switch (F.dim) {
-        case 1: return adaptive_range<T, kDiv, 1>(F, A, x, ld, snaps, status, stats, p0, p1);
-        case 2: return adaptive_range<T, kDiv, 2>(F, A, x, ld, snaps, status, stats, p0, p1);
-        case 3: return adaptive_range<T, kDiv, 3>(F, A, x, ld, snaps, status, stats, p0, p1);
-        default: return adaptive_range<T, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
+    switch (F.kind) {
+        case FieldKind::mixture:
+            return adaptive_dim<T, FieldKind::mixture, kDiv>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case FieldKind::empirical:
+            return adaptive_dim<T, FieldKind::empirical, kDiv>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case FieldKind::network:
+            return adaptive_range<T, FieldKind::network, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
     }
 }
 
@@ -1066,10 +1121,10 @@ void adaptive_f32(bool div, const FieldData<float>& F, const Adaptive& A, float*
     }
 }
 
-template <class T, int kDim>
+template <class T, FieldKind kKind>
 GENSAMPLE_INLINE void velocity_range(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div,
                                      int64_t p0, int64_t p1) {
-    const int64_t d = kDim > 0 ? kDim : F.dim;
+    const int64_t d = F.dim;
     Scratch<T> s(F, div != nullptr, false);
     simd::Buffer<T> out(static_cast<size_t>(d));
     alignas(64) T lanes[kWidth<T>];
@@ -1078,26 +1133,36 @@ GENSAMPLE_INLINE void velocity_range(const FieldData<T>& F, const Stage<T>& st, 
         load(x, p, count, d, s.x.data());
         V<T> dv{};
         if (div) {
-            field_at<T, true, kDim, 1>(F, st, s.x.data(), s, out.data(), &dv);
+            field_at<T, kKind, true, 0, 1>(F, st, s.x.data(), s, out.data(), &dv);
             simd::store(lanes, dv);
             for (int64_t l = 0; l < count; ++l) div[p + l] = double(lanes[l]);
         } else {
-            field_at<T, false, kDim, 1>(F, st, s.x.data(), s, out.data(), &dv);
+            field_at<T, kKind, false, 0, 1>(F, st, s.x.data(), s, out.data(), &dv);
         }
         store(out.data(), p, count, d, u);
+    }
+}
+
+template <class T>
+GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div,
+                                   int64_t p0, int64_t p1) {
+    switch (F.kind) {
+        case FieldKind::mixture: return velocity_range<T, FieldKind::mixture>(F, st, x, u, div, p0, p1);
+        case FieldKind::empirical: return velocity_range<T, FieldKind::empirical>(F, st, x, u, div, p0, p1);
+        case FieldKind::network: return velocity_range<T, FieldKind::network>(F, st, x, u, div, p0, p1);
     }
 }
 
 GENSAMPLE_DISPATCH
 void velocity_f64(const FieldData<double>& F, const Stage<double>& st, const double* x, double* u, double* div,
                   int64_t p0, int64_t p1) {
-    velocity_range<double, 0>(F, st, x, u, div, p0, p1);
+    velocity_any<double>(F, st, x, u, div, p0, p1);
 }
 
 GENSAMPLE_DISPATCH
 void velocity_f32(const FieldData<float>& F, const Stage<float>& st, const float* x, float* u, double* div,
                   int64_t p0, int64_t p1) {
-    velocity_range<float, 0>(F, st, x, u, div, p0, p1);
+    velocity_any<float>(F, st, x, u, div, p0, p1);
 }
 
 void run_step(bool div, const FieldData<double>& F, const Step<double>& st, double* x, double* ld, int64_t p0,
@@ -1143,7 +1208,7 @@ FieldData<T> field_data(const Field<T>& field, bool adaptive) {
             }
             F.width = std::max(F.width, net.layers[i].out);
         }
-        F.kind = FieldData<T>::network;
+        F.kind = FieldKind::network;
         F.net = field.net;
         F.dim = net.dim;
         return F;
@@ -1154,10 +1219,10 @@ FieldData<T> field_data(const Field<T>& field, bool adaptive) {
     F.K = f.k;
     F.dim = f.dim;
     if (f.empirical) {
-        F.kind = FieldData<T>::empirical;
+        F.kind = FieldKind::empirical;
         F.emp = empirical_data<T>(f);
     } else {
-        F.kind = FieldData<T>::mixture;
+        F.kind = FieldKind::mixture;
         if (adaptive) F.eig = eigen_data<T>(f);
     }
     return F;
@@ -1167,7 +1232,7 @@ template <class T>
 Stage<T> stage_at(const FieldData<T>& F, double t) {
     Stage<T> st;
     const Coefficients c = coefficients(F.path, t);
-    if (F.kind == FieldData<T>::mixture) st.mix = mixture_data<T>(*F.f, c, t);
+    if (F.kind == FieldKind::mixture) st.mix = mixture_data<T>(*F.f, c, t);
     st.c = lanes_at<T>(F.path, t);
     return st;
 }
