@@ -350,6 +350,16 @@ def test_bad_parameters(args, kwargs, match):
         gs.GMM.from_parameters(*args, **kwargs)
 
 
+def test_rounding_asymmetry_is_accepted():
+    # Q diag(l) Q.T in floating point: off-diagonal entries near zero differ from their
+    # transposes by ~1e-17, relatively far apart, yet the matrix is symmetric to rounding.
+    cov = np.array([[1.8, 2.7e-17, 4.3e-16], [2.9e-17, 1.2, 0.3], [4.3e-16, 0.3, 0.9]])
+    g = gs.GMM.from_parameters([1.0], [[0.0, 0.0, 0.0]], [cov])
+    np.testing.assert_array_equal(g.covariances_[0], 0.5 * (cov + cov.T))
+    with pytest.raises(ValueError, match="symmetric"):
+        gs.GMM.from_parameters([1.0], [[0.0, 0.0, 0.0]], [cov + np.triu(np.full((3, 3), 1e-6), 1)])
+
+
 @pytest.mark.parametrize(
     "kwargs, err, match",
     [

@@ -285,6 +285,12 @@ def test_bad_fit(X, kwargs, fit_kwargs, err, match):
         gs.KDE(**kwargs).fit(X, **fit_kwargs)
 
 
+def test_rounding_asymmetry_in_bandwidth_is_accepted():
+    H = np.array([[0.5, 2.7e-17], [2.9e-17, 0.25]])  # symmetric to rounding, relatively not
+    kde = gs.KDE(bandwidth=H).fit([[0.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(kde.bandwidth_, 0.5 * (H + H.T))
+
+
 def test_bad_use():
     with pytest.raises(ValueError, match="kernel must be one of"):
         gs.KDE(kernel="box")

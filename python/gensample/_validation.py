@@ -93,6 +93,14 @@ def as_path(path, name: str = "path"):
     return Path(text)
 
 
+def is_symmetric(a: np.ndarray, rtol: float) -> bool:
+    """Whether each matrix in the last two axes equals its transpose to rtol times its largest
+    entry: Q diag(l) Q.T computed in floating point is symmetric only to rounding, and an
+    entry-wise relative test would reject its near-zero entries."""
+    scale = np.abs(a).max(axis=(-2, -1), keepdims=True)
+    return bool((np.abs(a - np.swapaxes(a, -1, -2)) <= rtol * scale).all())
+
+
 def as_array(a, name: str, dtype=None) -> np.ndarray:
     """``np.asarray(a, dtype)`` whose failures (ragged lists, things that are not numbers)
     name the argument."""

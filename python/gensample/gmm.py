@@ -27,6 +27,7 @@ from ._validation import (
     check_positive_int,
     check_real,
     empty_output,
+    is_symmetric,
 )
 from .distribution import Distribution
 from .random import key_from_rng
@@ -172,7 +173,7 @@ class GMM(Distribution):
         if not np.isfinite(cov).all():
             raise ValueError("covariances must be finite (no NaN or inf)")
         if self.covariance in ("full", "tied"):
-            if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-10, atol=0):
+            if not is_symmetric(cov, 1e-10):
                 raise ValueError("covariances must be symmetric")
             cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
         elif not (cov > 0).all():

@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import _short, as_array, as_dataset, as_points, as_sample_weights, check_n_threads, check_squares
+from ._validation import (_short, as_array, as_dataset, as_points, as_sample_weights, check_n_threads, check_squares,
+                          is_symmetric)
 from .distribution import Distribution
 
 __all__ = ["KDE", "KERNELS", "log_kernel_norm"]
@@ -139,7 +140,7 @@ def bandwidth_matrix(bandwidth, X: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.diag(np.broadcast_to(h, (d,)) ** 2)
     if h.shape != (d, d):
         raise ValueError(f"a bandwidth matrix must have shape ({d}, {d}), got {h.shape}")
-    if not np.allclose(h, h.T, rtol=1e-12, atol=0):
+    if not is_symmetric(h, 1e-12):
         raise ValueError("a bandwidth matrix must be symmetric")
     return 0.5 * (h + h.T)
 
@@ -329,7 +330,7 @@ class KDE(Distribution):
         if w.shape != (n,) or (w < 0).any() or not abs(float(w.sum()) - 1.0) < 1e-9:
             raise ValueError(f"weights must be {n} non-negative numbers summing to 1")
         H = float_array(arrays["bandwidth_matrix"], "bandwidth_matrix", 2)
-        if H.shape != (d, d) or not np.allclose(H, H.T, rtol=1e-12, atol=0):
+        if H.shape != (d, d) or not is_symmetric(H, 1e-12):
             raise ValueError(f"bandwidth_matrix must be a symmetric ({d}, {d}) matrix")
         bandwidth = params["bandwidth"]
         kde = cls(bandwidth=H if bandwidth is None else bandwidth, kernel=params["kernel"])
