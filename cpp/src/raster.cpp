@@ -66,10 +66,96 @@ GENSAMPLE_INLINE void leading_coords(const RasterView& r, int64_t row, const uin
     }
 }
 
+// The exact sampler in 2-D, one tile of Philox blocks (two per sample) at a time and phase
+// by phase: the table loads of a phase do not wait on one another, so their cache misses
+// overlap, and the arithmetic vectorises. The same operations in the same order as the
+// per-sample form below, so the same bits.
+template <class T>
+GENSAMPLE_INLINE void exact_tile_2d(const RasterView& r, const Key& k, int m, const PhiloxLanes& ctr,
+                                    const PhiloxLanes& w, T* x) {
+    constexpr int kMax = kPhiloxTile / 2;
+    const uint64_t n_runs = uint64_t(r.n_runs);
+    uint32_t col[kMax], start[kMax], length[kMax], row[kMax];
+    for (int a = 0; a < m; ++a) {
+        uint64_t c, lo;
+        mul_64x64(tile_word(w, 2 * a, 0), n_runs, c, lo);
+        if (lo < n_runs) c = column_of(tile_word(w, 2 * a, 0), n_runs, k, tile_row(ctr, a, 2));
+        col[a] = uint32_t(c);
+        GENSAMPLE_PREFETCH(r.pick + c);
+    }
+    for (int a = 0; a < m; ++a) {
+        const RunPick& p = r.pick[col[a]];
+        const int side = u01_from_u64(tile_word(w, 2 * a, 1)) < p.prob ? 0 : 1;
+        start[a] = p.start[side];
+        length[a] = p.length[side];
+        row[a] = p.row[side];
+    }
+    for (int a = 0; a < m; ++a) {
+        const double u0 = u01_from_u64(tile_word(w, 2 * a + 1, 0));
+        x[2 * a] = T(r.origin[0] + (double(start[a]) + u0 * double(length[a])) * r.step[0]);
+    }
+    if (!r.sphere()) {
+        for (int a = 0; a < m; ++a) {
+            x[2 * a + 1] = T(r.origin[1] + (double(row[a]) + u01_from_u64(tile_word(w, 2 * a + 1, 1))) * r.step[1]);
+        }
+        return;
+    }
+    double lat[kMax];
+    const double* series = r.lat_series;
+    for (int a = 0; series && a < m; ++a) {  // asin by its series about the row's lower edge
+        const double* c = series + int64_t(row[a]) * 5;
+        const double lo = r.sin_lat_edge[row[a]], hi = r.sin_lat_edge[row[a] + 1];
+        const double d = u01_from_u64(tile_word(w, 2 * a + 1, 1)) * (hi - lo);
+        lat[a] = c[0] + d * (c[1] + d * (c[2] + d * (c[3] + d * c[4])));
+    }
+    for (int a = 0; a < m; ++a) {  // rows without a series
+        if (series && series[int64_t(row[a]) * 5 + 1] == series[int64_t(row[a]) * 5 + 1]) continue;
+        const double lo = r.sin_lat_edge[row[a]], hi = r.sin_lat_edge[row[a] + 1];
+        lat[a] = std::asin(lo + u01_from_u64(tile_word(w, 2 * a + 1, 1)) * (hi - lo));
+    }
+    for (int a = 0; a < m; ++a) x[2 * a + 1] = T(lat[a] * kDegPerRad);
+}
+
+template <class T>
+GENSAMPLE_INLINE void exact_2d(const RasterView& r, const Key& k, const int64_t* rows, int64_t r0, int64_t count,
+                               T* out) {
+    const PhiloxTileFn philox = philox_tile();
+    constexpr int kPerTile = kPhiloxTile / 2;
+    PhiloxLanes ctr{}, w;
+    for (int64_t k0 = 0; k0 < count; k0 += kPerTile) {
+        const int m = int(std::min<int64_t>(kPerTile, count - k0));
+        tile_counters(ctr, rows, r0, k0, m, 2, 0);
+        philox(k.k0, k.k1, ctr, w);
+        exact_tile_2d(r, k, m, ctr, w, out + 2 * k0);
+    }
+}
+
+// One clone per instruction set (dispatch.hpp).
+GENSAMPLE_DISPATCH
+void exact_2d_f64(const RasterView& r, const Key& k, const int64_t* rows, int64_t r0, int64_t count, double* out) {
+    exact_2d(r, k, rows, r0, count, out);
+}
+GENSAMPLE_DISPATCH
+void exact_2d_f32(const RasterView& r, const Key& k, const int64_t* rows, int64_t r0, int64_t count, float* out) {
+    exact_2d(r, k, rows, r0, count, out);
+}
+void exact_2d_any(const RasterView& r, const Key& k, const int64_t* rows, int64_t r0, int64_t count, double* out) {
+    exact_2d_f64(r, k, rows, r0, count, out);
+}
+void exact_2d_any(const RasterView& r, const Key& k, const int64_t* rows, int64_t r0, int64_t count, float* out) {
+    exact_2d_f32(r, k, rows, r0, count, out);
+}
+
 template <class T>
 void exact_impl(const RasterView& r, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, T* out,
                 int n_threads) {
     const Key k(key);
+    if (r.dim == 2) {
+        parallel_for(count, kRowsPerTask, n_threads, [&](int64_t a, int64_t b) {
+            exact_2d_any(r, k, rows ? rows + a : nullptr, r0 + a, b - a, out + a * 2);
+        });
+        return;
+    }
     const int slots = 1 + (r.dim + 1) / 2;
     parallel_for(count, kRowsPerTask, n_threads, [&](int64_t a, int64_t b) {
         T* dst = out + a * r.dim;

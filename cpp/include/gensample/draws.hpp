@@ -22,6 +22,31 @@ namespace gensample {
 
 inline constexpr int kMaxSlots = 8;
 
+// Word j (0 or 1) of Philox block b in a tile: the block's 32-bit words 2j and 2j + 1.
+GENSAMPLE_INLINE uint64_t tile_word(const PhiloxLanes& out, int b, int j) {
+    return j == 0 ? (out.x0[b] & 0xFFFFFFFFu) | (out.x1[b] << 32) : (out.x2[b] & 0xFFFFFFFFu) | (out.x3[b] << 32);
+}
+
+// The counters of samples k0 .. k0 + m - 1 of a tile: block a * slots + s is (row, s, tag).
+GENSAMPLE_INLINE void tile_counters(PhiloxLanes& ctr, const int64_t* rows, int64_t r0, int64_t k0, int m, int slots,
+                                    uint32_t tag) {
+    for (int a = 0; a < m; ++a) {
+        const uint64_t row = uint64_t(rows ? rows[k0 + a] : r0 + k0 + a);
+        for (int s = 0; s < slots; ++s) {
+            const int b = a * slots + s;
+            ctr.x0[b] = row & 0xFFFFFFFFu;
+            ctr.x1[b] = row >> 32;
+            ctr.x2[b] = uint64_t(s);
+            ctr.x3[b] = tag;
+        }
+    }
+}
+
+// The row number (counter) of sample a of a tile.
+GENSAMPLE_INLINE uint64_t tile_row(const PhiloxLanes& ctr, int a, int slots) {
+    return uint64_t(ctr.x0[a * slots]) | (uint64_t(ctr.x1[a * slots]) << 32);
+}
+
 // fn(k, row, w) for each of the `count` samples, w[2*s + j] = 64-bit word j of slot s.
 // pre(w) runs first on every sample of a tile of blocks: a sampler issues its table
 // prefetches there, so that the cache misses of a whole tile overlap.
@@ -35,23 +60,13 @@ void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t coun
     uint64_t w[2 * kMaxSlots];
     auto words = [&](int a) {
         for (int s = 0; s < slots; ++s) {
-            const int b = a * slots + s;
-            w[2 * s] = (out.x0[b] & 0xFFFFFFFFu) | (out.x1[b] << 32);
-            w[2 * s + 1] = (out.x2[b] & 0xFFFFFFFFu) | (out.x3[b] << 32);
+            w[2 * s] = tile_word(out, a * slots + s, 0);
+            w[2 * s + 1] = tile_word(out, a * slots + s, 1);
         }
     };
     for (int64_t k0 = 0; k0 < count; k0 += per_tile) {
         const int m = int(std::min<int64_t>(per_tile, count - k0));
-        for (int a = 0; a < m; ++a) {
-            const uint64_t row = uint64_t(rows ? rows[k0 + a] : r0 + k0 + a);
-            for (int s = 0; s < slots; ++s) {
-                const int b = a * slots + s;
-                ctr.x0[b] = row & 0xFFFFFFFFu;
-                ctr.x1[b] = row >> 32;
-                ctr.x2[b] = uint64_t(s);
-                ctr.x3[b] = tag;
-            }
-        }
+        tile_counters(ctr, rows, r0, k0, m, slots, tag);
         philox(key.k0, key.k1, ctr, out);
         for (int a = 0; a < m; ++a) {
             words(a);
@@ -59,7 +74,7 @@ void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t coun
         }
         for (int a = 0; a < m; ++a) {
             words(a);
-            fn(k0 + a, uint64_t(ctr.x0[a * slots]) | (uint64_t(ctr.x1[a * slots]) << 32), static_cast<const uint64_t*>(w));
+            fn(k0 + a, tile_row(ctr, a, slots), static_cast<const uint64_t*>(w));
         }
     }
 }
