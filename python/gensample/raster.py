@@ -21,6 +21,21 @@ _METHODS = ("exact", "rejection")
 _MAX_AXES = 8
 
 
+def _line_aligned(table: np.ndarray) -> np.ndarray:
+    """table (1-D bytes) starting on a 64-byte boundary, copied if it does not.
+
+    NumPy aligns to 16 bytes; the exact sampler's 32-byte entries must not straddle two
+    cache lines, or a sample in a table beyond the cache misses twice (1.5x slower).
+    """
+    if table.ctypes.data % 64 == 0:
+        return table
+    buffer = np.empty(table.nbytes + 63, np.uint8)
+    offset = -buffer.ctypes.data % 64
+    out = buffer[offset : offset + table.nbytes]
+    out[:] = table
+    return out
+
+
 def _as_mask(mask) -> np.ndarray:
     arr = as_array(mask, "mask")
     if arr.dtype != np.bool_:
@@ -157,6 +172,10 @@ class RasterMask(Region):
         self._build(tuple(shape), _check_runs(shape, runs), weighted=bool(weighted))
         return self
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._index["pick"] = _line_aligned(self._index["pick"])
+
     def _save_state(self):
         ix = self._index
         arrays = {"row_ptr": ix["row_ptr"], "start": ix["start"], "length": ix["length"]}
@@ -218,7 +237,7 @@ class RasterMask(Region):
         row_m = measure if np.isscalar(measure) else measure[run_row]
         cells = length.astype(np.float64) * row_m
         mass = cells * weight
-        pick = _core.raster_pick_table(mass, run_row, start, length)
+        pick = _line_aligned(_core.raster_pick_table(mass, run_row, start, length))
         self._shape = tuple(int(s) for s in shape)
         self._index = {
             "shape": np.array(shape, dtype=np.int64),
