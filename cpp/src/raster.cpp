@@ -83,12 +83,12 @@ GENSAMPLE_INLINE void exact_tile_2d(const RasterView& r, const Key& k, int m, co
         col[a] = uint32_t(c);
         GENSAMPLE_PREFETCH(r.pick + c);
     }
-    for (int a = 0; a < m; ++a) {
+    for (int a = 0; a < m; ++a) {  // both runs loaded, then blended: no load waits on the coin
         const RunPick& p = r.pick[col[a]];
-        const int side = u01_from_u64(tile_word(w, 2 * a, 1)) < p.prob ? 0 : 1;
-        start[a] = p.start[side];
-        length[a] = p.length[side];
-        row[a] = p.row[side];
+        const uint32_t alias = 0u - uint32_t(!(u01_from_u64(tile_word(w, 2 * a, 1)) < p.prob));
+        start[a] = p.start[0] ^ ((p.start[0] ^ p.start[1]) & alias);
+        length[a] = p.length[0] ^ ((p.length[0] ^ p.length[1]) & alias);
+        row[a] = p.row[0] ^ ((p.row[0] ^ p.row[1]) & alias);
     }
     for (int a = 0; a < m; ++a) {
         const double u0 = u01_from_u64(tile_word(w, 2 * a + 1, 0));
