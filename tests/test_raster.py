@@ -1,5 +1,6 @@
 """RasterMask and GeoMask against their NumPy twins, statistics and bad input."""
 
+import mmap
 import pickle
 
 import numpy as np
@@ -270,3 +271,13 @@ def test_pick_table_is_cache_line_aligned_after_pickling():
         for m in (r, back):
             assert m._index["pick"].ctypes.data % 64 == 0
         np.testing.assert_array_equal(back.sample(500, rng=4), r.sample(500, rng=4))
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="huge pages are asked for on Linux only")
+def test_large_pick_table_starts_on_a_huge_page():
+    w = np.random.default_rng(1).random((400, 400))  # one run per cell: a 5 MB table
+    r = gs.RasterMask(np.ones(w.shape, bool), weights=w)
+    for m in (r, pickle.loads(pickle.dumps(r))):
+        assert m._index["pick"].nbytes > 4 * 2**20
+        assert m._index["pick"].ctypes.data % 2**21 == 0
+    np.testing.assert_array_equal(m.sample(500, rng=4), r.sample(500, rng=4))
