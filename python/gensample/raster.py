@@ -36,7 +36,10 @@ def _line_aligned(table: np.ndarray) -> np.ndarray:
     """
     if table.nbytes >= 2 * _HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
         area = mmap.mmap(-1, table.nbytes + _HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        area.madvise(mmap.MADV_HUGEPAGE)
+        try:
+            area.madvise(mmap.MADV_HUGEPAGE)
+        except OSError:  # a kernel without transparent huge pages: 4 KiB pages it is
+            pass
         buffer = np.frombuffer(area, np.uint8)
         offset = -buffer.ctypes.data % _HUGE_PAGE
     elif table.ctypes.data % 64 == 0:
