@@ -273,6 +273,30 @@ def test_pick_table_is_cache_line_aligned_after_pickling():
         np.testing.assert_array_equal(back.sample(500, rng=4), r.sample(500, rng=4))
 
 
+def test_run_lengths_are_kept_once_in_the_pick_table():
+    """A run's length is side 0 of its own alias entry: a view, not a copy, also after
+    pickling; index_nbytes counts each byte once."""
+    w = np.random.default_rng(2).random((30, 40))
+    mask = w > 0.4
+    runs = gs.RasterMask(mask)._index
+    for r in (gs.RasterMask(mask), gs.RasterMask(mask, weights=w), gs.GeoMask(mask)):
+        back = pickle.loads(pickle.dumps(r))
+        assert "length" not in r.__getstate__()["_index"]
+        for m in (r, back):
+            ix = m._index
+            assert np.shares_memory(ix["length"], ix["pick"])
+            if not m.weighted:
+                np.testing.assert_array_equal(ix["length"], runs["length"])
+            owned = [v for k, v in ix.items() if isinstance(v, np.ndarray) and k != "length"]
+            assert m.index_nbytes == sum(v.nbytes for v in owned)
+            assert m.index_nbytes >= 36 * m.n_runs
+        np.testing.assert_array_equal(back.contains(mask_points(r)), r.contains(mask_points(r)))
+
+
+def mask_points(r):
+    return r.sample(2000, rng=5) * 1.2  # some inside, some outside
+
+
 @pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="huge pages are asked for on Linux only")
 def test_large_pick_table_starts_on_a_huge_page():
     w = np.random.default_rng(1).random((400, 400))  # one run per cell: a 5 MB table

@@ -31,14 +31,16 @@ int64_t count_runs(const uint8_t* m, const double* w, int64_t n_cols) {
     return runs;
 }
 
-// Index of the run of row `row` holding cell column `col`, or -1.
+// Index of the run of row `row` holding cell column `col`, or -1. The search runs over the
+// dense starts (a row's fit in a cache line or two); the length is side 0 of the run's own
+// alias entry, the index's only copy of it.
 GENSAMPLE_INLINE int64_t find_run(const RasterView& r, int64_t row, int64_t col) {
     const uint32_t* first = r.start + r.row_ptr[row];
     const uint32_t* last = r.start + r.row_ptr[row + 1];
     const uint32_t* it = std::upper_bound(first, last, uint32_t(col));  // first start > col
     if (it == first) return -1;
     const int64_t k = (it - r.start) - 1;
-    return col < int64_t(r.start[k]) + int64_t(r.length[k]) ? k : -1;
+    return col < int64_t(r.start[k]) + int64_t(r.pick[k].length[0]) ? k : -1;
 }
 
 // Writes the leading coordinates (columns 1..dim-1) of a point in row `row`.

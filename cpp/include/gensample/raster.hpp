@@ -11,6 +11,7 @@
 // and the lat/lon grids of global-land-mask have it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct RunPick {
     uint32_t row[2], start[2], length[2];
 };
 static_assert(sizeof(RunPick) == 32, "RunPick must pack into 32 bytes");
+// python/gensample/raster.py reads each run's length from side 0 of its entry.
+static_assert(offsetof(RunPick, length) == 24, "RunPick layout");
 
 // The alias table over runs with masses `mass` (Vose, draws.hpp), runs inlined.
 std::vector<RunPick> raster_pick_table(const double* mass, const uint32_t* run_row, const uint32_t* start,
@@ -48,9 +51,8 @@ struct RasterView {
     const double* origin = nullptr;   // per output column
     const double* step = nullptr;     // per output column (negative: index 0 at the top)
     int64_t n_rows = 0;
-    const int64_t* row_ptr = nullptr;
-    const uint32_t* start = nullptr;
-    const uint32_t* length = nullptr;
+    const int64_t* row_ptr = nullptr;  // runs of row i: [row_ptr[i], row_ptr[i + 1])
+    const uint32_t* start = nullptr;    // first cell of each run (its length: pick[k].length[0])
     const double* weight = nullptr;       // per run; only for weighted rasters
     // Sphere: dim == 2, column 0 longitude and column 1 latitude in degrees; the latitude
     // inside a row is drawn so that sin(lat) is uniform between the row's edges.
@@ -58,7 +60,8 @@ struct RasterView {
     // Optional, with sin_lat_edge: per row asin(a) and the series of asin about a in
     // d = s - a (coefficients of d..d^4), or NaN coefficients where asin must be called.
     const double* lat_series = nullptr;  // n_rows * 5
-    // The exact sampler's alias table over runs (mass = length * weight * row area).
+    // The alias table over runs (mass = length * weight * row area); entry k's side 0 is
+    // run k itself, which is where every kernel finds a run's length.
     const RunPick* pick = nullptr;
     int64_t n_runs = 0;
     double max_weight = 1;  // for the weighted rejection sampler

@@ -35,7 +35,6 @@ RasterView view_of(const py::dict& d) {
     r.row_ptr = field<int64_t>(d, "row_ptr", r.n_rows + 1);
     r.n_runs = r.row_ptr[r.n_rows];
     r.start = field<uint32_t>(d, "start", r.n_runs);
-    r.length = field<uint32_t>(d, "length", r.n_runs);
     r.weighted = d["weighted"].cast<bool>();
     if (r.weighted) r.weight = field<double>(d, "weight", r.n_runs);
     r.pick = reinterpret_cast<const RunPick*>(field<uint8_t>(d, "pick", r.n_runs * int64_t(sizeof(RunPick))));
