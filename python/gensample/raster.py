@@ -26,7 +26,8 @@ _HUGE_PAGE = 2 << 20
 
 
 def _line_aligned(table: np.ndarray) -> np.ndarray:
-    """table (1-D bytes) starting on a 64-byte boundary, copied if it does not.
+    """table (1-D bytes) starting on a 64-byte boundary, copied if it does not (and, when
+    it spans several huge pages, always copied onto them).
 
     NumPy aligns to 16 bytes; the exact sampler's 32-byte entries must not straddle two
     cache lines, or a sample in a table beyond the cache misses twice (1.5x slower). A
@@ -50,6 +51,10 @@ def _line_aligned(table: np.ndarray) -> np.ndarray:
     out = buffer[offset : offset + table.nbytes]
     out[:] = table
     return out
+
+
+# Index entries that are views of the pick table: neither pickled nor counted twice.
+_PICK_VIEWS = ("length",)
 
 
 def _run_lengths(pick: np.ndarray) -> np.ndarray:
@@ -199,8 +204,8 @@ class RasterMask(Region):
         return self
 
     def __getstate__(self):
-        state = self.__dict__.copy()  # length is a view of pick: not pickled twice
-        state["_index"] = {k: v for k, v in self._index.items() if k != "length"}
+        state = self.__dict__.copy()
+        state["_index"] = {k: v for k, v in self._index.items() if k not in _PICK_VIEWS}
         return state
 
     def __setstate__(self, state):
@@ -337,7 +342,7 @@ class RasterMask(Region):
     def index_nbytes(self) -> int:
         """Memory that the sampling index holds, in bytes (it grows with the runs, not the cells)."""
         ix = self._index
-        return sum(v.nbytes for k, v in ix.items() if isinstance(v, np.ndarray) and k != "length")
+        return sum(v.nbytes for k, v in ix.items() if isinstance(v, np.ndarray) and k not in _PICK_VIEWS)
 
     @property
     def volume(self) -> float:
