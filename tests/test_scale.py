@@ -267,6 +267,28 @@ def test_zarr_store_is_replaced_with_overwrite(tmp_path):
     np.testing.assert_array_equal(gs.scale.read(tmp_path / "g.zarr"), GMM.sample(50, rng=1))
 
 
+def test_zarr_overwrite_killed_while_swapping_keeps_both_stores_whole(tmp_path, monkeypatch):
+    pytest.importorskip("zarr", reason="zarr is in the test extra")
+    out = tmp_path / "g.zarr"
+    gs.generate(GMM, 100, rng=0, out=out)
+    real_replace = os.replace
+
+    def killed_at_the_swap(src, dst):  # the run dies as the new store is moved into place
+        if os.path.basename(src) == "data.zarr":
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(gs.scale.os, "replace", killed_at_the_swap)
+    with pytest.raises(KeyboardInterrupt):
+        gs.generate(GMM, 50, rng=1, out=out, overwrite=True)
+    monkeypatch.undo()
+    partial = tmp_path / "g.zarr.partial"
+    np.testing.assert_array_equal(gs.scale.read(partial / "replaced.zarr"), GMM.sample(100, rng=0))
+    gs.generate(GMM, 50, rng=1, out=out, overwrite=True, resume=True)  # finishes the swap
+    np.testing.assert_array_equal(gs.scale.read(out), GMM.sample(50, rng=1))
+    assert not partial.exists()
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         gs.generate(GMM, -1)

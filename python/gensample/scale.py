@@ -132,7 +132,9 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
     n_threads : int, optional
         Threads for each chunk (default: :func:`gensample.get_num_threads`).
     overwrite : bool
-        Replace an existing ``out`` (only once the new file is complete).
+        Replace an existing ``out`` (only once the new file is complete). A run killed while it
+        swaps a ``.zarr`` store leaves the old one whole in ``<out>.partial/replaced.zarr``;
+        ``resume=True`` finishes the swap.
     resume : bool
         Carry on from ``<out>.partial/`` left by an interrupted run with the same arguments,
         computing only the chunks it had not finished; without it a leftover is discarded.
@@ -265,10 +267,12 @@ class _Job:
         data = self.writer.finish()
         _fsync(data)
         if self.final.suffix.lower() == ".zarr" and self.final.is_dir() and not self.final.is_symlink():
-            shutil.rmtree(self.final)  # a store being replaced: a folder cannot be renamed over
+            # A folder cannot be renamed over, and deleting a big store takes long: move the
+            # old one aside whole first, so a kill never leaves a half-deleted store at final.
+            os.replace(self.final, self.partial / "replaced.zarr")
         os.replace(data, self.final)
         _fsync(self.final.parent)
-        shutil.rmtree(self.partial)
+        shutil.rmtree(self.partial)  # with the replaced store
         return self.final
 
 
