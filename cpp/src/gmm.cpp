@@ -4,6 +4,8 @@
 // Compiled with -ffp-contract=fast, as kde.cpp: the FMA clones fuse the triangular
 // products and the exp polynomial, so a value may differ in the last bits between
 // instruction sets; it never depends on the thread count. No random stream reads it.
+// Each instruction set runs on vectors of its own register width (range_f64): a point's
+// values do not depend on the width, the EM sums (added lane by lane) do.
 #include "gensample/gmm.hpp"
 
 #include <algorithm>
@@ -20,10 +22,12 @@
 namespace gensample::gmm {
 namespace {
 
-using simd::V;
+// B: the vector width in bytes, that of the target's registers (range_f64 below).
+template <class T, int B>
+using V = simd::VN<T, B>;
 
-template <class T>
-constexpr int kWidth = simd::Vec<T>::kWidth;
+template <class T, int B>
+constexpr int kWidth = simd::VecN<T, B>::kWidth;
 
 template <class T>
 constexpr T kExpFloor = T(-708);  // exp of it is still a normal double
@@ -33,21 +37,21 @@ constexpr float kExpFloor<float> = -87.0f;
 enum class Mode { density, responsibilities, score, moments };
 
 // Per-task buffers, one vector (a block of points) per entry.
-template <class T>
+template <class T, int B>
 struct Scratch {
-    simd::Buffer<T> x, diff, y, a, grad;
-    simd::Buffer<double> acc;  // moments: weight (k), first (k d), second (k * m2), log-likelihood
+    simd::Buffer<T, B> x, diff, y, a, grad;
+    simd::Buffer<double, B> acc;  // moments: weight (k), first (k d), second (k * m2), log-likelihood
     Scratch(int64_t dim, int64_t k) : x(size_t(dim)), diff(size_t(dim)), y(size_t(dim)), a(size_t(k)), grad(size_t(dim)) {}
 };
 
 // Points [0, count) of pts (count <= width) into lanes, coordinate i minus the centre in
 // x[i]; the padding lanes repeat the last point, so they stay finite.
-template <class T>
-GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, const T* centre, V<T>* x) {
-    alignas(64) T lane[kWidth<T>];
+template <class T, int B>
+GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, const T* centre, V<T, B>* x) {
+    alignas(64) T lane[kWidth<T, B>];
     for (int64_t i = 0; i < dim; ++i) {
-        for (int l = 0; l < kWidth<T>; ++l) lane[l] = pts[std::min<int64_t>(l, count - 1) * dim + i];
-        x[i] = simd::load<T>(lane) - centre[i];
+        for (int l = 0; l < kWidth<T, B>; ++l) lane[l] = pts[std::min<int64_t>(l, count - 1) * dim + i];
+        x[i] = simd::load<T, B>(lane) - centre[i];
     }
 }
 
@@ -61,19 +65,19 @@ constexpr int kRows = 8;  // rows of y held in registers at a time
 // b comes first for a dimension known at compile time (small d: one multiply-add fewer per
 // row) and last otherwise, as a scalar operand (with a run-time row count, GCC builds the
 // vector of b lane by lane), which factor_rows2 mirrors.
-template <class T, int kCount, bool kKeep>
-GENSAMPLE_INLINE V<T> factor_rows(const T* f, const T* b, const V<T>* x, int64_t j0, int rows, V<T>* y) {
+template <class T, int B, int kCount, bool kKeep>
+GENSAMPLE_INLINE V<T, B> factor_rows(const T* f, const T* b, const V<T, B>* x, int64_t j0, int rows, V<T, B>* y) {
     constexpr bool kBiasFirst = kCount > 0 && kCount < kRows;
     const int n = kCount > 0 ? kCount : rows;
-    V<T> acc[kRows] = {};
+    V<T, B> acc[kRows] = {};
     if constexpr (kBiasFirst) {
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
-            if (r < n) acc[r] = -b[j0 + r] - V<T>{};
+            if (r < n) acc[r] = -b[j0 + r] - V<T, B>{};
         }
     }
     for (int64_t i = 0; i < j0; ++i) {  // the rectangle left of the diagonal block
-        const V<T> xi = x[i];
+        const V<T, B> xi = x[i];
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
             if (r < n) acc[r] += f[packed(j0 + r) + i] * xi;
@@ -82,17 +86,17 @@ GENSAMPLE_INLINE V<T> factor_rows(const T* f, const T* b, const V<T>* x, int64_t
 #pragma GCC unroll 8
     for (int c = 0; c < kRows; ++c) {  // the diagonal block's lower triangle
         if (c >= n) break;
-        const V<T> xi = x[j0 + c];
+        const V<T, B> xi = x[j0 + c];
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
             if (r >= c && r < n) acc[r] += f[packed(j0 + r) + j0 + c] * xi;
         }
     }
-    V<T> q{};
+    V<T, B> q{};
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
-            const V<T> yr = kBiasFirst ? acc[r] : acc[r] - b[j0 + r];
+            const V<T, B> yr = kBiasFirst ? acc[r] : acc[r] - b[j0 + r];
             if (kKeep) y[j0 + r] = yr;
             q += yr * yr;
         }
@@ -103,26 +107,26 @@ GENSAMPLE_INLINE V<T> factor_rows(const T* f, const T* b, const V<T>* x, int64_t
 // |y|^2 for y = A_k (x - m) - b_k = A_k (x - mu_k); y itself into y when kKeep. kDim > 0:
 // the dimension, known at compile time (small d, where the loops must unroll to keep
 // everything in registers).
-template <class T, bool kDiag, int kDim, bool kKeep>
-GENSAMPLE_INLINE V<T> whiten(const Mixture<T>& g, int64_t k, const V<T>* x, V<T>* y) {
+template <class T, int B, bool kDiag, int kDim, bool kKeep>
+GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, int64_t k, const V<T, B>* x, V<T, B>* y) {
     const int64_t d = kDim > 0 ? kDim : g.dim;
     const T* f = g.factor + k * (kDiag ? d : packed(d));
     const T* b = g.offset + k * d;
     if (kDiag) {
-        V<T> q{};
+        V<T, B> q{};
 #pragma GCC unroll 8
         for (int64_t i = 0; i < d; ++i) {
-            const V<T> yi = f[i] * x[i] - b[i];
+            const V<T, B> yi = f[i] * x[i] - b[i];
             if (kKeep) y[i] = yi;
             q += yi * yi;
         }
         return q;
     }
-    if (kDim > 0) return factor_rows<T, kDim, kKeep>(f, b, x, 0, kDim, y);
-    V<T> q{};
+    if (kDim > 0) return factor_rows<T, B, kDim, kKeep>(f, b, x, 0, kDim, y);
+    V<T, B> q{};
     int64_t j0 = 0;
-    for (; j0 + kRows <= d; j0 += kRows) q += factor_rows<T, kRows, kKeep>(f, b, x, j0, kRows, y);
-    if (j0 < d) q += factor_rows<T, 0, kKeep>(f, b, x, j0, int(d - j0), y);
+    for (; j0 + kRows <= d; j0 += kRows) q += factor_rows<T, B, kRows, kKeep>(f, b, x, j0, kRows, y);
+    if (j0 < d) q += factor_rows<T, B, 0, kKeep>(f, b, x, j0, int(d - j0), y);
     return q;
 }
 
@@ -159,13 +163,13 @@ struct RowBlocks {
 // vectors of points at once (x0, x1), from one row block fb of RowBlocks: each factor
 // entry, loaded once, feeds two multiply-adds, so the loop is bound by the multiply-adds,
 // not by loads. 16 accumulators: for the 32 registers of AVX-512.
-template <class T, int kCount>
-GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T>* x0, const V<T>* x1, int64_t j0, int rows,
-                                   V<T>& q0, V<T>& q1) {
+template <class T, int B, int kCount>
+GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T, B>* x0, const V<T, B>* x1, int64_t j0, int rows,
+                                   V<T, B>& q0, V<T, B>& q1) {
     const int n = kCount > 0 ? kCount : rows;
-    V<T> acc0[kRows] = {}, acc1[kRows] = {};
+    V<T, B> acc0[kRows] = {}, acc1[kRows] = {};
     for (int64_t i = 0; i < j0; ++i) {
-        const V<T> u = x0[i], v = x1[i];
+        const V<T, B> u = x0[i], v = x1[i];
         const T* column = fb + i * kRows;
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
@@ -178,7 +182,7 @@ GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T>* x0, cons
 #pragma GCC unroll 8
     for (int c = 0; c < kRows; ++c) {
         if (c >= n) break;
-        const V<T> u = x0[j0 + c], v = x1[j0 + c];
+        const V<T, B> u = x0[j0 + c], v = x1[j0 + c];
         const T* column = fb + (j0 + c) * kRows;
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
@@ -188,11 +192,11 @@ GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T>* x0, cons
             }
         }
     }
-    V<T> s0{}, s1{};  // summed per block of rows, then added, as whiten does
+    V<T, B> s0{}, s1{};  // summed per block of rows, then added, as whiten does
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
-            const V<T> y0 = acc0[r] - b[j0 + r], y1 = acc1[r] - b[j0 + r];
+            const V<T, B> y0 = acc0[r] - b[j0 + r], y1 = acc1[r] - b[j0 + r];
             s0 += y0 * y0;
             s1 += y1 * y1;
         }
@@ -211,31 +215,31 @@ struct Outputs {
 };
 
 // Points [p0, p1) of x.
-template <class T, Mode M, bool kDiag, int kDim>
+template <class T, int B, Mode M, bool kDiag, int kDim>
 GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
     const int64_t d = kDim > 0 ? kDim : g.dim, K = g.k;
     const int64_t m2 = o.full ? packed(d) : d;
-    Scratch<T> s(d, K);
+    Scratch<T, B> s(d, K);
     if constexpr (M == Mode::moments) s.acc.resize(size_t(K * (1 + d + m2) + 1));
-    alignas(64) T lanes[kWidth<T>], lse_lanes[kWidth<T>];
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
+    alignas(64) T lanes[kWidth<T, B>], lse_lanes[kWidth<T, B>];
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
     int64_t blocks = 0;
-    for (int64_t p = p0; p < p1; p += kWidth<T>) {
-        const int64_t count = std::min<int64_t>(kWidth<T>, p1 - p);
-        load_block(x + p * d, count, d, g.centre, s.x.data());
-        V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
+    for (int64_t p = p0; p < p1; p += kWidth<T, B>) {
+        const int64_t count = std::min<int64_t>(kWidth<T, B>, p1 - p);
+        load_block<T, B>(x + p * d, count, d, g.centre, s.x.data());
+        V<T, B> vmax = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < K; ++k) {
-            const V<T> q = whiten<T, kDiag, kDim, false>(g, k, s.x.data(), s.y.data());
+            const V<T, B> q = whiten<T, B, kDiag, kDim, false>(g, k, s.x.data(), s.y.data());
             s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
             vmax = simd::max<T>(vmax, s.a[size_t(k)]);
         }
-        V<T> sum{};
+        V<T, B> sum{};
         for (int64_t k = 0; k < K; ++k) {
             // a - max <= 0, clamped so that exp stays on its fast, normal path
             s.a[size_t(k)] = simd::max<T>(s.a[size_t(k)] - vmax, floor);
             sum += simd::exp_nonpositive(s.a[size_t(k)]);
         }
-        const V<T> log_sum = simd::log_positive(sum);
+        const V<T, B> log_sum = simd::log_positive(sum);
         if constexpr (M == Mode::density) {
             simd::store(lse_lanes, vmax + log_sum);
             T* out = static_cast<T*>(o.out) + p;
@@ -250,13 +254,13 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                 for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
             }
         } else if constexpr (M == Mode::score) {
-            for (size_t i = 0; i < s.grad.size(); ++i) s.grad[i] = V<T>{};
+            for (size_t i = 0; i < s.grad.size(); ++i) s.grad[i] = V<T, B>{};
             for (int64_t k = 0; k < K; ++k) {
-                const V<T> r = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
-                whiten<T, kDiag, kDim, true>(g, k, s.x.data(), s.y.data());
+                const V<T, B> r = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
+                whiten<T, B, kDiag, kDim, true>(g, k, s.x.data(), s.y.data());
                 const T* f = g.factor + k * (kDiag ? d : packed(d));
                 for (int64_t j = 0; j < d; ++j) {  // grad -= r A^T y, A lower triangular
-                    const V<T> ry = r * s.y[size_t(j)];
+                    const V<T, B> ry = r * s.y[size_t(j)];
                     if (kDiag) {
                         s.grad[size_t(j)] -= f[j] * ry;
                     } else {
@@ -271,26 +275,26 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                 for (int64_t l = 0; l < count; ++l) out[l * d + i] = lanes[l];
             }
         } else {  // moments (float64 only)
-            alignas(64) double vw[kWidth<double>] = {};
+            alignas(64) double vw[kWidth<double, B>] = {};
             for (int64_t l = 0; l < count; ++l) vw[l] = o.v[p + l];
-            const V<double> v = simd::load<double>(vw);
-            V<double>* weight = s.acc.data();
-            V<double>* first = weight + K;
-            V<double>* second = first + K * d;
-            V<double>& ll = s.acc[s.acc.size() - 1];
+            const V<double, B> v = simd::load<double, B>(vw);
+            V<double, B>* weight = s.acc.data();
+            V<double, B>* first = weight + K;
+            V<double, B>* second = first + K * d;
+            V<double, B>& ll = s.acc[s.acc.size() - 1];
             ll += v * (vmax + log_sum);
             for (int64_t k = 0; k < K; ++k) {
-                const V<double> r = v * simd::exp_nonpositive(simd::max<double>(s.a[size_t(k)] - log_sum, floor));
+                const V<double, B> r = v * simd::exp_nonpositive(simd::max<double>(s.a[size_t(k)] - log_sum, floor));
                 weight[k] += r;
                 const double* mu = g.mean + k * d;
-                V<double>* fk = first + k * d;
-                V<double>* sk = second + k * m2;
+                V<double, B>* fk = first + k * d;
+                V<double, B>* sk = second + k * m2;
                 for (int64_t i = 0; i < d; ++i) s.diff[size_t(i)] = s.x[size_t(i)] - mu[i];
                 for (int64_t i = 0; i < d; ++i) {
-                    const V<double> rd = r * s.diff[size_t(i)];
+                    const V<double, B> rd = r * s.diff[size_t(i)];
                     fk[i] += rd;
                     if (o.full) {
-                        V<double>* row = sk + packed(i);
+                        V<double, B>* row = sk + packed(i);
                         for (int64_t j = 0; j <= i; ++j) row[j] += rd * s.diff[size_t(j)];
                     } else {
                         sk[i] += rd * s.diff[size_t(i)];
@@ -306,95 +310,107 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
 }
 
 // (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count).
-template <class T>
-GENSAMPLE_INLINE void store_log_sum(const V<T>* a, int64_t K, V<T> vmax, int64_t count, T* out) {
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
-    V<T> sum{};
+template <class T, int B>
+GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, V<T, B> vmax, int64_t count, T* out) {
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    V<T, B> sum{};
     for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
-    alignas(64) T lanes[kWidth<T>];
+    alignas(64) T lanes[kWidth<T, B>];
     simd::store(lanes, vmax + simd::log_positive(sum));
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
 // The log-density for full covariances in general dimension, two vectors of points per
 // block (factor_rows2); the same operations per lane as run_range, so the same values.
-template <class T>
+template <class T, int B>
 GENSAMPLE_INLINE void density_pairs(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
                                     T* out) {
     const int64_t d = g.dim, K = g.k;
-    simd::Buffer<T> x0{size_t(d)}, x1{size_t(d)}, a0{size_t(K)}, a1{size_t(K)};
-    constexpr int64_t kBlock = 2 * kWidth<T>;
+    simd::Buffer<T, B> x0{size_t(d)}, x1{size_t(d)}, a0{size_t(K)}, a1{size_t(K)};
+    constexpr int64_t kBlock = 2 * kWidth<T, B>;
     int64_t blocks = 0;
     for (int64_t p = p0; p < p1; p += kBlock) {
         const int64_t count = std::min<int64_t>(kBlock, p1 - p);
-        const int64_t c0 = std::min<int64_t>(kWidth<T>, count), c1 = count - c0;
-        load_block(x + p * d, c0, d, g.centre, x0.data());
-        load_block(x + (c1 > 0 ? p + kWidth<T> : p) * d, c1 > 0 ? c1 : c0, d, g.centre, x1.data());
-        V<T> vmax0 = simd::broadcast(-std::numeric_limits<T>::infinity()), vmax1 = vmax0;
+        const int64_t c0 = std::min<int64_t>(kWidth<T, B>, count), c1 = count - c0;
+        load_block<T, B>(x + p * d, c0, d, g.centre, x0.data());
+        load_block<T, B>(x + (c1 > 0 ? p + kWidth<T, B> : p) * d, c1 > 0 ? c1 : c0, d, g.centre, x1.data());
+        V<T, B> vmax0 = simd::broadcast<B>(-std::numeric_limits<T>::infinity()), vmax1 = vmax0;
         for (int64_t k = 0; k < K; ++k) {
             const T* f = rb.values.data() + k * rb.per_component;
             const T* b = g.offset + k * d;
-            V<T> q0{}, q1{};
+            V<T, B> q0{}, q1{};
             int64_t j0 = 0;
             for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
-                factor_rows2<T, kRows>(f + rb.start[blk], b, x0.data(), x1.data(), j0, kRows, q0, q1);
+                factor_rows2<T, B, kRows>(f + rb.start[blk], b, x0.data(), x1.data(), j0, kRows, q0, q1);
             }
-            if (j0 < d) factor_rows2<T, 0>(f + rb.start.back(), b, x0.data(), x1.data(), j0, int(d - j0), q0, q1);
+            if (j0 < d) factor_rows2<T, B, 0>(f + rb.start.back(), b, x0.data(), x1.data(), j0, int(d - j0), q0, q1);
             a0[size_t(k)] = g.log_coef[k] - T(0.5) * q0;
             a1[size_t(k)] = g.log_coef[k] - T(0.5) * q1;
             vmax0 = simd::max<T>(vmax0, a0[size_t(k)]);
             vmax1 = simd::max<T>(vmax1, a1[size_t(k)]);
         }
-        store_log_sum<T>(a0.data(), K, vmax0, c0, out + p);
-        if (c1 > 0) store_log_sum<T>(a1.data(), K, vmax1, c1, out + p + kWidth<T>);
+        store_log_sum<T, B>(a0.data(), K, vmax0, c0, out + p);
+        if (c1 > 0) store_log_sum<T, B>(a1.data(), K, vmax1, c1, out + p + kWidth<T, B>);
         if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
 }
 
-template <class T, Mode M>
+template <class T, int B, Mode M>
 GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
-    if (M == Mode::density && o.row_blocks) {
-        return density_pairs<T>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1, static_cast<T*>(o.out));
+    if constexpr (B == 64) {  // row blocks are made only where AVX-512 runs (uses_row_blocks)
+        if (M == Mode::density && o.row_blocks) {
+            return density_pairs<T, B>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1,
+                                       static_cast<T*>(o.out));
+        }
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
-        case 1: return run_range<T, M, false, 1>(g, x, p0, p1, o);
-        case 2: return run_range<T, M, false, 2>(g, x, p0, p1, o);
-        case 3: return run_range<T, M, false, 3>(g, x, p0, p1, o);
-        case 4: return run_range<T, M, false, 4>(g, x, p0, p1, o);
+        case 1: return run_range<T, B, M, false, 1>(g, x, p0, p1, o);
+        case 2: return run_range<T, B, M, false, 2>(g, x, p0, p1, o);
+        case 3: return run_range<T, B, M, false, 3>(g, x, p0, p1, o);
+        case 4: return run_range<T, B, M, false, 4>(g, x, p0, p1, o);
         default: break;
     }
     if (g.diagonal) {
-        run_range<T, M, true, 0>(g, x, p0, p1, o);
+        run_range<T, B, M, true, 0>(g, x, p0, p1, o);
     } else {
-        run_range<T, M, false, 0>(g, x, p0, p1, o);
+        run_range<T, B, M, false, 0>(g, x, p0, p1, o);
     }
 }
 
-template <class T>
+template <class T, int B>
 GENSAMPLE_INLINE void run_mode(Mode mode, const Mixture<T>& g, const T* x, int64_t p0, int64_t p1,
                                const Outputs& o) {
     switch (mode) {
-        case Mode::density: return run_any<T, Mode::density>(g, x, p0, p1, o);
-        case Mode::responsibilities: return run_any<T, Mode::responsibilities>(g, x, p0, p1, o);
-        case Mode::score: return run_any<T, Mode::score>(g, x, p0, p1, o);
+        case Mode::density: return run_any<T, B, Mode::density>(g, x, p0, p1, o);
+        case Mode::responsibilities: return run_any<T, B, Mode::responsibilities>(g, x, p0, p1, o);
+        case Mode::score: return run_any<T, B, Mode::score>(g, x, p0, p1, o);
         case Mode::moments:
-            if constexpr (std::is_same_v<T, double>) return run_any<T, Mode::moments>(g, x, p0, p1, o);
+            if constexpr (std::is_same_v<T, double>) return run_any<T, B, Mode::moments>(g, x, p0, p1, o);
             break;
     }
     throw std::invalid_argument("gmm: unsupported mode");
 }
 
-// One clone per instruction set (dispatch.hpp); the templates above inline into each.
-GENSAMPLE_DISPATCH
-void range_f64(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
-    run_mode<double>(mode, g, x, p0, p1, o);
-}
-
-GENSAMPLE_DISPATCH
-void range_f32(Mode mode, const Mixture<float>& g, const float* x, int64_t p0, int64_t p1, const Outputs& o) {
-    run_mode<float>(mode, g, x, p0, p1, o);
-}
+// One version per instruction set (dispatch.hpp), each on vectors of its register width:
+// 16 bytes on the baseline, 32 on x86-64-v3, 64 on AVX-512. (At 64 bytes everywhere, GCC
+// kept the AVX2 and SSE2 vectors in memory between operations: 5 to 12 times slower.)
+#define GENSAMPLE_GMM_RANGE(T, NAME, BYTES)                                                            \
+    void NAME(Mode mode, const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) { \
+        run_mode<T, BYTES>(mode, g, x, p0, p1, o);                                                     \
+    }
+#if GENSAMPLE_MULTIVERSION
+GENSAMPLE_TARGET("default") GENSAMPLE_GMM_RANGE(double, range_f64, 16)
+GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_GMM_RANGE(double, range_f64, 32)
+GENSAMPLE_TARGET("avx512f") GENSAMPLE_GMM_RANGE(double, range_f64, 64)
+GENSAMPLE_TARGET("default") GENSAMPLE_GMM_RANGE(float, range_f32, 16)
+GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_GMM_RANGE(float, range_f32, 32)
+GENSAMPLE_TARGET("avx512f") GENSAMPLE_GMM_RANGE(float, range_f32, 64)
+#else
+GENSAMPLE_GMM_RANGE(double, range_f64, simd::kRegisterBytes)
+GENSAMPLE_GMM_RANGE(float, range_f32, simd::kRegisterBytes)
+#endif
+#undef GENSAMPLE_GMM_RANGE
 
 void run(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
     range_f64(mode, g, x, p0, p1, o);
@@ -414,8 +430,8 @@ void check(const Mixture<T>& g) {
 template <class T>
 int64_t grain(const Mixture<T>& g) {
     const int64_t work = g.k * (g.diagonal ? g.dim + 1 : packed(g.dim) + 1);
-    const int64_t points = std::max<int64_t>(4 * kWidth<T>, (int64_t(1) << 18) / work);
-    return (points + 2 * kWidth<T> - 1) / (2 * kWidth<T>) * (2 * kWidth<T>);
+    const int64_t points = std::max<int64_t>(4 * kWidth<T, 64>, (int64_t(1) << 18) / work);
+    return (points + 2 * kWidth<T, 64> - 1) / (2 * kWidth<T, 64>) * (2 * kWidth<T, 64>);
 }
 
 // Two vectors at a time pay for themselves from d = 5 on, where 16 accumulators fit: on

@@ -2,6 +2,12 @@
 // instruction set. GCC and Clang lower one to a single AVX-512 register, two AVX2 or four
 // SSE2 ones (or NEON), so one source serves every clone of dispatch.hpp, and the order of
 // every operation, hence every bit of the result, is the same on all of them.
+//
+// On AVX2 and SSE2, though, GCC keeps a 64-byte vector in memory between operations and
+// moves it in pieces; loads that span two of those pieces stall. Kernels whose results may
+// differ between instruction sets (gmm.cpp) therefore take the width as a template
+// argument, VN<T, kBytes>, and instantiate it at the register width of each target
+// (kRegisterBytes). The helpers below work at any width; 64 bytes is their default.
 #pragma once
 
 #include <cmath>
@@ -9,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "gensample/dispatch.hpp"
 
@@ -20,50 +27,67 @@
 
 namespace gensample::simd {
 
+// kBytes of T (double or float) as one vector, its bits as unsigned integers of T's size.
+template <class T, int kBytes>
+struct VecN {
+    typedef T type __attribute__((vector_size(kBytes)));
+    typedef std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t> Unsigned;
+    typedef std::conditional_t<sizeof(T) == 8, int64_t, int32_t> Signed;
+    typedef Unsigned bits __attribute__((vector_size(kBytes)));
+    typedef Signed ints __attribute__((vector_size(kBytes)));
+    static constexpr int kWidth = kBytes / int(sizeof(T));
+};
+
 template <class T>
-struct Vec;
+struct Vec : VecN<T, 64> {};
 
-template <>
-struct Vec<double> {
-    typedef double type __attribute__((vector_size(64)));
-    typedef uint64_t bits __attribute__((vector_size(64)));
-    static constexpr int kWidth = 8;
-};
-
-template <>
-struct Vec<float> {
-    typedef float type __attribute__((vector_size(64)));
-    typedef uint32_t bits __attribute__((vector_size(64)));
-    static constexpr int kWidth = 16;
-};
+template <class T, int kBytes>
+using VN = typename VecN<T, kBytes>::type;
 
 template <class T>
 using V = typename Vec<T>::type;
 
-template <class T>
-GENSAMPLE_INLINE V<T> load(const T* p) {
-    V<T> v;
+// The VecN of a vector type.
+template <class Vt>
+using VecOf = VecN<std::remove_cv_t<std::remove_reference_t<decltype(Vt{}[0])>>, int(sizeof(Vt))>;
+
+// The widest vector register of the target the including code is compiled for, in bytes.
+// It is what a build without dispatch uses; a dispatched build names the width of each of
+// its GENSAMPLE_TARGET versions itself (the macros are the baseline's in all of them).
+#if defined(__AVX512F__)
+inline constexpr int kRegisterBytes = 64;
+#elif defined(__AVX2__)
+inline constexpr int kRegisterBytes = 32;
+#else
+inline constexpr int kRegisterBytes = 16;
+#endif
+
+template <class T, int kBytes = 64>
+GENSAMPLE_INLINE VN<T, kBytes> load(const T* p) {
+    VN<T, kBytes> v;
     std::memcpy(&v, p, sizeof v);
     return v;
 }
 
-template <class T>
-GENSAMPLE_INLINE void store(T* p, const V<T>& v) {
+template <class T, class Vt>
+GENSAMPLE_INLINE void store(T* p, const Vt& v) {
     std::memcpy(p, &v, sizeof v);
 }
 
 // x in every lane, for constants. In hot loops write `x * v` with the scalar itself: GCC
 // splats a scalar operand in place (one vbroadcastsd from memory) but builds a vector
 // returned by a helper lane by lane.
-template <class T>
-GENSAMPLE_INLINE V<T> broadcast(T x) {
-    return V<T>{} + x;
+template <int kBytes = 64, class T>
+GENSAMPLE_INLINE VN<T, kBytes> broadcast(T x) {
+    return VN<T, kBytes>{} + x;
 }
 
 // n vectors on the heap, 64-byte aligned. (std::vector<V<T>> is not: a vector type
 // passed as a template argument loses its alignment attribute.)
-template <class T>
+template <class T, int kBytes = 64>
 class Buffer {
+    using Vt = VN<T, kBytes>;
+
 public:
     explicit Buffer(size_t n = 0) { resize(n); }
     Buffer(const Buffer&) = delete;
@@ -74,12 +98,12 @@ public:
         release();
         n_ = n;
         if (n > 0) {
-            data_ = static_cast<V<T>*>(::operator new(n * sizeof(V<T>), std::align_val_t(64)));
-            for (size_t i = 0; i < n; ++i) data_[i] = V<T>{};
+            data_ = static_cast<Vt*>(::operator new(n * sizeof(Vt), std::align_val_t(64)));
+            for (size_t i = 0; i < n; ++i) data_[i] = Vt{};
         }
     }
-    V<T>* data() { return data_; }
-    V<T>& operator[](size_t i) { return data_[i]; }
+    Vt* data() { return data_; }
+    Vt& operator[](size_t i) { return data_[i]; }
     size_t size() const { return n_; }
 
 private:
@@ -87,24 +111,32 @@ private:
         if (data_) ::operator delete(data_, std::align_val_t(64));
         data_ = nullptr;
     }
-    V<T>* data_ = nullptr;
+    Vt* data_ = nullptr;
     size_t n_ = 0;
 };
 
 // a > b ? a : b lane by lane (maxpd's rule). Written as a loop over lanes: GCC lowers a
 // vector ?: (or comparison) wider than the machine's registers (AVX2, SSE2) one scalar lane
-// at a time, the loop to maxpd. The loop must reach the vectoriser whole: unrolled first,
-// it stays scalar.
-template <class T>
-GENSAMPLE_INLINE V<T> max(const V<T>& a, const V<T>& b) {
-    alignas(64) T x[Vec<T>::kWidth], y[Vec<T>::kWidth];
+// at a time, the loop to maxpd. At 64 bytes the loop goes through arrays and must reach the
+// vectoriser whole (unrolled first, it stays scalar); a vector of the register's width
+// takes the loop on itself, since through arrays its constant operands were stored in
+// halves and reloaded whole, a load that waits for both stores.
+template <class T, class Vt = V<T>>
+GENSAMPLE_INLINE Vt max(const Vt& a, const Vt& b) {
+    constexpr int kWidth = VecOf<Vt>::kWidth;
+    if constexpr (sizeof(Vt) < 64) {  // a register-wide vector: the lane loop on it is one maxpd
+        Vt r;
+        for (int l = 0; l < kWidth; ++l) r[l] = a[l] > b[l] ? a[l] : b[l];
+        return r;
+    }
+    alignas(64) T x[kWidth], y[kWidth];
     store(x, a);
     store(y, b);
 #if defined(__GNUC__)
 #pragma GCC unroll 1
 #endif
-    for (int l = 0; l < Vec<T>::kWidth; ++l) x[l] = x[l] > y[l] ? x[l] : y[l];
-    return load<T>(x);
+    for (int l = 0; l < kWidth; ++l) x[l] = x[l] > y[l] ? x[l] : y[l];
+    return load<T, int(sizeof(Vt))>(x);
 }
 
 // a * b + c with a single rounding (IEEE fusedMultiplyAdd), lane by lane: one vfmadd on the
@@ -180,17 +212,17 @@ GENSAMPLE_INLINE V<T> sqrt_lanes(const V<T>& x) {
 }
 
 // Lane sums and maxima in a fixed order, into double.
-template <class T>
-GENSAMPLE_INLINE double hsum(const V<T>& v) {
+template <class T, class Vt = V<T>>
+GENSAMPLE_INLINE double hsum(const Vt& v) {
     double s = 0;
-    for (int l = 0; l < Vec<T>::kWidth; ++l) s += double(v[l]);
+    for (int l = 0; l < VecOf<Vt>::kWidth; ++l) s += double(v[l]);
     return s;
 }
 
-template <class T>
-GENSAMPLE_INLINE T hmax(const V<T>& v) {
+template <class T, class Vt = V<T>>
+GENSAMPLE_INLINE T hmax(const Vt& v) {
     T m = v[0];
-    for (int l = 1; l < Vec<T>::kWidth; ++l) m = v[l] > m ? v[l] : m;
+    for (int l = 1; l < VecOf<Vt>::kWidth; ++l) m = v[l] > m ? v[l] : m;
     return m;
 }
 
@@ -201,13 +233,14 @@ GENSAMPLE_INLINE T hmax(const V<T>& v) {
 // r^13 (next term below 2^-57 relative), then scaled by 2^k built in the exponent bits
 // (the low bits of `shifted` hold k). k >= -1022 on this range, so the result is normal:
 // no slow denormal path. Only +, -, * and bit operations: it vectorises on every target.
-GENSAMPLE_INLINE V<double> exp_nonpositive_series(const V<double>& x) {
+template <class Vt>  // of doubles
+GENSAMPLE_INLINE Vt exp_nonpositive_series(const Vt& x) {
     constexpr double kRound = 0x1.8p52, kLog2e = 0x1.71547652b82fep+0;
     constexpr double kLn2Hi = 0x1.62e42fee00000p-1, kLn2Lo = 0x1.a39ef35793c76p-33;  // k * kLn2Hi exact
-    const V<double> shifted = x * kLog2e + kRound;
-    const V<double> k = shifted - kRound;
-    const V<double> r = (x - k * kLn2Hi) - k * kLn2Lo;
-    V<double> p = broadcast(1.0 / 6227020800.0);
+    const Vt shifted = x * kLog2e + kRound;
+    const Vt k = shifted - kRound;
+    const Vt r = (x - k * kLn2Hi) - k * kLn2Lo;
+    Vt p = broadcast<int(sizeof(Vt))>(1.0 / 6227020800.0);
     p = p * r + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
     p = p * r + 1.0 / 3628800.0;
@@ -219,9 +252,10 @@ GENSAMPLE_INLINE V<double> exp_nonpositive_series(const V<double>& x) {
     p = p * r + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
-    const V<double> e_r = 1.0 + (r + r * (r * p));
-    const Vec<double>::bits scale = ((Vec<double>::bits)shifted + 1023u) << 52;
-    return e_r * (V<double>)scale;
+    const Vt e_r = 1.0 + (r + r * (r * p));
+    using Bits = typename VecOf<Vt>::bits;
+    const Bits scale = ((Bits)shifted + 1023u) << 52;
+    return e_r * (Vt)scale;
 }
 
 // Whether the running CPU has AVX-512, so that the AVX-512 clone runs: 32 vector registers
@@ -264,46 +298,61 @@ GENSAMPLE_INLINE V<double> lookup16(const double* table, const Vec<double>::bits
 // series to r^7 (next term below 2^-59 relative): 6 multiply-adds instead of 12, within
 // about 1 ulp like the series form, which runs everywhere else. The low bits of `shifted`
 // hold n = 16 k + j; 2^k is built in the exponent bits (k >= -1022: the result is normal).
-GENSAMPLE_INLINE V<double> exp_nonpositive(const V<double>& x) {
-    if (!kAvx512) return exp_nonpositive_series(x);
-    using Bits = Vec<double>::bits;
+// The table form needs the permute of 8 doubles: 64-byte vectors on AVX-512 only.
+template <class Vt>
+GENSAMPLE_INLINE Vt exp_nonpositive_f64(const Vt& x) {
+    if (sizeof(Vt) != 64 || !kAvx512) return exp_nonpositive_series(x);
+    using Bits = typename VecOf<Vt>::bits;
     constexpr double kRound = 0x1.8p52, k16Log2e = 0x1.71547652b82fep+4;
     constexpr double kLn2Hi = 0x1.62e42fefa0000p-5, kLn2Lo = 0x1.cf79abc9e3b3ap-44;  // ln2 / 16; n * kLn2Hi exact
-    const V<double> shifted = x * k16Log2e + kRound;
-    const V<double> n = shifted - kRound;
-    const V<double> r = (x - n * kLn2Hi) - n * kLn2Lo;
-    V<double> p = broadcast(1.0 / 5040.0);
+    const Vt shifted = x * k16Log2e + kRound;
+    const Vt n = shifted - kRound;
+    const Vt r = (x - n * kLn2Hi) - n * kLn2Lo;
+    Vt p = broadcast<int(sizeof(Vt))>(1.0 / 5040.0);
     p = p * r + 1.0 / 720.0;
     p = p * r + 1.0 / 120.0;
     p = p * r + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
-    const V<double> expm1_r = r + r * (r * p);
+    const Vt expm1_r = r + r * (r * p);
     const Bits bits = (Bits)shifted;
-    const V<double> t = lookup16(kExp2Sixteenths, bits & 15u);
+    Vt t = Vt{} + 1.0;  // other widths take the series form above
+    if constexpr (sizeof(Vt) == 64) t = lookup16(kExp2Sixteenths, bits & 15u);
     // shifted's bits are 0x4338000000000000 + n, a multiple of 16 plus n: >> 4 gives k plus
     // bits that the << 52 drops.
     const Bits scale = ((bits >> 4) + 1023u) << 52;
-    return (t + t * expm1_r) * (V<double>)scale;
+    return (t + t * expm1_r) * (Vt)scale;
 }
 
 // expf(x) for x in [-87, 0]: the same with the series to r^7 (next term below 2^-27
 // relative, under a float's half ulp), ln 2 split at 16 bits, and k >= -126.
-GENSAMPLE_INLINE V<float> exp_nonpositive(const V<float>& x) {
+template <class Vt>
+GENSAMPLE_INLINE Vt exp_nonpositive_f32(const Vt& x) {
     constexpr float kRound = 0x1.8p23f, kLog2e = 0x1.715476p+0f;
     constexpr float kLn2Hi = 0x1.62e400p-1f, kLn2Lo = 0x1.7f7d1cp-20f;
-    const V<float> shifted = x * kLog2e + kRound;
-    const V<float> k = shifted - kRound;
-    const V<float> r = (x - k * kLn2Hi) - k * kLn2Lo;
-    V<float> p = broadcast(1.0f / 5040.0f);
+    const Vt shifted = x * kLog2e + kRound;
+    const Vt k = shifted - kRound;
+    const Vt r = (x - k * kLn2Hi) - k * kLn2Lo;
+    Vt p = broadcast<int(sizeof(Vt))>(1.0f / 5040.0f);
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
     p = p * r + 1.0f / 24.0f;
     p = p * r + 1.0f / 6.0f;
     p = p * r + 0.5f;
-    const V<float> e_r = 1.0f + (r + r * (r * p));
-    const Vec<float>::bits scale = ((Vec<float>::bits)shifted + 127u) << 23;
-    return e_r * (V<float>)scale;
+    const Vt e_r = 1.0f + (r + r * (r * p));
+    using Bits = typename VecOf<Vt>::bits;
+    const Bits scale = ((Bits)shifted + 127u) << 23;
+    return e_r * (Vt)scale;
+}
+
+// exp(x) for x in [-708, 0] (doubles) or [-87, 0] (floats), any width.
+template <class Vt>
+GENSAMPLE_INLINE Vt exp_nonpositive(const Vt& x) {
+    if constexpr (sizeof(x[0]) == 8) {
+        return exp_nonpositive_f64(x);
+    } else {
+        return exp_nonpositive_f32(x);
+    }
 }
 
 // exp for kernels that promise the same bits on every machine (flow.cpp): the series forms
@@ -351,18 +400,19 @@ GENSAMPLE_INLINE V<float> exp_nonpositive_portable(const V<float>& x) {
 // log(x) for positive normal x. x = 2^e m with m in [sqrt(1/2), sqrt(2)); with
 // s = (m - 1) / (m + 1), log m = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...), |s| < 0.172, by
 // its series to s^21 (next term below 2^-58 relative); e ln 2 added in two parts.
-GENSAMPLE_INLINE V<double> log_positive(const V<double>& x) {
-    using Bits = Vec<double>::bits;
-    typedef int64_t Ints __attribute__((vector_size(64)));
+template <class Vt>
+GENSAMPLE_INLINE Vt log_positive_f64(const Vt& x) {
+    using Bits = typename VecOf<Vt>::bits;
+    using Ints = typename VecOf<Vt>::ints;
     constexpr double kLn2Hi = 0x1.62e42fee00000p-1, kLn2Lo = 0x1.a39ef35793c76p-33;
     const Bits bits = (Bits)x;
     // Shift the mantissa's cut to sqrt(1/2): adding (1 - sqrt(1/2)) ulps of the exponent
     // field moves mantissas above sqrt(2) up to the next binade.
     const Bits shifted = bits + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
     const Ints e = (Ints)(shifted >> 52) - 1023;
-    const V<double> m = (V<double>)((shifted & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
-    const V<double> s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    V<double> p = broadcast(1.0 / 21.0);
+    const Vt m = (Vt)((shifted & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
+    const Vt s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    Vt p = broadcast<int(sizeof(Vt))>(1.0 / 21.0);
     p = p * s2 + 1.0 / 19.0;
     p = p * s2 + 1.0 / 17.0;
     p = p * s2 + 1.0 / 15.0;
@@ -372,25 +422,35 @@ GENSAMPLE_INLINE V<double> log_positive(const V<double>& x) {
     p = p * s2 + 1.0 / 7.0;
     p = p * s2 + 1.0 / 5.0;
     p = p * s2 + 1.0 / 3.0;
-    const V<double> k = __builtin_convertvector(e, V<double>);
+    const Vt k = __builtin_convertvector(e, Vt);
     return k * kLn2Hi + ((2.0 * s) * (s2 * p) + (k * kLn2Lo + 2.0 * s));
 }
 
-GENSAMPLE_INLINE V<float> log_positive(const V<float>& x) {
-    using Bits = Vec<float>::bits;
-    typedef int32_t Ints __attribute__((vector_size(64)));
+template <class Vt>
+GENSAMPLE_INLINE Vt log_positive_f32(const Vt& x) {
+    using Bits = typename VecOf<Vt>::bits;
+    using Ints = typename VecOf<Vt>::ints;
     constexpr float kLn2Hi = 0x1.62e400p-1f, kLn2Lo = 0x1.7f7d1cp-20f;
     const Bits bits = (Bits)x;
     const Bits shifted = bits + (0x3f800000u - 0x3f3504f3u);
     const Ints e = (Ints)(shifted >> 23) - 127;
-    const V<float> m = (V<float>)((shifted & 0x007fffffu) + 0x3f3504f3u);
-    const V<float> s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
-    V<float> p = broadcast(1.0f / 9.0f);
+    const Vt m = (Vt)((shifted & 0x007fffffu) + 0x3f3504f3u);
+    const Vt s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    Vt p = broadcast<int(sizeof(Vt))>(1.0f / 9.0f);
     p = p * s2 + 1.0f / 7.0f;
     p = p * s2 + 1.0f / 5.0f;
     p = p * s2 + 1.0f / 3.0f;
-    const V<float> k = __builtin_convertvector(e, V<float>);
+    const Vt k = __builtin_convertvector(e, Vt);
     return k * kLn2Hi + ((2.0f * s) * (s2 * p) + (k * kLn2Lo + 2.0f * s));
+}
+
+template <class Vt>
+GENSAMPLE_INLINE Vt log_positive(const Vt& x) {
+    if constexpr (sizeof(x[0]) == 8) {
+        return log_positive_f64(x);
+    } else {
+        return log_positive_f32(x);
+    }
 }
 
 }  // namespace gensample::simd
