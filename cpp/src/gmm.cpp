@@ -392,25 +392,23 @@ GENSAMPLE_INLINE void run_mode(Mode mode, const Mixture<T>& g, const T* x, int64
     throw std::invalid_argument("gmm: unsupported mode");
 }
 
-// One version per instruction set (dispatch.hpp), each on vectors of its register width:
-// 16 bytes on the baseline, 32 on x86-64-v3, 64 on AVX-512. (At 64 bytes everywhere, GCC
-// kept the AVX2 and SSE2 vectors in memory between operations: 5 to 12 times slower.)
-#define GENSAMPLE_GMM_RANGE(T, NAME, BYTES)                                                            \
-    void NAME(Mode mode, const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) { \
-        run_mode<T, BYTES>(mode, g, x, p0, p1, o);                                                     \
+// One version per instruction set (dispatch.hpp), each on vectors of its register width.
+// (At 64 bytes everywhere, GCC kept the AVX2 and SSE2 vectors in memory between operations:
+// 3 to 5 times slower.)
+#define GENSAMPLE_GMM_F64(BYTES)                                                                 \
+    void range_f64(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, \
+                   const Outputs& o) {                                                           \
+        run_mode<double, BYTES>(mode, g, x, p0, p1, o);                                          \
     }
-#if GENSAMPLE_MULTIVERSION
-GENSAMPLE_TARGET("default") GENSAMPLE_GMM_RANGE(double, range_f64, 16)
-GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_GMM_RANGE(double, range_f64, 32)
-GENSAMPLE_TARGET("avx512f") GENSAMPLE_GMM_RANGE(double, range_f64, 64)
-GENSAMPLE_TARGET("default") GENSAMPLE_GMM_RANGE(float, range_f32, 16)
-GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_GMM_RANGE(float, range_f32, 32)
-GENSAMPLE_TARGET("avx512f") GENSAMPLE_GMM_RANGE(float, range_f32, 64)
-#else
-GENSAMPLE_GMM_RANGE(double, range_f64, simd::kRegisterBytes)
-GENSAMPLE_GMM_RANGE(float, range_f32, simd::kRegisterBytes)
-#endif
-#undef GENSAMPLE_GMM_RANGE
+#define GENSAMPLE_GMM_F32(BYTES)                                                               \
+    void range_f32(Mode mode, const Mixture<float>& g, const float* x, int64_t p0, int64_t p1, \
+                   const Outputs& o) {                                                         \
+        run_mode<float, BYTES>(mode, g, x, p0, p1, o);                                         \
+    }
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_F32)
+#undef GENSAMPLE_GMM_F64
+#undef GENSAMPLE_GMM_F32
 
 void run(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
     range_f64(mode, g, x, p0, p1, o);

@@ -22,15 +22,17 @@
 namespace gensample::kde {
 namespace {
 
-using simd::V;
+// B: the vector width in bytes, that of the target's registers (block_f64 below).
+template <class T, int B>
+using V = simd::VN<T, B>;
 
 constexpr double kHalfPi = 1.57079632679489661923;
 constexpr int64_t kQueries = 16;  // queries of a task: each tile is read once for all of them
 
-template <class T>
-constexpr int kWidth = simd::Vec<T>::kWidth;
-template <class T>
-constexpr int kVectors = tiles::kVectors<T, kTile>;
+template <class T, int B>
+constexpr int kWidth = simd::VecN<T, B>::kWidth;
+template <class T, int B>
+constexpr int kVectors = tiles::kVectors<T, kTile, B>;
 
 template <class T>
 constexpr T kExpFloor = T(-708);  // exp of it is still a normal double
@@ -41,14 +43,14 @@ constexpr bool is_smooth(Kernel k) { return k == Kernel::gaussian || k == Kernel
 
 
 // grad[k] += sum_i c[i] (z_ik - y_k) for one tile.
-template <class T>
-GENSAMPLE_INLINE void add_gradient(const T* tile, const T* y, int64_t dim, const V<T> (&c)[kVectors<T>],
+template <class T, int B>
+GENSAMPLE_INLINE void add_gradient(const T* tile, const T* y, int64_t dim, const V<T, B> (&c)[kVectors<T, B>],
                                    double* grad) {
     for (int64_t k = 0; k < dim; ++k) {
-        const V<T> yk = simd::broadcast(y[k]);
+        const V<T, B> yk = simd::broadcast<B>(y[k]);
         const T* zk = tile + k * kTile;
-        V<T> acc{};
-        for (int v = 0; v < kVectors<T>; ++v) acc += c[v] * (simd::load(zk + v * kWidth<T>) - yk);
+        V<T, B> acc{};
+        for (int v = 0; v < kVectors<T, B>; ++v) acc += c[v] * (simd::load<T, B>(zk + v * kWidth<T, B>) - yk);
         grad[k] += simd::hsum<T>(acc);
     }
 }
@@ -63,14 +65,14 @@ struct QueryState {
 
 // The gradient for the Gaussian (f = exp(-r^2 / 2)) and exponential (f = exp(-r))
 // kernels, by a running log-sum-exp.
-template <class T, Kernel K>
+template <class T, int B, Kernel K>
 GENSAMPLE_INLINE void smooth_tile_gradient(const T* tile, const T* log_weight, const T* y, int64_t dim,
-                                  const V<T> (&d2)[kVectors<T>], QueryState& st, double* grad) {
+                                  const V<T, B> (&d2)[kVectors<T, B>], QueryState& st, double* grad) {
     constexpr T kInf = std::numeric_limits<T>::infinity();
-    V<T> a[kVectors<T>];
-    V<T> vmax = simd::broadcast(-kInf);
-    for (int v = 0; v < kVectors<T>; ++v) {
-        const V<T> lw = simd::load(log_weight + v * kWidth<T>);
+    V<T, B> a[kVectors<T, B>];
+    V<T, B> vmax = simd::broadcast<B>(-kInf);
+    for (int v = 0; v < kVectors<T, B>; ++v) {
+        const V<T, B> lw = simd::load<T, B>(log_weight + v * kWidth<T, B>);
         a[v] = K == Kernel::gaussian ? lw - T(0.5) * d2[v] : lw - simd::sqrt_lanes<T>(d2[v]);
         vmax = simd::max<T>(vmax, a[v]);
     }
@@ -82,75 +84,75 @@ GENSAMPLE_INLINE void smooth_tile_gradient(const T* tile, const T* log_weight, c
         for (int64_t k = 0; k < dim; ++k) grad[k] *= rescale;
         st.max = double(tile_max);
     }
-    const V<T> m = simd::broadcast(T(st.max)), floor = simd::broadcast(kExpFloor<T>);
-    V<T> e[kVectors<T>], sum{};
-    for (int v = 0; v < kVectors<T>; ++v) {
+    const V<T, B> m = simd::broadcast<B>(T(st.max)), floor = simd::broadcast<B>(kExpFloor<T>);
+    V<T, B> e[kVectors<T, B>], sum{};
+    for (int v = 0; v < kVectors<T, B>; ++v) {
         // a - m <= 0, clamped so that exp stays on its fast, normal path
         e[v] = simd::exp_nonpositive(simd::max<T>(a[v] - m, floor));
         sum += e[v];
     }
     st.sum += simd::hsum<T>(sum);
     if (K == Kernel::exponential) {  // d/dy exp(-r) = exp(-r) (z - y) / r
-        for (int v = 0; v < kVectors<T>; ++v) {
-            const V<T> r = simd::sqrt_lanes<T>(d2[v]);
-            e[v] = r > T(0) ? e[v] / r : V<T>{};
+        for (int v = 0; v < kVectors<T, B>; ++v) {
+            const V<T, B> r = simd::sqrt_lanes<T>(d2[v]);
+            e[v] = r > T(0) ? e[v] / r : V<T, B>{};
         }
     }
-    add_gradient(tile, y, dim, e, grad);
+    add_gradient<T, B>(tile, y, dim, e, grad);
 }
 
 // The log-density's running log-sum-exp of one query for the smooth kernels, lane by lane:
 // lane l holds (max, sum) over the points in lane l of every tile so far, and the lanes are
 // combined once, at the end (finish). So no tile needs a horizontal maximum or sum, nor a
 // scalar exp when the maximum grows. Sums are in double for either float type.
-template <class T>
+template <class T, int B>
 struct LaneState {
-    static constexpr int kSums = kWidth<T> / kWidth<double>;  // double vectors per T vector
-    V<T> max = simd::broadcast(-std::numeric_limits<T>::infinity());
-    V<double> sum[kSums] = {};
+    static constexpr int kSums = kWidth<T, B> / kWidth<double, B>;  // double vectors per T vector
+    V<T, B> max = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
+    V<double, B> sum[kSums] = {};
 
     // v's lanes as double vectors: v itself, or its two halves.
-    static GENSAMPLE_INLINE void widen(const V<T>& v, V<double> (&w)[kSums]) {
+    static GENSAMPLE_INLINE void widen(const V<T, B>& v, V<double, B> (&w)[kSums]) {
         if constexpr (kSums == 1) {
             w[0] = v;
         } else {
-            typedef float Half __attribute__((vector_size(32)));
+            typedef float Half __attribute__((vector_size(B / 2)));
             Half h[2];
             std::memcpy(h, &v, sizeof v);
-            for (int i = 0; i < 2; ++i) w[i] = __builtin_convertvector(h[i], V<double>);
+            for (int i = 0; i < 2; ++i) w[i] = __builtin_convertvector(h[i], V<double, B>);
         }
     }
-    GENSAMPLE_INLINE void add(const V<T>& v) {
-        V<double> w[kSums];
+    GENSAMPLE_INLINE void add(const V<T, B>& v) {
+        V<double, B> w[kSums];
         widen(v, w);
         for (int i = 0; i < kSums; ++i) sum[i] += w[i];
     }
-    GENSAMPLE_INLINE void scale(const V<T>& f) {
-        V<double> w[kSums];
+    GENSAMPLE_INLINE void scale(const V<T, B>& f) {
+        V<double, B> w[kSums];
         widen(f, w);
         for (int i = 0; i < kSums; ++i) sum[i] *= w[i];
     }
     // log sum over all lanes.
     double finish() const {
-        alignas(64) T m[kWidth<T>];
-        alignas(64) double s[kWidth<T>];
+        alignas(64) T m[kWidth<T, B>];
+        alignas(64) double s[kWidth<T, B>];
         simd::store(m, max);
-        for (int i = 0; i < kSums; ++i) simd::store(s + i * kWidth<double>, sum[i]);
+        for (int i = 0; i < kSums; ++i) simd::store(s + i * kWidth<double, B>, sum[i]);
         double top = -std::numeric_limits<double>::infinity();
-        for (int l = 0; l < kWidth<T>; ++l) top = std::max(top, double(m[l]));
+        for (int l = 0; l < kWidth<T, B>; ++l) top = std::max(top, double(m[l]));
         if (!(top > -std::numeric_limits<double>::infinity())) return top;
         double total = 0;
-        for (int l = 0; l < kWidth<T>; ++l) {
+        for (int l = 0; l < kWidth<T, B>; ++l) {
             if (m[l] > -std::numeric_limits<T>::infinity()) total += s[l] * std::exp(double(m[l]) - top);
         }
         return top + std::log(total);
     }
 };
 
-template <class T>
-GENSAMPLE_INLINE bool any_greater(const V<T>& a, const V<T>& b) {
-    const typename simd::Vec<T>::bits gt = (typename simd::Vec<T>::bits)(a > b);
-    uint64_t words[sizeof(V<T>) / 8];
+template <class T, int B>
+GENSAMPLE_INLINE bool any_greater(const V<T, B>& a, const V<T, B>& b) {
+    const typename simd::VecN<T, B>::bits gt = (typename simd::VecN<T, B>::bits)(a > b);
+    uint64_t words[sizeof(V<T, B>) / 8];
     std::memcpy(words, &gt, sizeof gt);
     uint64_t r = 0;
     for (uint64_t w : words) r |= w;
@@ -159,33 +161,33 @@ GENSAMPLE_INLINE bool any_greater(const V<T>& a, const V<T>& b) {
 
 // kN vectors of points (one or two tiles) for the log-density of a smooth kernel (no
 // gradient), into the lanes of st.
-template <class T, Kernel K, int kN>
-GENSAMPLE_INLINE void smooth_tile_lanes(const T* log_weight, const V<T> (&d2)[kN], LaneState<T>& st) {
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
-    V<T> a[kN];
-    V<T> vmax = st.max;
+template <class T, int B, Kernel K, int kN>
+GENSAMPLE_INLINE void smooth_tile_lanes(const T* log_weight, const V<T, B> (&d2)[kN], LaneState<T, B>& st) {
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    V<T, B> a[kN];
+    V<T, B> vmax = st.max;
     for (int v = 0; v < kN; ++v) {
-        const V<T> lw = simd::load(log_weight + v * kWidth<T>);
+        const V<T, B> lw = simd::load<T, B>(log_weight + v * kWidth<T, B>);
         a[v] = K == Kernel::gaussian ? lw - T(0.5) * d2[v] : lw - simd::sqrt_lanes<T>(d2[v]);
         vmax = simd::max<T>(vmax, a[v]);
     }
-    if (any_greater<T>(vmax, st.max)) {  // rare after the first tiles
+    if (any_greater<T, B>(vmax, st.max)) {  // rare after the first tiles
         // st.max - vmax <= 0; -inf, or NaN for a lane still without points, clamps to the floor
         st.scale(simd::exp_nonpositive(simd::max<T>(st.max - vmax, floor)));
         st.max = vmax;
     }
-    V<T> sum{};
+    V<T, B> sum{};
     for (int v = 0; v < kN; ++v) sum += simd::exp_nonpositive(simd::max<T>(a[v] - st.max, floor));
     st.add(sum);
 }
 
 // Compact kernels on |u| < 1: tophat 1, epanechnikov 1 - r^2, linear 1 - r, cosine
 // cos(pi r / 2). Plain sums of w_i f(r_i) (weights scaled by their maximum).
-template <class T, Kernel K, bool kGrad>
+template <class T, int B, Kernel K, bool kGrad>
 GENSAMPLE_INLINE void compact_tile(const T* tile, const T* weight, const T* y, int64_t dim,
-                                   const V<T> (&d2v)[kVectors<T>], QueryState& st, double* grad) {
+                                   const V<T, B> (&d2v)[kVectors<T, B>], QueryState& st, double* grad) {
     alignas(64) T d2[kTile], f[kTile], c[kTile];
-    for (int v = 0; v < kVectors<T>; ++v) simd::store(d2 + v * kWidth<T>, d2v[v]);
+    for (int v = 0; v < kVectors<T, B>; ++v) simd::store(d2 + v * kWidth<T, B>, d2v[v]);
     for (int i = 0; i < kTile; ++i) {
         const T r2 = d2[i];
         const bool inside = r2 < T(1);
@@ -209,65 +211,65 @@ GENSAMPLE_INLINE void compact_tile(const T* tile, const T* weight, const T* y, i
         f[i] = inside ? weight[i] * value : T(0);
         c[i] = inside ? weight[i] * coef : T(0);
     }
-    V<T> sum{}, cv[kVectors<T>];
-    for (int v = 0; v < kVectors<T>; ++v) {
-        sum += simd::load(f + v * kWidth<T>);
-        cv[v] = simd::load(c + v * kWidth<T>);
+    V<T, B> sum{}, cv[kVectors<T, B>];
+    for (int v = 0; v < kVectors<T, B>; ++v) {
+        sum += simd::load<T, B>(f + v * kWidth<T, B>);
+        cv[v] = simd::load<T, B>(c + v * kWidth<T, B>);
     }
     st.sum += simd::hsum<T>(sum);
-    if (kGrad) add_gradient(tile, y, dim, cv, grad);
+    if (kGrad) add_gradient<T, B>(tile, y, dim, cv, grad);
 }
 
 // Queries [q0, q1): the log-density of a smooth kernel, lane by lane (LaneState).
-template <class T, Kernel K>
+template <class T, int B, Kernel K>
 GENSAMPLE_INLINE void smooth_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
     const int64_t dim = data.dim, nq = q1 - q0;
-    LaneState<T> st[kQueries];
+    LaneState<T, B> st[kQueries];
     // Tiles in pairs where a tile is under 8 vectors (float): the per-step work (the lane
     // maxima's test, the sums into double) is then shared by 8 vectors for either type.
-    constexpr int kStep = kVectors<T> < 8 ? 2 : 1;
-    constexpr int kN = kStep * kVectors<T>;
+    constexpr int kStep = kVectors<T, B> < 8 ? 2 : 1;
+    constexpr int kN = kStep * kVectors<T, B>;
     int64_t t = 0;
     for (; t + kStep <= data.tiles; t += kStep) {
         const T* tile = data.points + t * dim * kTile;
         for (int64_t j = 0; j < nq; ++j) {
-            V<T> d2[kN];
+            V<T, B> d2[kN];
             for (int u = 0; u < kStep; ++u) {
-                auto& part = *reinterpret_cast<V<T>(*)[kVectors<T>]>(d2 + u * kVectors<T>);
-                tiles::squared_distances<T, kTile>(tile + u * dim * kTile, y + (q0 + j) * dim, dim, part);
+                auto& part = *reinterpret_cast<V<T, B>(*)[kVectors<T, B>]>(d2 + u * kVectors<T, B>);
+                tiles::squared_distances<T, kTile, B>(tile + u * dim * kTile, y + (q0 + j) * dim, dim, part);
             }
-            smooth_tile_lanes<T, K, kN>(data.log_weight + t * kTile, d2, st[j]);
+            smooth_tile_lanes<T, B, K, kN>(data.log_weight + t * kTile, d2, st[j]);
         }
         if (((t / kStep) & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
     for (; t < data.tiles; ++t) {  // the last, unpaired tile
         const T* tile = data.points + t * dim * kTile;
         for (int64_t j = 0; j < nq; ++j) {
-            V<T> d2[kVectors<T>];
-            tiles::squared_distances<T, kTile>(tile, y + (q0 + j) * dim, dim, d2);
-            smooth_tile_lanes<T, K, kVectors<T>>(data.log_weight + t * kTile, d2, st[j]);
+            V<T, B> d2[kVectors<T, B>];
+            tiles::squared_distances<T, kTile, B>(tile, y + (q0 + j) * dim, dim, d2);
+            smooth_tile_lanes<T, B, K, kVectors<T, B>>(data.log_weight + t * kTile, d2, st[j]);
         }
     }
     for (int64_t j = 0; j < nq; ++j) out[q0 + j] = T(st[j].finish() + double(offset));
 }
 
 // The gradients, and the compact kernels' log-density: plain tile sums (QueryState).
-template <class T, Kernel K, bool kGrad>
+template <class T, int B, Kernel K, bool kGrad>
 GENSAMPLE_INLINE void tile_sums(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
     const int64_t dim = data.dim, nq = q1 - q0;
     QueryState st[kQueries];
     std::vector<double> grad(kGrad ? size_t(nq * dim) : 0, 0.0);
-    V<T> d2[kVectors<T>];
+    V<T, B> d2[kVectors<T, B>];
     for (int64_t t = 0; t < data.tiles; ++t) {
         const T* tile = data.points + t * dim * kTile;
         for (int64_t j = 0; j < nq; ++j) {
             const T* yj = y + (q0 + j) * dim;
             double* gj = kGrad ? grad.data() + j * dim : nullptr;
-            tiles::squared_distances<T, kTile>(tile, yj, dim, d2);
+            tiles::squared_distances<T, kTile, B>(tile, yj, dim, d2);
             if constexpr (is_smooth(K)) {
-                smooth_tile_gradient<T, K>(tile, data.log_weight + t * kTile, yj, dim, d2, st[j], gj);
+                smooth_tile_gradient<T, B, K>(tile, data.log_weight + t * kTile, yj, dim, d2, st[j], gj);
             } else {
-                compact_tile<T, K, kGrad>(tile, data.weight + t * kTile, yj, dim, d2, st[j], gj);
+                compact_tile<T, B, K, kGrad>(tile, data.weight + t * kTile, yj, dim, d2, st[j], gj);
             }
         }
         if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
@@ -282,49 +284,46 @@ GENSAMPLE_INLINE void tile_sums(const Tiles<T>& data, const T* y, int64_t q0, in
 }
 
 // Queries [q0, q1): log-density (out[j]) or its gradient (out[j * dim + k]).
-template <class T, Kernel K, bool kGrad>
+template <class T, int B, Kernel K, bool kGrad>
 GENSAMPLE_INLINE void query_block(const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) {
     if constexpr (is_smooth(K) && !kGrad) {
-        smooth_block<T, K>(data, y, q0, q1, offset, out);
+        smooth_block<T, B, K>(data, y, q0, q1, offset, out);
     } else {
-        tile_sums<T, K, kGrad>(data, y, q0, q1, offset, out);
+        tile_sums<T, B, K, kGrad>(data, y, q0, q1, offset, out);
     }
 }
 
-template <class T, bool kGrad>
+template <class T, int B, bool kGrad>
 GENSAMPLE_INLINE void block_any(Kernel kernel, const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset,
                                 T* out) {
     switch (kernel) {
-        case Kernel::gaussian: return query_block<T, Kernel::gaussian, kGrad>(data, y, q0, q1, offset, out);
-        case Kernel::tophat: return query_block<T, Kernel::tophat, kGrad>(data, y, q0, q1, offset, out);
-        case Kernel::epanechnikov: return query_block<T, Kernel::epanechnikov, kGrad>(data, y, q0, q1, offset, out);
-        case Kernel::exponential: return query_block<T, Kernel::exponential, kGrad>(data, y, q0, q1, offset, out);
-        case Kernel::linear: return query_block<T, Kernel::linear, kGrad>(data, y, q0, q1, offset, out);
-        case Kernel::cosine: return query_block<T, Kernel::cosine, kGrad>(data, y, q0, q1, offset, out);
+        case Kernel::gaussian: return query_block<T, B, Kernel::gaussian, kGrad>(data, y, q0, q1, offset, out);
+        case Kernel::tophat: return query_block<T, B, Kernel::tophat, kGrad>(data, y, q0, q1, offset, out);
+        case Kernel::epanechnikov: return query_block<T, B, Kernel::epanechnikov, kGrad>(data, y, q0, q1, offset, out);
+        case Kernel::exponential: return query_block<T, B, Kernel::exponential, kGrad>(data, y, q0, q1, offset, out);
+        case Kernel::linear: return query_block<T, B, Kernel::linear, kGrad>(data, y, q0, q1, offset, out);
+        case Kernel::cosine: return query_block<T, B, Kernel::cosine, kGrad>(data, y, q0, q1, offset, out);
     }
     throw std::invalid_argument("kde: unknown kernel");
 }
 
-// One clone per instruction set (dispatch.hpp); the templates above inline into each.
-GENSAMPLE_DISPATCH
-void block_f64(Kernel kernel, bool grad, const Tiles<double>& data, const double* y, int64_t q0, int64_t q1,
-               double offset, double* out) {
-    if (grad) {
-        block_any<double, true>(kernel, data, y, q0, q1, offset, out);
-    } else {
-        block_any<double, false>(kernel, data, y, q0, q1, offset, out);
+// One version per instruction set (dispatch.hpp), each on vectors of its register width.
+#define GENSAMPLE_KDE_BLOCK(T, NAME, BYTES)                                                                 \
+    void NAME(Kernel kernel, bool grad, const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, \
+              T* out) {                                                                                     \
+        if (grad) {                                                                                         \
+            block_any<T, BYTES, true>(kernel, data, y, q0, q1, offset, out);                                \
+        } else {                                                                                            \
+            block_any<T, BYTES, false>(kernel, data, y, q0, q1, offset, out);                               \
+        }                                                                                                   \
     }
-}
-
-GENSAMPLE_DISPATCH
-void block_f32(Kernel kernel, bool grad, const Tiles<float>& data, const float* y, int64_t q0, int64_t q1,
-               float offset, float* out) {
-    if (grad) {
-        block_any<float, true>(kernel, data, y, q0, q1, offset, out);
-    } else {
-        block_any<float, false>(kernel, data, y, q0, q1, offset, out);
-    }
-}
+#define GENSAMPLE_KDE_F64(BYTES) GENSAMPLE_KDE_BLOCK(double, block_f64, BYTES)
+#define GENSAMPLE_KDE_F32(BYTES) GENSAMPLE_KDE_BLOCK(float, block_f32, BYTES)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_KDE_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_KDE_F32)
+#undef GENSAMPLE_KDE_F64
+#undef GENSAMPLE_KDE_F32
+#undef GENSAMPLE_KDE_BLOCK
 
 template <class T>
 void check(const Tiles<T>& data) {

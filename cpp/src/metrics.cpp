@@ -17,15 +17,17 @@
 namespace gensample::metrics {
 namespace {
 
-using simd::V;
+// B: the vector width in bytes, that of the target's registers (sums_f64 below).
+template <class T, int B>
+using V = simd::VN<T, B>;
 
 constexpr int64_t kQueries = 16;  // queries of a task: each tile is read once for all of them
 constexpr int64_t kFlush = 16;    // tiles summed in T before a query's total takes them in double
 
-template <class T>
-constexpr int kWidth = simd::Vec<T>::kWidth;
-template <class T>
-constexpr int kVectors = tiles::kVectors<T, kTile>;
+template <class T, int B>
+constexpr int kWidth = simd::VecN<T, B>::kWidth;
+template <class T, int B>
+constexpr int kVectors = tiles::kVectors<T, kTile, B>;
 
 template <class T>
 constexpr T kExpFloor = T(-708);
@@ -33,11 +35,11 @@ template <>
 constexpr float kExpFloor<float> = -87.0f;
 
 // sum_j w_j k(r_j) over one tile for one query, added to acc.
-template <class T, Pair K>
-GENSAMPLE_INLINE void tile_sum(const V<T> (&d2)[kVectors<T>], const T* weight, T gamma, V<T>& acc) {
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
-    for (int v = 0; v < kVectors<T>; ++v) {
-        V<T> k;
+template <class T, int B, Pair K>
+GENSAMPLE_INLINE void tile_sum(const V<T, B> (&d2)[kVectors<T, B>], const T* weight, T gamma, V<T, B>& acc) {
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    for (int v = 0; v < kVectors<T, B>; ++v) {
+        V<T, B> k;
         if (K == Pair::gaussian) {
             k = simd::exp_nonpositive(simd::max<T>(-gamma * d2[v], floor));
         } else if (K == Pair::laplacian) {
@@ -45,28 +47,28 @@ GENSAMPLE_INLINE void tile_sum(const V<T> (&d2)[kVectors<T>], const T* weight, T
         } else {
             k = simd::sqrt_lanes<T>(d2[v]);
         }
-        acc += simd::load(weight + v * kWidth<T>) * k;
+        acc += simd::load<T, B>(weight + v * kWidth<T, B>) * k;
     }
 }
 
-template <class T, Pair K>
+template <class T, int B, Pair K>
 GENSAMPLE_INLINE void sums_block(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma, double* out) {
     const int64_t dim = y.dim, nq = q1 - q0;
     double total[kQueries] = {};
-    V<T> acc[kQueries];
-    for (auto& a : acc) a = V<T>{};
-    V<T> d2[kVectors<T>];
+    V<T, B> acc[kQueries];
+    for (auto& a : acc) a = V<T, B>{};
+    V<T, B> d2[kVectors<T, B>];
     for (int64_t t = 0; t < y.tiles; ++t) {
         const T* tile = y.points + t * dim * kTile;
         const T* w = y.weight + t * kTile;
         for (int64_t j = 0; j < nq; ++j) {
-            tiles::squared_distances<T, kTile>(tile, x + (q0 + j) * dim, dim, d2);
-            tile_sum<T, K>(d2, w, gamma, acc[j]);
+            tiles::squared_distances<T, kTile, B>(tile, x + (q0 + j) * dim, dim, d2);
+            tile_sum<T, B, K>(d2, w, gamma, acc[j]);
         }
         if ((t + 1) % kFlush == 0 || t + 1 == y.tiles) {
             for (int64_t j = 0; j < nq; ++j) {
                 total[j] += simd::hsum<T>(acc[j]);
-                acc[j] = V<T>{};
+                acc[j] = V<T, B>{};
             }
         }
         if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
@@ -74,30 +76,30 @@ GENSAMPLE_INLINE void sums_block(const Tiles<T>& y, const T* x, int64_t q0, int6
     for (int64_t j = 0; j < nq; ++j) out[q0 + j] = total[j];
 }
 
-template <class T>
+template <class T, int B>
 GENSAMPLE_INLINE void sums_any(Pair kind, const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma,
                                double* out) {
     switch (kind) {
-        case Pair::gaussian: return sums_block<T, Pair::gaussian>(y, x, q0, q1, gamma, out);
-        case Pair::laplacian: return sums_block<T, Pair::laplacian>(y, x, q0, q1, gamma, out);
-        case Pair::distance: return sums_block<T, Pair::distance>(y, x, q0, q1, gamma, out);
+        case Pair::gaussian: return sums_block<T, B, Pair::gaussian>(y, x, q0, q1, gamma, out);
+        case Pair::laplacian: return sums_block<T, B, Pair::laplacian>(y, x, q0, q1, gamma, out);
+        case Pair::distance: return sums_block<T, B, Pair::distance>(y, x, q0, q1, gamma, out);
     }
     throw std::invalid_argument("metrics: unknown pair kernel");
 }
 
 // The k smallest squared distances from each query, kept sorted by insertion.
-template <class T>
+template <class T, int B>
 GENSAMPLE_INLINE void nearest_block(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, int64_t k,
                                     bool skip_self, double* out) {
     const int64_t dim = y.dim;
-    V<T> d2[kVectors<T>];
+    V<T, B> d2[kVectors<T, B>];
     alignas(64) T d[kTile];
     for (int64_t q = q0; q < q1; ++q) {
         double* best = out + q * k;
         std::fill(best, best + k, std::numeric_limits<double>::infinity());
         for (int64_t t = 0; t < y.tiles; ++t) {
-            tiles::squared_distances<T, kTile>(y.points + t * dim * kTile, x + q * dim, dim, d2);
-            for (int v = 0; v < kVectors<T>; ++v) simd::store(d + v * kWidth<T>, d2[v]);
+            tiles::squared_distances<T, kTile, B>(y.points + t * dim * kTile, x + q * dim, dim, d2);
+            for (int v = 0; v < kVectors<T, B>; ++v) simd::store(d + v * kWidth<T, B>, d2[v]);
             const T* w = y.weight + t * kTile;
             for (int64_t i = 0; i < kTile; ++i) {
                 const double di = double(d[i]);
@@ -110,18 +112,18 @@ GENSAMPLE_INLINE void nearest_block(const Tiles<T>& y, const T* x, int64_t q0, i
     }
 }
 
-template <class T>
+template <class T, int B>
 GENSAMPLE_INLINE void balls_block(const Tiles<T>& y, const T* radius2, const T* x, int64_t q0, int64_t q1,
                                   uint8_t* inside) {
     const int64_t dim = y.dim;
-    V<T> d2[kVectors<T>];
+    V<T, B> d2[kVectors<T, B>];
     for (int64_t q = q0; q < q1; ++q) {
         bool in = false;
         for (int64_t t = 0; t < y.tiles && !in; ++t) {
-            tiles::squared_distances<T, kTile>(y.points + t * dim * kTile, x + q * dim, dim, d2);
-            V<T> slack = simd::broadcast(std::numeric_limits<T>::infinity());
-            for (int v = 0; v < kVectors<T>; ++v) {
-                const V<T> s = d2[v] - simd::load(radius2 + t * kTile + v * kWidth<T>);
+            tiles::squared_distances<T, kTile, B>(y.points + t * dim * kTile, x + q * dim, dim, d2);
+            V<T, B> slack = simd::broadcast<B>(std::numeric_limits<T>::infinity());
+            for (int v = 0; v < kVectors<T, B>; ++v) {
+                const V<T, B> s = d2[v] - simd::load<T, B>(radius2 + t * kTile + v * kWidth<T, B>);
                 slack = s < slack ? s : slack;
             }
             in = !(-simd::hmax<T>(-slack) > T(0));  // some |x - y_j|^2 - r_j^2 <= 0
@@ -130,36 +132,40 @@ GENSAMPLE_INLINE void balls_block(const Tiles<T>& y, const T* radius2, const T* 
     }
 }
 
-// One clone per instruction set (dispatch.hpp); the templates above inline into each.
-GENSAMPLE_DISPATCH
-void sums_f64(Pair kind, const Tiles<double>& y, const double* x, int64_t q0, int64_t q1, double gamma, double* out) {
-    sums_any<double>(kind, y, x, q0, q1, gamma, out);
-}
-
-GENSAMPLE_DISPATCH
-void sums_f32(Pair kind, const Tiles<float>& y, const float* x, int64_t q0, int64_t q1, float gamma, double* out) {
-    sums_any<float>(kind, y, x, q0, q1, gamma, out);
-}
-
-GENSAMPLE_DISPATCH
-void nearest_f64(const Tiles<double>& y, const double* x, int64_t q0, int64_t q1, int64_t k, bool skip, double* out) {
-    nearest_block<double>(y, x, q0, q1, k, skip, out);
-}
-
-GENSAMPLE_DISPATCH
-void nearest_f32(const Tiles<float>& y, const float* x, int64_t q0, int64_t q1, int64_t k, bool skip, double* out) {
-    nearest_block<float>(y, x, q0, q1, k, skip, out);
-}
-
-GENSAMPLE_DISPATCH
-void balls_f64(const Tiles<double>& y, const double* r2, const double* x, int64_t q0, int64_t q1, uint8_t* in) {
-    balls_block<double>(y, r2, x, q0, q1, in);
-}
-
-GENSAMPLE_DISPATCH
-void balls_f32(const Tiles<float>& y, const float* r2, const float* x, int64_t q0, int64_t q1, uint8_t* in) {
-    balls_block<float>(y, r2, x, q0, q1, in);
-}
+// One version per instruction set (dispatch.hpp), each on vectors of its register width.
+#define GENSAMPLE_SUMS(NAME, T, BYTES)                                                                  \
+    void NAME(Pair kind, const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma, double* out) { \
+        sums_any<T, BYTES>(kind, y, x, q0, q1, gamma, out);                                             \
+    }
+#define GENSAMPLE_NEAREST(NAME, T, BYTES)                                                                 \
+    void NAME(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, int64_t k, bool skip, double* out) { \
+        nearest_block<T, BYTES>(y, x, q0, q1, k, skip, out);                                              \
+    }
+#define GENSAMPLE_BALLS(NAME, T, BYTES)                                                          \
+    void NAME(const Tiles<T>& y, const T* r2, const T* x, int64_t q0, int64_t q1, uint8_t* in) { \
+        balls_block<T, BYTES>(y, r2, x, q0, q1, in);                                             \
+    }
+#define GENSAMPLE_SUMS_F64(BYTES) GENSAMPLE_SUMS(sums_f64, double, BYTES)
+#define GENSAMPLE_SUMS_F32(BYTES) GENSAMPLE_SUMS(sums_f32, float, BYTES)
+#define GENSAMPLE_NEAREST_F64(BYTES) GENSAMPLE_NEAREST(nearest_f64, double, BYTES)
+#define GENSAMPLE_NEAREST_F32(BYTES) GENSAMPLE_NEAREST(nearest_f32, float, BYTES)
+#define GENSAMPLE_BALLS_F64(BYTES) GENSAMPLE_BALLS(balls_f64, double, BYTES)
+#define GENSAMPLE_BALLS_F32(BYTES) GENSAMPLE_BALLS(balls_f32, float, BYTES)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_SUMS_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_SUMS_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_NEAREST_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_NEAREST_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_BALLS_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_BALLS_F32)
+#undef GENSAMPLE_SUMS_F64
+#undef GENSAMPLE_SUMS_F32
+#undef GENSAMPLE_SUMS
+#undef GENSAMPLE_NEAREST_F64
+#undef GENSAMPLE_NEAREST_F32
+#undef GENSAMPLE_NEAREST
+#undef GENSAMPLE_BALLS_F64
+#undef GENSAMPLE_BALLS_F32
+#undef GENSAMPLE_BALLS
 
 template <class T>
 void check(const Tiles<T>& y) {

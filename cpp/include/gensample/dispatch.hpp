@@ -25,6 +25,18 @@
 #define GENSAMPLE_DISPATCH
 #endif
 
+// DEFINE(BYTES) defines a function on vectors of BYTES bytes (simd::VN); this makes one
+// definition per target, each at its own register width: 16 bytes on the baseline, 32 on
+// x86-64-v3, 64 on AVX-512 (or the width the build targets, without dispatch).
+#if GENSAMPLE_MULTIVERSION
+#define GENSAMPLE_AT_REGISTER_WIDTH(DEFINE)                   \
+    GENSAMPLE_TARGET("default") DEFINE(16)                    \
+    GENSAMPLE_TARGET("arch=x86-64-v3") DEFINE(32)             \
+    GENSAMPLE_TARGET("avx512f") DEFINE(64)
+#else
+#define GENSAMPLE_AT_REGISTER_WIDTH(DEFINE) DEFINE(simd::kRegisterBytes)
+#endif
+
 // Helpers called from a dispatched function must be inlined into it to be compiled for its
 // instruction set; GCC does not inline larger templates into clones on its own.
 // GENSAMPLE_INLINE is for speed: sanitizer builds (one clone, GENSAMPLE_NO_FORCE_INLINE) drop

@@ -203,12 +203,12 @@ GENSAMPLE_INLINE V<float> fma_rows(float a, const V<float>& b, const V<float>& c
 }
 
 // sqrt lane by lane (the loop vectorises under -fno-math-errno; vector extensions have no sqrt).
-template <class T>
-GENSAMPLE_INLINE V<T> sqrt_lanes(const V<T>& x) {
-    alignas(64) T a[Vec<T>::kWidth];
+template <class T, class Vt = V<T>>
+GENSAMPLE_INLINE Vt sqrt_lanes(const Vt& x) {
+    alignas(64) T a[VecOf<Vt>::kWidth];
     store(a, x);
-    for (int l = 0; l < Vec<T>::kWidth; ++l) a[l] = std::sqrt(a[l]);
-    return load<T>(a);
+    for (int l = 0; l < VecOf<Vt>::kWidth; ++l) a[l] = std::sqrt(a[l]);
+    return load<T, int(sizeof(Vt))>(a);
 }
 
 // Lane sums and maxima in a fixed order, into double.

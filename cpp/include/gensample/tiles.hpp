@@ -9,19 +9,20 @@
 
 namespace gensample::tiles {
 
-template <class T, int64_t kTile>
-constexpr int kVectors = int(kTile) / simd::Vec<T>::kWidth;  // vectors per tile
+template <class T, int64_t kTile, int kBytes = 64>
+constexpr int kVectors = int(kTile) / simd::VecN<T, kBytes>::kWidth;  // vectors of kBytes per tile
 
 // d2[v] = |y - z_i|^2 for the points of one tile, a coordinate at a time, in registers.
-template <class T, int64_t kTile>
-GENSAMPLE_INLINE void squared_distances(const T* tile, const T* y, int64_t dim, simd::V<T> (&d2)[kVectors<T, kTile>]) {
-    constexpr int kWidth = simd::Vec<T>::kWidth;
-    for (auto& v : d2) v = simd::V<T>{};
+template <class T, int64_t kTile, int kBytes = 64>
+GENSAMPLE_INLINE void squared_distances(const T* tile, const T* y, int64_t dim,
+                                       simd::VN<T, kBytes> (&d2)[kVectors<T, kTile, kBytes>]) {
+    constexpr int kWidth = simd::VecN<T, kBytes>::kWidth;
+    for (auto& v : d2) v = simd::VN<T, kBytes>{};
     for (int64_t k = 0; k < dim; ++k) {
-        const simd::V<T> yk = simd::broadcast(y[k]);
+        const simd::VN<T, kBytes> yk = simd::broadcast<kBytes>(y[k]);
         const T* zk = tile + k * kTile;
-        for (int v = 0; v < kVectors<T, kTile>; ++v) {
-            const simd::V<T> t = yk - simd::load(zk + v * kWidth);
+        for (int v = 0; v < kVectors<T, kTile, kBytes>; ++v) {
+            const simd::VN<T, kBytes> t = yk - simd::load<T, kBytes>(zk + v * kWidth);
             d2[v] += t * t;
         }
     }
