@@ -444,6 +444,7 @@ GENSAMPLE_INLINE Vt log_positive_f32(const Vt& x) {
     return k * kLn2Hi + ((2.0f * s) * (s2 * p) + (k * kLn2Lo + 2.0f * s));
 }
 
+// log(x) for normal x > 0, doubles or floats, any width.
 template <class Vt>
 GENSAMPLE_INLINE Vt log_positive(const Vt& x) {
     if constexpr (sizeof(x[0]) == 8) {
