@@ -5,9 +5,10 @@
 //
 // On AVX2 and SSE2, though, GCC keeps a 64-byte vector in memory between operations and
 // moves it in pieces; loads that span two of those pieces stall. Kernels whose results may
-// differ between instruction sets (gmm.cpp) therefore take the width as a template
-// argument, VN<T, kBytes>, and instantiate it at the register width of each target
-// (kRegisterBytes). The helpers below work at any width; 64 bytes is their default.
+// differ between instruction sets (gmm.cpp, kde.cpp, metrics.cpp) therefore take the width
+// as a template argument, VN<T, kBytes>, and instantiate it at the register width of each
+// target (GENSAMPLE_AT_REGISTER_WIDTH). The helpers below work at any width; 64 bytes is
+// their default.
 #pragma once
 
 #include <cmath>
@@ -128,15 +129,16 @@ GENSAMPLE_INLINE Vt max(const Vt& a, const Vt& b) {
         Vt r;
         for (int l = 0; l < kWidth; ++l) r[l] = a[l] > b[l] ? a[l] : b[l];
         return r;
-    }
-    alignas(64) T x[kWidth], y[kWidth];
-    store(x, a);
-    store(y, b);
+    } else {
+        alignas(64) T x[kWidth], y[kWidth];
+        store(x, a);
+        store(y, b);
 #if defined(__GNUC__)
 #pragma GCC unroll 1
 #endif
-    for (int l = 0; l < kWidth; ++l) x[l] = x[l] > y[l] ? x[l] : y[l];
-    return load<T, int(sizeof(Vt))>(x);
+        for (int l = 0; l < kWidth; ++l) x[l] = x[l] > y[l] ? x[l] : y[l];
+        return load<T, 64>(x);
+    }
 }
 
 // a * b + c with a single rounding (IEEE fusedMultiplyAdd), lane by lane: one vfmadd on the
@@ -301,27 +303,30 @@ GENSAMPLE_INLINE V<double> lookup16(const double* table, const Vec<double>::bits
 // The table form needs the permute of 8 doubles: 64-byte vectors on AVX-512 only.
 template <class Vt>
 GENSAMPLE_INLINE Vt exp_nonpositive_f64(const Vt& x) {
-    if (sizeof(Vt) != 64 || !kAvx512) return exp_nonpositive_series(x);
-    using Bits = typename VecOf<Vt>::bits;
-    constexpr double kRound = 0x1.8p52, k16Log2e = 0x1.71547652b82fep+4;
-    constexpr double kLn2Hi = 0x1.62e42fefa0000p-5, kLn2Lo = 0x1.cf79abc9e3b3ap-44;  // ln2 / 16; n * kLn2Hi exact
-    const Vt shifted = x * k16Log2e + kRound;
-    const Vt n = shifted - kRound;
-    const Vt r = (x - n * kLn2Hi) - n * kLn2Lo;
-    Vt p = broadcast<int(sizeof(Vt))>(1.0 / 5040.0);
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    const Vt expm1_r = r + r * (r * p);
-    const Bits bits = (Bits)shifted;
-    Vt t = Vt{} + 1.0;  // other widths take the series form above
-    if constexpr (sizeof(Vt) == 64) t = lookup16(kExp2Sixteenths, bits & 15u);
-    // shifted's bits are 0x4338000000000000 + n, a multiple of 16 plus n: >> 4 gives k plus
-    // bits that the << 52 drops.
-    const Bits scale = ((bits >> 4) + 1023u) << 52;
-    return (t + t * expm1_r) * (Vt)scale;
+    if constexpr (sizeof(Vt) != 64) {
+        return exp_nonpositive_series(x);
+    } else {
+        if (!kAvx512) return exp_nonpositive_series(x);
+        using Bits = typename VecOf<Vt>::bits;
+        constexpr double kRound = 0x1.8p52, k16Log2e = 0x1.71547652b82fep+4;
+        constexpr double kLn2Hi = 0x1.62e42fefa0000p-5, kLn2Lo = 0x1.cf79abc9e3b3ap-44;  // ln2 / 16; n * kLn2Hi exact
+        const Vt shifted = x * k16Log2e + kRound;
+        const Vt n = shifted - kRound;
+        const Vt r = (x - n * kLn2Hi) - n * kLn2Lo;
+        Vt p = broadcast<int(sizeof(Vt))>(1.0 / 5040.0);
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        const Vt expm1_r = r + r * (r * p);
+        const Bits bits = (Bits)shifted;
+        const Vt t = lookup16(kExp2Sixteenths, bits & 15u);
+        // shifted's bits are 0x4338000000000000 + n, a multiple of 16 plus n: >> 4 gives k plus
+        // bits that the << 52 drops.
+        const Bits scale = ((bits >> 4) + 1023u) << 52;
+        return (t + t * expm1_r) * (Vt)scale;
+    }
 }
 
 // expf(x) for x in [-87, 0]: the same with the series to r^7 (next term below 2^-27
