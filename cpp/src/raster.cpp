@@ -321,17 +321,16 @@ RasterRuns raster_runs(const uint8_t* mask, const double* weights, int64_t n_row
     return out;
 }
 
-std::vector<RunPick> raster_pick_table(const double* mass, const uint32_t* run_row, const uint32_t* start,
-                                       const uint32_t* length, int64_t n_runs) {
+void raster_pick_table(const double* mass, const uint32_t* run_row, const uint32_t* start, const uint32_t* length,
+                       int64_t n_runs, RunPick* out) {
     const AliasTable t = build_alias(mass, n_runs);
-    std::vector<RunPick> pick(static_cast<size_t>(n_runs));
     for (int64_t c = 0; c < n_runs; ++c) {
+        if ((c & 0xFFFF) == 0xFFFF) poll_interrupt();  // first writes to fresh pages can be slow
         const uint32_t run[2] = {uint32_t(c), t.alias[size_t(c)]};
-        RunPick& p = pick[size_t(c)];
+        RunPick& p = out[c];
         p.prob = t.prob[size_t(c)];
         for (int k = 0; k < 2; ++k) p.row[k] = run_row[run[k]], p.start[k] = start[run[k]], p.length[k] = length[run[k]];
     }
-    return pick;
 }
 
 void raster_sample_exact(const RasterView& r, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,

@@ -25,9 +25,8 @@ _MAX_AXES = 8
 _HUGE_PAGE = 2 << 20
 
 
-def _line_aligned(table: np.ndarray) -> np.ndarray:
-    """table (1-D bytes) starting on a 64-byte boundary, copied if it does not (and, when
-    it spans several huge pages, always copied onto them).
+def _aligned_empty(nbytes: int) -> np.ndarray:
+    """nbytes uninitialised bytes starting on a 64-byte boundary (1-D uint8).
 
     NumPy aligns to 16 bytes; the exact sampler's 32-byte entries must not straddle two
     cache lines, or a sample in a table beyond the cache misses twice (1.5x slower). A
@@ -35,20 +34,26 @@ def _line_aligned(table: np.ndarray) -> np.ndarray:
     pages: its random reads then miss the TLB less (world land's 12 MB table, 2-core
     Zen 4: 5-8 % more samples per second).
     """
-    if table.nbytes >= 2 * _HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
-        area = mmap.mmap(-1, table.nbytes + _HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if nbytes >= 2 * _HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
+        area = mmap.mmap(-1, nbytes + _HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         try:
             area.madvise(mmap.MADV_HUGEPAGE)
         except OSError:  # a kernel without transparent huge pages: 4 KiB pages it is
             pass
         buffer = np.frombuffer(area, np.uint8)
         offset = -buffer.ctypes.data % _HUGE_PAGE
-    elif table.ctypes.data % 64 == 0:
-        return table
     else:
-        buffer = np.empty(table.nbytes + 63, np.uint8)
+        buffer = np.empty(nbytes + 63, np.uint8)
         offset = -buffer.ctypes.data % 64
-    out = buffer[offset : offset + table.nbytes]
+    return buffer[offset : offset + nbytes]
+
+
+def _line_aligned(table: np.ndarray) -> np.ndarray:
+    """table (1-D bytes) placed as _aligned_empty places it: itself when it is already on a
+    64-byte boundary and smaller than two huge pages, else a copy (an unpickled index)."""
+    if table.ctypes.data % 64 == 0 and table.nbytes < 2 * _HUGE_PAGE:
+        return table
+    out = _aligned_empty(table.nbytes)
     out[:] = table
     return out
 
@@ -275,7 +280,8 @@ class RasterMask(Region):
         row_m = measure if np.isscalar(measure) else measure[run_row]
         cells = length.astype(np.float64) * row_m
         mass = cells * weight
-        pick = _line_aligned(_core.raster_pick_table(mass, run_row, start, length))
+        pick = _aligned_empty(32 * n_runs)  # written in place: tens of MB for a world map
+        _core.raster_pick_table(mass, run_row, start, length, pick)
         length = _run_lengths(pick)
         self._shape = tuple(int(s) for s in shape)
         self._index = {

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "gensample/parallel.hpp"
 #include "gensample/philox.hpp"
 #include "gensample/philox_tile.hpp"
 #include "gensample/random.hpp"
@@ -113,10 +114,12 @@ inline AliasTable build_alias(const double* mass, int64_t n) {
     large.reserve(size_t(n));
     const double scale = double(n) / total;
     for (int64_t j = 0; j < n; ++j) {
+        if ((j & 0xFFFF) == 0xFFFF) poll_interrupt();  // tables of millions of outcomes (rasters)
         scaled[size_t(j)] = mass[j] * scale;
         (scaled[size_t(j)] < 1.0 ? small : large).push_back(uint32_t(j));
     }
-    while (!small.empty() && !large.empty()) {
+    for (int64_t step = 1; !small.empty() && !large.empty(); ++step) {
+        if ((step & 0xFFFF) == 0) poll_interrupt();
         const uint32_t s = small.back(), l = large.back();
         small.pop_back();
         large.pop_back();

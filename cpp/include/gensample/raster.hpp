@@ -40,9 +40,11 @@ static_assert(sizeof(RunPick) == 32, "RunPick must pack into 32 bytes");
 // python/gensample/raster.py reads each run's length from side 0 of its entry.
 static_assert(offsetof(RunPick, length) == 24, "RunPick layout");
 
-// The alias table over runs with masses `mass` (Vose, draws.hpp), runs inlined.
-std::vector<RunPick> raster_pick_table(const double* mass, const uint32_t* run_row, const uint32_t* start,
-                                       const uint32_t* length, int64_t n_runs);
+// The alias table over runs with masses `mass` (Vose, draws.hpp), runs inlined, into
+// out[0, n_runs): the caller's memory, already where the sampler will read it (a table of
+// tens of MB is written once, not built and then copied). Polls for Ctrl-C.
+void raster_pick_table(const double* mass, const uint32_t* run_row, const uint32_t* start, const uint32_t* length,
+                       int64_t n_runs, RunPick* out);
 
 // Everything a raster kernel reads; pointers into arrays owned by the caller.
 struct RasterView {

@@ -110,22 +110,23 @@ void register_raster(py::module_& m) {
     m.def(
         "raster_pick_table",
         [](const CArray<double>& mass, const CArray<uint32_t>& run_row, const CArray<uint32_t>& start,
-           const CArray<uint32_t>& length) {
+           const CArray<uint32_t>& length, py::array out) {
             const int64_t n = mass.shape(0);
             if (mass.ndim() != 1 || run_row.shape(0) != n || start.shape(0) != n || length.shape(0) != n) {
                 throw std::invalid_argument("raster_pick_table: mass, run_row, start, length must have one entry per run");
             }
-            std::vector<RunPick> pick;
-            {
-                py::gil_scoped_release release;
-                pick = raster_pick_table(mass.data(), run_row.data(), start.data(), length.data(), n);
+            if (!py::isinstance<CArray<uint8_t>>(out) || out.ndim() != 1 || !(out.flags() & py::array::c_style) ||
+                !out.writeable() || out.shape(0) != n * py::ssize_t(sizeof(RunPick)) ||
+                reinterpret_cast<uintptr_t>(out.data()) % sizeof(RunPick) != 0) {
+                throw std::invalid_argument("raster_pick_table: out must be a writable uint8 array of 32 bytes per run, "
+                                            "32-byte aligned");
             }
-            CArray<uint8_t> out(py::ssize_t(pick.size() * sizeof(RunPick)));
-            std::memcpy(out.mutable_data(), pick.data(), pick.size() * sizeof(RunPick));
-            return out;
+            auto* pick = static_cast<RunPick*>(out.mutable_data());
+            py::gil_scoped_release release;
+            raster_pick_table(mass.data(), run_row.data(), start.data(), length.data(), n, pick);
         },
-        py::arg("mass"), py::arg("run_row"), py::arg("start"), py::arg("length"),
-        "The exact sampler's alias table over runs, each entry 32 bytes with both runs inline.");
+        py::arg("mass"), py::arg("run_row"), py::arg("start"), py::arg("length"), py::arg("out"),
+        "The exact sampler's alias table over runs into out, each entry 32 bytes with both runs inline.");
     m.def(
         "raster_sample_exact",
         [](const py::dict& index, uint64_t key, const py::object& rows, int64_t r0, py::array out, int n_threads) {
