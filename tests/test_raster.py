@@ -273,6 +273,32 @@ def test_pick_table_is_cache_line_aligned_after_pickling():
         np.testing.assert_array_equal(back.sample(500, rng=4), r.sample(500, rng=4))
 
 
+def test_pick_table_is_written_into_a_checked_buffer():
+    """The pick table is built in place (one write of tens of MB for a world map); the
+    kernel refuses a buffer of the wrong size, alignment, type or mutability."""
+    from gensample import _core
+    from gensample.raster import _aligned_empty
+
+    mass = np.array([1.0, 3.0, 0.5])
+    ids = np.arange(3, dtype=np.uint32)
+    out = _aligned_empty(32 * 3)
+    _core.raster_pick_table(mass, ids, ids, ids + 1, out)
+    entries = out.view(np.uint32).reshape(3, 8)
+    np.testing.assert_array_equal(entries[:, 6], ids + 1)  # side 0 is the run itself
+    prob = out.view(np.float64)[::4]
+    assert np.all((prob > 0) & (prob <= 1))
+    bad = {
+        "size": _aligned_empty(32 * 2),
+        "alignment": _aligned_empty(32 * 3 + 8)[8:],
+        "dtype": _aligned_empty(32 * 3).view(np.int8),
+        "read-only": _aligned_empty(32 * 3),
+    }
+    bad["read-only"].flags.writeable = False
+    for name, buf in bad.items():
+        with pytest.raises(ValueError, match="out must be a writable uint8 array"):
+            _core.raster_pick_table(mass, ids, ids, ids + 1, buf)
+
+
 def test_run_lengths_are_kept_once_in_the_pick_table():
     """A run's length is side 0 of its own alias entry: a view, not a copy, also after
     pickling; index_nbytes counts each byte once."""
