@@ -1,7 +1,6 @@
 """gensample.random against its NumPy twin, across thread counts, slices and statistics."""
 
 import _thread
-import signal
 import threading
 import time
 
@@ -231,8 +230,7 @@ def test_exception_inside_parallel_region_is_rethrown(n_threads):
 
 # --- interrupts -------------------------------------------------------------------------
 
-@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
-def test_ctrl_c_interrupts_a_long_draw():
+def test_ctrl_c_interrupts_a_long_draw(sigint_raises):
     """A SIGINT during a long kernel stops it between batches with KeyboardInterrupt.
 
     Without polling, the interrupt would surface only after the whole call; so the call

@@ -118,7 +118,7 @@ LONG = {  # calls of several seconds each on 2 cores
 
 
 @pytest.mark.parametrize("name", sorted(LONG))
-def test_long_loops_answer_ctrl_c_promptly(name):
+def test_long_loops_answer_ctrl_c_promptly(name, sigint_raises):
     """Ctrl-C 0.3 s into a call of many seconds raises KeyboardInterrupt within 0.2 s, and
     the library works afterwards."""
     fired = []
