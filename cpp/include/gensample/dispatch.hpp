@@ -54,6 +54,14 @@
 #define GENSAMPLE_INLINE inline
 #endif
 
+// Hides a value's origin from the optimiser (no instruction): a pointer laundered so is
+// addressed afresh, not tracked as an induction variable across a loop.
+#if defined(__GNUC__) || defined(__clang__)
+#define GENSAMPLE_OPAQUE(x) asm("" : "+r"(x))
+#else
+#define GENSAMPLE_OPAQUE(x) ((void)(x))
+#endif
+
 // A read prefetch hint (no-op where the compiler has none).
 #if defined(__GNUC__) || defined(__clang__)
 #define GENSAMPLE_PREFETCH(p) __builtin_prefetch(p)
