@@ -2,8 +2,6 @@
 // owned by the Python object, passed here as a dict of named arrays.
 #include "common.hpp"
 
-#include <cstring>
-
 #include "gensample/draws.hpp"
 #include "gensample/raster.hpp"
 
