@@ -45,13 +45,14 @@ struct Scratch {
 };
 
 // Points [0, count) of pts (count <= width) into lanes, coordinate i minus the centre in
-// x[i]; the padding lanes repeat the last point, so they stay finite.
+// x[i * stride]; the padding lanes repeat the last point, so they stay finite.
 template <class T, int B>
-GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, const T* centre, V<T, B>* x) {
+GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, const T* centre, V<T, B>* x,
+                                 int64_t stride = 1) {
     alignas(64) T lane[kWidth<T, B>];
     for (int64_t i = 0; i < dim; ++i) {
         for (int l = 0; l < kWidth<T, B>; ++l) lane[l] = pts[std::min<int64_t>(l, count - 1) * dim + i];
-        x[i] = simd::load<T, B>(lane) - centre[i];
+        x[i * stride] = simd::load<T, B>(lane) - centre[i];
     }
 }
 
@@ -64,7 +65,7 @@ constexpr int kRows = 8;  // rows of y held in registers at a time
 // per kRows multiply-adds, and every multiply-add takes its factor as a scalar operand;
 // b comes first for a dimension known at compile time (small d: one multiply-add fewer per
 // row) and last otherwise, as a scalar operand (with a run-time row count, GCC builds the
-// vector of b lane by lane), which factor_rows2 mirrors.
+// vector of b lane by lane), which factor_rows_n mirrors.
 template <class T, int B, int kCount, bool kKeep>
 GENSAMPLE_INLINE V<T, B> factor_rows(const T* f, const T* b, const V<T, B>* x, int64_t j0, int rows, V<T, B>* y) {
     constexpr bool kBiasFirst = kCount > 0 && kCount < kRows;
@@ -130,7 +131,7 @@ GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, int64_t k, const V<T, B>* x
     return q;
 }
 
-// The factors rearranged for factor_rows2: per component, per block of kRows rows from j0,
+// The factors rearranged for factor_rows_n: per component, per block of kRows rows from j0,
 // the columns i < j0 + kRows of those rows, kRows values per column (zero above the
 // diagonal and past the last row). One pointer and fixed offsets: no register per row.
 template <class T>
@@ -159,23 +160,30 @@ struct RowBlocks {
     }
 };
 
-// As factor_rows (the same operations in the same order, so the same values), for two
-// vectors of points at once (x0, x1), from one row block fb of RowBlocks: each factor
-// entry, loaded once, feeds two multiply-adds, so the loop is bound by the multiply-adds,
-// not by loads. 16 accumulators: for the 32 registers of AVX-512.
+// Vectors of points per block of density_blocks. Three (24 accumulators, of AVX-512's 32
+// registers) beat two by 8-14 % from d = 9 to 32 on a Xeon; with the partial row block's
+// size known at compile time (partial_rows), by -2 to +1 % at d = 5-8.
+constexpr int kVectors = 3;
+
+// As factor_rows (the same operations in the same order, so the same values), for kVectors
+// vectors of points at once (coordinate i of vector v in xs[i * kVectors + v]: one pointer,
+// fixed offsets), from one row block fb of RowBlocks: each factor entry, loaded once, feeds
+// kVectors multiply-adds, so the loop is bound by the multiply-adds, not by loads. kCount
+// rows, known at compile time: no branch per row.
 template <class T, int B, int kCount>
-GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T, B>* x0, const V<T, B>* x1, int64_t j0, int rows,
-                                   V<T, B>& q0, V<T, B>& q1) {
-    const int n = kCount > 0 ? kCount : rows;
-    V<T, B> acc0[kRows] = {}, acc1[kRows] = {};
+GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, V<T, B>* q) {
+    constexpr int n = kCount;
+    V<T, B> acc[kVectors][kRows] = {};
     for (int64_t i = 0; i < j0; ++i) {
-        const V<T, B> u = x0[i], v = x1[i];
+        V<T, B> u[kVectors];
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) u[v] = xs[i * kVectors + v];
         const T* column = fb + i * kRows;
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
             if (r < n) {
-                acc0[r] += column[r] * u;
-                acc1[r] += column[r] * v;
+#pragma GCC unroll 4
+                for (int v = 0; v < kVectors; ++v) acc[v][r] += column[r] * u[v];
             }
         }
     }
@@ -184,31 +192,35 @@ GENSAMPLE_INLINE void factor_rows2(const T* fb, const T* b, const V<T, B>* x0, c
     // and adds a block's stride to each of them every call (d = 16: 30 memory adds per
     // component and pass, 10 % of the time).
     const T* diagonal = fb + j0 * kRows;
-    if constexpr (kCount > 0) GENSAMPLE_OPAQUE(diagonal);
+    if constexpr (kCount == kRows) GENSAMPLE_OPAQUE(diagonal);
 #pragma GCC unroll 8
     for (int c = 0; c < kRows; ++c) {
         if (c >= n) break;
-        const V<T, B> u = x0[j0 + c], v = x1[j0 + c];
+        V<T, B> u[kVectors];
+#pragma GCC unroll 4
+        for (int v = 0; v < kVectors; ++v) u[v] = xs[(j0 + c) * kVectors + v];
         const T* column = diagonal + c * kRows;
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
             if (r >= c && r < n) {
-                acc0[r] += column[r] * u;
-                acc1[r] += column[r] * v;
+#pragma GCC unroll 4
+                for (int v = 0; v < kVectors; ++v) acc[v][r] += column[r] * u[v];
             }
         }
     }
-    V<T, B> s0{}, s1{};  // summed per block of rows, then added, as whiten does
+    V<T, B> s[kVectors] = {};  // summed per block of rows, then added, as whiten does
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
-            const V<T, B> y0 = acc0[r] - b[j0 + r], y1 = acc1[r] - b[j0 + r];
-            s0 += y0 * y0;
-            s1 += y1 * y1;
+#pragma GCC unroll 4
+            for (int v = 0; v < kVectors; ++v) {
+                const V<T, B> y = acc[v][r] - b[j0 + r];
+                s[v] += y * y;
+            }
         }
     }
-    q0 += s0;
-    q1 += s1;
+#pragma GCC unroll 4
+    for (int v = 0; v < kVectors; ++v) q[v] += s[v];
 }
 
 struct Outputs {
@@ -217,7 +229,7 @@ struct Outputs {
     const double* v = nullptr;  // moments: sample weights
     double* partial = nullptr;  // moments: this chunk's sums
     bool full = true;          // moments: full second moments, or their diagonal
-    const void* row_blocks = nullptr;  // density: RowBlocks<T>, to take two vectors at a time
+    const void* row_blocks = nullptr;  // density: RowBlocks<T>, to take several vectors at a time
 };
 
 // Points [p0, p1) of x.
@@ -326,37 +338,59 @@ GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, V<T, B> vmax, i
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
-// The log-density for full covariances in general dimension, two vectors of points per
-// block (factor_rows2); the same operations per lane as run_range, so the same values.
+// The last, partial block of rows (1 to kRows - 1 of them).
 template <class T, int B>
-GENSAMPLE_INLINE void density_pairs(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
-                                    T* out) {
+GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, int rows, V<T, B>* q) {
+    switch (rows) {
+        case 1: return factor_rows_n<T, B, 1>(fb, b, xs, j0, q);
+        case 2: return factor_rows_n<T, B, 2>(fb, b, xs, j0, q);
+        case 3: return factor_rows_n<T, B, 3>(fb, b, xs, j0, q);
+        case 4: return factor_rows_n<T, B, 4>(fb, b, xs, j0, q);
+        case 5: return factor_rows_n<T, B, 5>(fb, b, xs, j0, q);
+        case 6: return factor_rows_n<T, B, 6>(fb, b, xs, j0, q);
+        default: return factor_rows_n<T, B, 7>(fb, b, xs, j0, q);
+    }
+}
+
+// The log-density for full covariances in general dimension, kVectors vectors of points
+// per block (factor_rows_n); the same operations per lane as run_range, so the same values.
+// A short last block fills its missing vectors with its first point.
+template <class T, int B>
+GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
+                                     T* out) {
     const int64_t d = g.dim, K = g.k;
-    simd::Buffer<T, B> x0{size_t(d)}, x1{size_t(d)}, a0{size_t(K)}, a1{size_t(K)};
-    constexpr int64_t kBlock = 2 * kWidth<T, B>;
+    constexpr int64_t kW = kWidth<T, B>;
+    simd::Buffer<T, B> xbuf{size_t(kVectors * d)}, abuf{size_t(kVectors * K)};
+    V<T, B>* as[kVectors];
+    for (int v = 0; v < kVectors; ++v) as[v] = abuf.data() + v * K;
     int64_t blocks = 0;
-    for (int64_t p = p0; p < p1; p += kBlock) {
-        const int64_t count = std::min<int64_t>(kBlock, p1 - p);
-        const int64_t c0 = std::min<int64_t>(kWidth<T, B>, count), c1 = count - c0;
-        load_block<T, B>(x + p * d, c0, d, g.centre, x0.data());
-        load_block<T, B>(x + (c1 > 0 ? p + kWidth<T, B> : p) * d, c1 > 0 ? c1 : c0, d, g.centre, x1.data());
-        V<T, B> vmax0 = simd::broadcast<B>(-std::numeric_limits<T>::infinity()), vmax1 = vmax0;
+    for (int64_t p = p0; p < p1; p += kVectors * kW) {
+        int64_t counts[kVectors];
+        for (int v = 0; v < kVectors; ++v) {
+            counts[v] = std::clamp<int64_t>(p1 - (p + v * kW), 0, kW);
+            const bool used = counts[v] > 0;
+            load_block<T, B>(x + (used ? p + v * kW : p) * d, used ? counts[v] : 1, d, g.centre, xbuf.data() + v,
+                             kVectors);
+        }
+        V<T, B> vmax[kVectors];
+        for (int v = 0; v < kVectors; ++v) vmax[v] = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < K; ++k) {
             const T* f = rb.values.data() + k * rb.per_component;
             const T* b = g.offset + k * d;
-            V<T, B> q0{}, q1{};
+            V<T, B> q[kVectors] = {};
             int64_t j0 = 0;
             for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
-                factor_rows2<T, B, kRows>(f + rb.start[blk], b, x0.data(), x1.data(), j0, kRows, q0, q1);
+                factor_rows_n<T, B, kRows>(f + rb.start[blk], b, xbuf.data(), j0, q);
             }
-            if (j0 < d) factor_rows2<T, B, 0>(f + rb.start.back(), b, x0.data(), x1.data(), j0, int(d - j0), q0, q1);
-            a0[size_t(k)] = g.log_coef[k] - T(0.5) * q0;
-            a1[size_t(k)] = g.log_coef[k] - T(0.5) * q1;
-            vmax0 = simd::max<T>(vmax0, a0[size_t(k)]);
-            vmax1 = simd::max<T>(vmax1, a1[size_t(k)]);
+            if (j0 < d) partial_rows<T, B>(f + rb.start.back(), b, xbuf.data(), j0, int(d - j0), q);
+            for (int v = 0; v < kVectors; ++v) {
+                as[v][k] = g.log_coef[k] - T(0.5) * q[v];
+                vmax[v] = simd::max<T>(vmax[v], as[v][k]);
+            }
         }
-        store_log_sum<T, B>(a0.data(), K, vmax0, c0, out + p);
-        if (c1 > 0) store_log_sum<T, B>(a1.data(), K, vmax1, c1, out + p + kWidth<T, B>);
+        for (int v = 0; v < kVectors; ++v) {
+            if (counts[v] > 0) store_log_sum<T, B>(as[v], K, vmax[v], counts[v], out + p + v * kW);
+        }
         if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
 }
@@ -365,8 +399,8 @@ template <class T, int B, Mode M>
 GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
     if constexpr (B == 64) {  // row blocks are made only where AVX-512 runs (uses_row_blocks)
         if (M == Mode::density && o.row_blocks) {
-            return density_pairs<T, B>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1,
-                                       static_cast<T*>(o.out));
+            return density_blocks<T, B>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1,
+                                        static_cast<T*>(o.out));
         }
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
@@ -428,19 +462,20 @@ void check(const Mixture<T>& g) {
     if (g.k < 1 || g.dim < 1) throw std::invalid_argument("gmm: no components");
 }
 
-// Points per task: about 2^20 component-coordinate pairs (some 50 us of work), and at least
-// four vectors, in whole pairs of vectors (density_pairs). With 2^18, tasks of 32 points at
-// d = 16 and K = 64 lost 6 % to the start and end of parallel batches. Outputs are per
-// point, so the split does not change them.
+// Points per task: about 2^20 component-coordinate pairs (some 50 us of work), in whole
+// blocks of density_blocks (kVectors vectors). With 2^18, tasks of 32 points at d = 16 and
+// K = 64 lost 6 % to the start and end of parallel batches. Outputs are per point, so the
+// split does not change them.
 template <class T>
 int64_t grain(const Mixture<T>& g) {
+    constexpr int64_t kUnit = kVectors * kWidth<T, 64>;
     const int64_t work = g.k * (g.diagonal ? g.dim + 1 : packed(g.dim) + 1);
-    const int64_t points = std::max<int64_t>(4 * kWidth<T, 64>, (int64_t(1) << 20) / work);
-    return (points + 2 * kWidth<T, 64> - 1) / (2 * kWidth<T, 64>) * (2 * kWidth<T, 64>);
+    const int64_t points = std::max<int64_t>(kUnit, (int64_t(1) << 20) / work);
+    return (points + kUnit - 1) / kUnit * kUnit;
 }
 
-// Two vectors at a time pay for themselves from d = 5 on, where 16 accumulators fit: on
-// AVX-512 (32 registers), not on AVX2 (16).
+// Several vectors at a time pay for themselves from d = 5 on, where their accumulators fit:
+// on AVX-512 (32 registers), not on AVX2 (16).
 template <class T>
 bool uses_row_blocks(const Mixture<T>& g) {
     return simd::kAvx512 && !g.diagonal && g.dim > 4;
