@@ -8,6 +8,8 @@ import operator
 
 import numpy as np
 
+from . import _core
+
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
@@ -167,29 +169,31 @@ def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarr
     return np.empty((n, dim), dtype=dtype)
 
 
-_CHUNK = 1 << 21  # elements per pass of the checks below
+def scan_values(arr: np.ndarray) -> tuple[bool, float]:
+    """(every value finite, max |value|) of a C-contiguous float64 or float32 array: one
+    pass in the core, on all threads, answering Ctrl-C (twin: reference/validation.py)."""
+    return _core.scan_values(arr, check_n_threads(None))
 
 
-def _chunks(arr: np.ndarray):
-    """A C-contiguous array in flat pieces: the checks then need no full-size temporary, and
-    Ctrl-C is answered between pieces (one NumPy call over gigabytes is not interruptible)."""
-    flat = arr.reshape(-1)
-    for i in range(0, flat.size, _CHUNK):
-        yield flat[i:i + _CHUNK]
-
-
-def all_finite(arr: np.ndarray) -> bool:
-    return all(np.isfinite(c).all() for c in _chunks(arr))
-
-
-def check_squares(arr: np.ndarray, name: str) -> None:
+def check_squares(arr: np.ndarray, name: str, largest: float | None = None) -> None:
     """Refuse values whose squared distances overflow (the densities' and fields' math
-    would turn them into NaN): |x| <= 1e150 in float64, 1e17 in float32."""
+    would turn them into NaN): |x| <= 1e150 in float64, 1e17 in float32. ``largest``:
+    max |x| if already known."""
     limit = 1e150 if arr.dtype == np.float64 else 1e17
-    largest = max((float(np.max(np.abs(c))) for c in _chunks(arr)), default=0.0)
+    if largest is None:
+        largest = scan_values(arr)[1]
     if largest > limit:
         raise ValueError(f"{name} must have |values| <= {limit:g} as {arr.dtype} (squared distances of larger "
                          f"ones overflow), got {largest:g}")
+
+
+def _check_finite(arr: np.ndarray, name: str, squares: bool) -> None:
+    """No NaN or inf and, with ``squares``, check_squares: one pass for both."""
+    finite, largest = scan_values(arr)
+    if not finite:
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if squares:
+        check_squares(arr, name, largest)
 
 
 def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -> np.ndarray:
@@ -210,10 +214,7 @@ def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != dim:
         raise ValueError(f"{name} must have shape (n, {dim}), got {np.shape(x)}")
-    if not all_finite(arr):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    if squares:
-        check_squares(arr, name)
+    _check_finite(arr, name, squares)
     return arr
 
 
@@ -262,10 +263,7 @@ def as_dataset(X, dtype=np.float64, name: str = "X", squares: bool = False) -> n
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must have at least one sample and one dimension, got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not all_finite(arr):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    if squares:
-        check_squares(arr, name)
+    _check_finite(arr, name, squares)
     return arr
 
 

@@ -77,5 +77,6 @@ void register_random(py::module_& m);
 void register_raster(py::module_& m);
 void register_regions(py::module_& m);
 void register_threads(py::module_& m);
+void register_validation(py::module_& m);
 
 }  // namespace gensample::bindings

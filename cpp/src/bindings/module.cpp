@@ -4,6 +4,7 @@
 PYBIND11_MODULE(_core, m) {
     m.doc() = "gensample's compiled core (private: use the gensample package)";
     gensample::bindings::register_threads(m);
+    gensample::bindings::register_validation(m);
     gensample::bindings::register_random(m);
     gensample::bindings::register_regions(m);
     gensample::bindings::register_raster(m);

@@ -1,0 +1,79 @@
+"""The input checks' pass over an array (cpp/src/validation.cpp) against its NumPy twin,
+and the errors the public API raises from it."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gensample as gs
+from gensample import _core
+from gensample.reference import validation as ref
+
+# around the vector widths (2-16 lanes, two vectors a step) and the 2^16-value tasks
+LENGTHS = [0, 1, 2, 15, 16, 17, 31, 32, 33, 65535, 65536, 65537, 3 * 65536 + 5]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", LENGTHS)
+def test_scan_matches_reference(n, dtype):
+    rng = np.random.default_rng(n)
+    x = (rng.standard_cauchy(n) * 10).astype(dtype)
+    assert _core.scan_values(x, 0) == ref.scan_values(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in {0, n // 2, n - 1} if n else ():
+            y = x.copy()
+            y[where] = bad
+            assert not _core.scan_values(y, 0)[0] and not ref.scan_values(y)[0], (bad, where)
+
+
+@given(values=st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), max_size=80),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_scan_matches_reference_on_any_values(values, dtype):
+    """Signed zeros, subnormals, the largest finite values, NaN and inf anywhere."""
+    x = np.array(values, dtype=dtype)
+    finite, largest = _core.scan_values(x, 0)
+    want_finite, want_largest = ref.scan_values(x)
+    assert finite == want_finite
+    if finite:
+        assert largest == want_largest
+
+
+def test_scan_any_shape_any_thread_count():
+    x = np.random.default_rng(0).normal(size=(1000, 3, 7)) * 1e300
+    want = ref.scan_values(x)
+    assert all(_core.scan_values(x, t) == want for t in (1, 2, 3, 8))
+
+
+def test_scan_refuses_what_it_cannot_read_in_place():
+    x = np.ones((10, 4))
+    with pytest.raises(ValueError, match="C-contiguous float64 or float32"):
+        _core.scan_values(x[:, ::2], 0)
+    with pytest.raises(ValueError, match="C-contiguous float64 or float32"):
+        _core.scan_values(np.ones(5, np.int64), 0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_public_api_refuses_non_finite_points(bad, dtype):
+    g = gs.GMM.from_parameters([1.0], np.zeros((1, 3)), np.eye(3)[None])
+    kde = gs.KDE(bandwidth=1.0).fit(np.random.default_rng(1).normal(size=(50, 3)))
+    x = np.zeros((70000, 3), dtype)
+    x[-1, 2] = bad
+    for evaluate in (g.logpdf, kde.logpdf):
+        with pytest.raises(ValueError, match="x must be finite"):
+            evaluate(x)
+    with pytest.raises(ValueError, match="must be finite"):
+        gs.KDE(bandwidth=1.0).fit(x)
+
+
+def test_public_api_refuses_values_whose_squares_overflow():
+    ok = np.zeros((5, 2)) + np.arange(5)[:, None]
+    for dtype, big, limit in [(np.float64, 1e200, r"1e\+150"), (np.float32, 1e30, r"1e\+17")]:
+        x = ok.astype(dtype)
+        x[3, 1] = -big
+        with pytest.raises(ValueError, match=rf"x must have \|values\| <= {limit} as {np.dtype(dtype)} .* got 1e\+"):
+            gs.metrics.energy_distance(x, ok.astype(dtype))
+    kde = gs.KDE(bandwidth=1.0).fit(ok)
+    with pytest.raises(ValueError, match=r"divided by the bandwidth\) must have \|values\| <= 1e\+150"):
+        kde.grad_logpdf(np.array([[0.0, 1e200]]))
