@@ -60,74 +60,26 @@ inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
 
 constexpr int kRows = 8;  // rows of y held in registers at a time
 
-// Rows [j0, j0 + rows) of y = A x - b (rows <= kRows; A's packed rows in f), their squares
-// summed; y itself stored when kKeep. Column by column, so each x vector is loaded once
-// per kRows multiply-adds, and every multiply-add takes its factor as a scalar operand;
-// b comes first for a dimension known at compile time (small d: one multiply-add fewer per
-// row) and last otherwise, as a scalar operand (with a run-time row count, GCC builds the
-// vector of b lane by lane), which factor_rows_n mirrors.
-template <class T, int B, int kCount, bool kKeep>
-GENSAMPLE_INLINE V<T, B> factor_rows(const T* f, const T* b, const V<T, B>* x, int64_t j0, int rows, V<T, B>* y) {
-    constexpr bool kBiasFirst = kCount > 0 && kCount < kRows;
-    const int n = kCount > 0 ? kCount : rows;
-    V<T, B> acc[kRows] = {};
-    if constexpr (kBiasFirst) {
-#pragma GCC unroll 8
-        for (int r = 0; r < kRows; ++r) {
-            if (r < n) acc[r] = -b[j0 + r] - V<T, B>{};
-        }
-    }
-    for (int64_t i = 0; i < j0; ++i) {  // the rectangle left of the diagonal block
-        const V<T, B> xi = x[i];
-#pragma GCC unroll 8
-        for (int r = 0; r < kRows; ++r) {
-            if (r < n) acc[r] += f[packed(j0 + r) + i] * xi;
-        }
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < kRows; ++c) {  // the diagonal block's lower triangle
-        if (c >= n) break;
-        const V<T, B> xi = x[j0 + c];
-#pragma GCC unroll 8
-        for (int r = 0; r < kRows; ++r) {
-            if (r >= c && r < n) acc[r] += f[packed(j0 + r) + j0 + c] * xi;
-        }
+// y = A x - b for a dimension known at compile time (kDim <= 4: A's packed rows in f), its
+// squares summed; y itself stored when kKeep. Loops unrolled, everything in registers, b
+// first (one multiply-add fewer per row).
+template <class T, int B, int kDim, bool kKeep>
+GENSAMPLE_INLINE V<T, B> factor_small(const T* f, const T* b, const V<T, B>* x, V<T, B>* y) {
+    V<T, B> acc[kDim];
+#pragma GCC unroll 4
+    for (int r = 0; r < kDim; ++r) acc[r] = -b[r] - V<T, B>{};
+#pragma GCC unroll 4
+    for (int c = 0; c < kDim; ++c) {
+        const V<T, B> xc = x[c];
+#pragma GCC unroll 4
+        for (int r = c; r < kDim; ++r) acc[r] += f[packed(r) + c] * xc;
     }
     V<T, B> q{};
-#pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) {
-        if (r < n) {
-            const V<T, B> yr = kBiasFirst ? acc[r] : acc[r] - b[j0 + r];
-            if (kKeep) y[j0 + r] = yr;
-            q += yr * yr;
-        }
+#pragma GCC unroll 4
+    for (int r = 0; r < kDim; ++r) {
+        if (kKeep) y[r] = acc[r];
+        q += acc[r] * acc[r];
     }
-    return q;
-}
-
-// |y|^2 for y = A_k (x - m) - b_k = A_k (x - mu_k); y itself into y when kKeep. kDim > 0:
-// the dimension, known at compile time (small d, where the loops must unroll to keep
-// everything in registers).
-template <class T, int B, bool kDiag, int kDim, bool kKeep>
-GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, int64_t k, const V<T, B>* x, V<T, B>* y) {
-    const int64_t d = kDim > 0 ? kDim : g.dim;
-    const T* f = g.factor + k * (kDiag ? d : packed(d));
-    const T* b = g.offset + k * d;
-    if (kDiag) {
-        V<T, B> q{};
-#pragma GCC unroll 8
-        for (int64_t i = 0; i < d; ++i) {
-            const V<T, B> yi = f[i] * x[i] - b[i];
-            if (kKeep) y[i] = yi;
-            q += yi * yi;
-        }
-        return q;
-    }
-    if (kDim > 0) return factor_rows<T, B, kDim, kKeep>(f, b, x, 0, kDim, y);
-    V<T, B> q{};
-    int64_t j0 = 0;
-    for (; j0 + kRows <= d; j0 += kRows) q += factor_rows<T, B, kRows, kKeep>(f, b, x, j0, kRows, y);
-    if (j0 < d) q += factor_rows<T, B, 0, kKeep>(f, b, x, j0, int(d - j0), y);
     return q;
 }
 
@@ -165,25 +117,29 @@ struct RowBlocks {
 // size known at compile time (partial_rows), by -2 to +1 % at d = 5-8.
 constexpr int kVectors = 3;
 
-// As factor_rows (the same operations in the same order, so the same values), for kVectors
-// vectors of points at once (coordinate i of vector v in xs[i * kVectors + v]: one pointer,
-// fixed offsets), from one row block fb of RowBlocks: each factor entry, loaded once, feeds
-// kVectors multiply-adds, so the loop is bound by the multiply-adds, not by loads. kCount
-// rows, known at compile time: no branch per row.
-template <class T, int B, int kCount>
-GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, V<T, B>* q) {
+// Rows [j0, j0 + kCount) of y = A x - b (kCount <= kRows, known at compile time: no branch
+// per row), from one row block fb of RowBlocks, their squares summed into q; y itself
+// stored when kKeep (one vector only). Column by column: each x vector is loaded once per
+// kCount multiply-adds, and each factor entry, loaded once, feeds kVec of them, one per
+// vector of points (coordinate i of vector v in xs[i * kVec + v]: one pointer, fixed
+// offsets). Any kVec does the same operations per lane in the same order, so gives the
+// same values. b comes last, as a scalar operand: first, it cost 8-14 % at d = 12 and 16.
+template <class T, int B, int kCount, int kVec, bool kKeep = false>
+GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, V<T, B>* q,
+                                    V<T, B>* y = nullptr) {
+    static_assert(!kKeep || kVec == 1, "y is kept for one vector of points");
     constexpr int n = kCount;
-    V<T, B> acc[kVectors][kRows] = {};
+    V<T, B> acc[kVec][kRows] = {};
     for (int64_t i = 0; i < j0; ++i) {
-        V<T, B> u[kVectors];
+        V<T, B> u[kVec];
 #pragma GCC unroll 4
-        for (int v = 0; v < kVectors; ++v) u[v] = xs[i * kVectors + v];
+        for (int v = 0; v < kVec; ++v) u[v] = xs[i * kVec + v];
         const T* column = fb + i * kRows;
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
             if (r < n) {
 #pragma GCC unroll 4
-                for (int v = 0; v < kVectors; ++v) acc[v][r] += column[r] * u[v];
+                for (int v = 0; v < kVec; ++v) acc[v][r] += column[r] * u[v];
             }
         }
     }
@@ -196,31 +152,76 @@ GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, 
 #pragma GCC unroll 8
     for (int c = 0; c < kRows; ++c) {
         if (c >= n) break;
-        V<T, B> u[kVectors];
+        V<T, B> u[kVec];
 #pragma GCC unroll 4
-        for (int v = 0; v < kVectors; ++v) u[v] = xs[(j0 + c) * kVectors + v];
+        for (int v = 0; v < kVec; ++v) u[v] = xs[(j0 + c) * kVec + v];
         const T* column = diagonal + c * kRows;
 #pragma GCC unroll 8
         for (int r = 0; r < kRows; ++r) {
             if (r >= c && r < n) {
 #pragma GCC unroll 4
-                for (int v = 0; v < kVectors; ++v) acc[v][r] += column[r] * u[v];
+                for (int v = 0; v < kVec; ++v) acc[v][r] += column[r] * u[v];
             }
         }
     }
-    V<T, B> s[kVectors] = {};  // summed per block of rows, then added, as whiten does
+    V<T, B> s[kVec] = {};  // summed per block of rows, then added, as whiten does
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
 #pragma GCC unroll 4
-            for (int v = 0; v < kVectors; ++v) {
-                const V<T, B> y = acc[v][r] - b[j0 + r];
-                s[v] += y * y;
+            for (int v = 0; v < kVec; ++v) {
+                const V<T, B> yr = acc[v][r] - b[j0 + r];
+                if constexpr (kKeep) y[j0 + r] = yr;
+                s[v] += yr * yr;
             }
         }
     }
 #pragma GCC unroll 4
-    for (int v = 0; v < kVectors; ++v) q[v] += s[v];
+    for (int v = 0; v < kVec; ++v) q[v] += s[v];
+}
+
+// The last, partial block of rows (1 to kRows - 1 of them).
+template <class T, int B, int kVec, bool kKeep = false>
+GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, int rows, V<T, B>* q,
+                                   V<T, B>* y = nullptr) {
+    switch (rows) {
+        case 1: return factor_rows_n<T, B, 1, kVec, kKeep>(fb, b, xs, j0, q, y);
+        case 2: return factor_rows_n<T, B, 2, kVec, kKeep>(fb, b, xs, j0, q, y);
+        case 3: return factor_rows_n<T, B, 3, kVec, kKeep>(fb, b, xs, j0, q, y);
+        case 4: return factor_rows_n<T, B, 4, kVec, kKeep>(fb, b, xs, j0, q, y);
+        case 5: return factor_rows_n<T, B, 5, kVec, kKeep>(fb, b, xs, j0, q, y);
+        case 6: return factor_rows_n<T, B, 6, kVec, kKeep>(fb, b, xs, j0, q, y);
+        default: return factor_rows_n<T, B, 7, kVec, kKeep>(fb, b, xs, j0, q, y);
+    }
+}
+
+// |y|^2 for y = A_k (x - m) - b_k = A_k (x - mu_k); y itself into y when kKeep. kDim > 0:
+// the dimension, known at compile time (d <= 4); else full factors come from rb.
+template <class T, int B, bool kDiag, int kDim, bool kKeep>
+GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int64_t k, const V<T, B>* x,
+                                V<T, B>* y) {
+    const int64_t d = kDim > 0 ? kDim : g.dim;
+    const T* b = g.offset + k * d;
+    if (kDiag) {
+        const T* f = g.factor + k * d;
+        V<T, B> q{};
+#pragma GCC unroll 8
+        for (int64_t i = 0; i < d; ++i) {
+            const V<T, B> yi = f[i] * x[i] - b[i];
+            if (kKeep) y[i] = yi;
+            q += yi * yi;
+        }
+        return q;
+    }
+    if constexpr (kDim > 0) return factor_small<T, B, kDim, kKeep>(g.factor + k * packed(d), b, x, y);
+    const T* f = rb->values.data() + k * rb->per_component;
+    V<T, B> q{};
+    int64_t j0 = 0;
+    for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
+        factor_rows_n<T, B, kRows, 1, kKeep>(f + rb->start[blk], b, x, j0, &q, y);
+    }
+    if (j0 < d) partial_rows<T, B, 1, kKeep>(f + rb->start.back(), b, x, j0, int(d - j0), &q, y);
+    return q;
 }
 
 struct Outputs {
@@ -229,7 +230,7 @@ struct Outputs {
     const double* v = nullptr;  // moments: sample weights
     double* partial = nullptr;  // moments: this chunk's sums
     bool full = true;          // moments: full second moments, or their diagonal
-    const void* row_blocks = nullptr;  // density: RowBlocks<T>, to take several vectors at a time
+    const void* row_blocks = nullptr;  // RowBlocks<T> of full factors in general dimension (row_blocks_for)
 };
 
 // Points [p0, p1) of x.
@@ -237,6 +238,7 @@ template <class T, int B, Mode M, bool kDiag, int kDim>
 GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
     const int64_t d = kDim > 0 ? kDim : g.dim, K = g.k;
     const int64_t m2 = o.full ? packed(d) : d;
+    const auto* rb = static_cast<const RowBlocks<T>*>(o.row_blocks);
     Scratch<T, B> s(d, K);
     if constexpr (M == Mode::moments) s.acc.resize(size_t(K * (1 + d + m2) + 1));
     alignas(64) T lanes[kWidth<T, B>], lse_lanes[kWidth<T, B>];
@@ -247,7 +249,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
         load_block<T, B>(x + p * d, count, d, g.centre, s.x.data());
         V<T, B> vmax = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < K; ++k) {
-            const V<T, B> q = whiten<T, B, kDiag, kDim, false>(g, k, s.x.data(), s.y.data());
+            const V<T, B> q = whiten<T, B, kDiag, kDim, false>(g, rb, k, s.x.data(), s.y.data());
             s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
             vmax = simd::max<T>(vmax, s.a[size_t(k)]);
         }
@@ -275,7 +277,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             for (size_t i = 0; i < s.grad.size(); ++i) s.grad[i] = V<T, B>{};
             for (int64_t k = 0; k < K; ++k) {
                 const V<T, B> r = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
-                whiten<T, B, kDiag, kDim, true>(g, k, s.x.data(), s.y.data());
+                whiten<T, B, kDiag, kDim, true>(g, rb, k, s.x.data(), s.y.data());
                 const T* f = g.factor + k * (kDiag ? d : packed(d));
                 for (int64_t j = 0; j < d; ++j) {  // grad -= r A^T y, A lower triangular
                     const V<T, B> ry = r * s.y[size_t(j)];
@@ -338,20 +340,6 @@ GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, V<T, B> vmax, i
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
-// The last, partial block of rows (1 to kRows - 1 of them).
-template <class T, int B>
-GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, int rows, V<T, B>* q) {
-    switch (rows) {
-        case 1: return factor_rows_n<T, B, 1>(fb, b, xs, j0, q);
-        case 2: return factor_rows_n<T, B, 2>(fb, b, xs, j0, q);
-        case 3: return factor_rows_n<T, B, 3>(fb, b, xs, j0, q);
-        case 4: return factor_rows_n<T, B, 4>(fb, b, xs, j0, q);
-        case 5: return factor_rows_n<T, B, 5>(fb, b, xs, j0, q);
-        case 6: return factor_rows_n<T, B, 6>(fb, b, xs, j0, q);
-        default: return factor_rows_n<T, B, 7>(fb, b, xs, j0, q);
-    }
-}
-
 // The log-density for full covariances in general dimension, kVectors vectors of points
 // per block (factor_rows_n); the same operations per lane as run_range, so the same values.
 // A short last block fills its missing vectors with its first point.
@@ -380,9 +368,9 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
             V<T, B> q[kVectors] = {};
             int64_t j0 = 0;
             for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
-                factor_rows_n<T, B, kRows>(f + rb.start[blk], b, xbuf.data(), j0, q);
+                factor_rows_n<T, B, kRows, kVectors>(f + rb.start[blk], b, xbuf.data(), j0, q);
             }
-            if (j0 < d) partial_rows<T, B>(f + rb.start.back(), b, xbuf.data(), j0, int(d - j0), q);
+            if (j0 < d) partial_rows<T, B, kVectors>(f + rb.start.back(), b, xbuf.data(), j0, int(d - j0), q);
             for (int v = 0; v < kVectors; ++v) {
                 as[v][k] = g.log_coef[k] - T(0.5) * q[v];
                 vmax[v] = simd::max<T>(vmax[v], as[v][k]);
@@ -397,7 +385,7 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
 
 template <class T, int B, Mode M>
 GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
-    if constexpr (B == 64) {  // row blocks are made only where AVX-512 runs (uses_row_blocks)
+    if constexpr (B == 64) {  // kVectors vectors' accumulators fit AVX-512's 32 registers, not AVX2's 16
         if (M == Mode::density && o.row_blocks) {
             return density_blocks<T, B>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1,
                                         static_cast<T*>(o.out));
@@ -474,16 +462,19 @@ int64_t grain(const Mixture<T>& g) {
     return (points + kUnit - 1) / kUnit * kUnit;
 }
 
-// Several vectors at a time pay for themselves from d = 5 on, where their accumulators fit:
-// on AVX-512 (32 registers), not on AVX2 (16).
+// The factors in RowBlocks form for every pass over full covariances in general dimension
+// (d > 4; below, factor_small reads the packed rows): K (d + 8) d values or fewer.
 template <class T>
-bool uses_row_blocks(const Mixture<T>& g) {
-    return simd::kAvx512 && !g.diagonal && g.dim > 4;
+std::unique_ptr<RowBlocks<T>> row_blocks_for(const Mixture<T>& g) {
+    if (g.diagonal || g.dim <= 4) return nullptr;
+    return std::make_unique<RowBlocks<T>>(g);
 }
 
 template <class T>
-void for_points(Mode mode, const Mixture<T>& g, const T* x, int64_t m, const Outputs& o, int n_threads) {
+void for_points(Mode mode, const Mixture<T>& g, const T* x, int64_t m, Outputs o, int n_threads) {
     check(g);
+    const auto blocks = row_blocks_for(g);
+    o.row_blocks = blocks.get();
     parallel_for(m, grain(g), n_threads, [&](int64_t p0, int64_t p1) { run(mode, g, x, p0, p1, o); });
 }
 
@@ -491,11 +482,6 @@ template <class T>
 void density(const Mixture<T>& g, const T* x, int64_t m, T* out, int n_threads) {
     Outputs o;
     o.out = out;
-    std::unique_ptr<RowBlocks<T>> blocks;
-    if (uses_row_blocks(g)) {
-        blocks = std::make_unique<RowBlocks<T>>(g);
-        o.row_blocks = blocks.get();
-    }
     for_points(Mode::density, g, x, m, o, n_threads);
 }
 
@@ -548,9 +534,11 @@ Moments em_moments(const Mixture<double>& g, const double* x, const double* v, i
     const int64_t stride = K * (1 + d + m2) + 1;
     const int64_t chunk = em_chunk(n), chunks = (n + chunk - 1) / chunk;
     std::vector<double> partial(static_cast<size_t>(chunks * stride), 0.0);
+    const auto blocks = row_blocks_for(g);
     parallel_for(chunks, 1, n_threads, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             Outputs o;
+            o.row_blocks = blocks.get();
             o.v = v;
             o.partial = partial.data() + c * stride;
             o.full = full;
