@@ -463,7 +463,8 @@ int64_t grain(const Mixture<T>& g) {
 }
 
 // The factors in RowBlocks form for every pass over full covariances in general dimension
-// (d > 4; below, factor_small reads the packed rows): K (d + 8) d values or fewer.
+// (d > 4; below, factor_small reads the packed rows): K (d + 8) d / 2 values, d rounded up
+// to a multiple of 8.
 template <class T>
 std::unique_ptr<RowBlocks<T>> row_blocks_for(const Mixture<T>& g) {
     if (g.diagonal || g.dim <= 4) return nullptr;

@@ -119,7 +119,7 @@ inline AliasTable build_alias(const double* mass, int64_t n) {
         (scaled[size_t(j)] < 1.0 ? small : large).push_back(uint32_t(j));
     }
     for (int64_t step = 1; !small.empty() && !large.empty(); ++step) {
-        if ((step & 0xFFFF) == 0) poll_interrupt();
+        if ((step & 0xFFFF) == 0xFFFF) poll_interrupt();
         const uint32_t s = small.back(), l = large.back();
         small.pop_back();
         large.pop_back();
