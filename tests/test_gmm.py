@@ -88,11 +88,13 @@ def test_score_matches_finite_differences():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("d", [5, 8, 12, 13, 16, 21])
+@pytest.mark.parametrize("d", [5, 6, 7, 8, 11, 12, 13, 16, 21])
 def test_log_density_kernels_agree_bit_for_bit(d, dtype):
-    """On AVX-512 the log-density takes several vectors of points per block, the other
-    passes one: the same operations per point, so the same bits, for every count of points
-    (full and partial blocks) and every dimension (whole and partial blocks of rows)."""
+    """On AVX-512 and AVX2 the log-density takes several vectors of points per block (three,
+    two) and, on AVX2, half a block of rows at a time; the other passes take one vector and
+    whole blocks of rows: the same operations per point, so the same bits, for every count
+    of points (full and partial blocks) and every dimension (whole and partial blocks of
+    rows, split or not)."""
     rng = np.random.default_rng(d)
     g = _random_gmm("full", 7, d, rng, condition=2.0)
     x = (rng.normal(size=(101, d)) * 3).astype(dtype)

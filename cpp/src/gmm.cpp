@@ -112,20 +112,23 @@ struct RowBlocks {
     }
 };
 
-// Vectors of points per block of density_blocks. Three (24 accumulators, of AVX-512's 32
-// registers) beat two by 8-14 % from d = 9 to 32 on a Xeon; with the partial row block's
-// size known at compile time (partial_rows), by -2 to +1 % at d = 5-8.
+// Vectors of points per block of density_blocks on AVX-512. Three (24 accumulators, of
+// AVX-512's 32 registers) beat two by 8-14 % from d = 9 to 32 on a Xeon; with the partial
+// row block's size known at compile time (partial_rows), by -2 to +1 % at d = 5-8. AVX2 has
+// 16 registers: two vectors, half a block of rows at a time (8 accumulators) beat one
+// vector and whole blocks by 15 % (d = 5), 17 % (d = 16) and 44 % (d = 32) in float64,
+// 30-35 % in float32 (AMD EPYC, AVX2, one thread).
 constexpr int kVectors = 3;
 
 // Rows [j0, j0 + kCount) of y = A x - b (kCount <= kRows, known at compile time: no branch
-// per row), from one row block fb of RowBlocks, their squares summed into q; y itself
+// per row), from one row block fb of RowBlocks, their squares added to s in order; y itself
 // stored when kKeep (one vector only). Column by column: each x vector is loaded once per
 // kCount multiply-adds, and each factor entry, loaded once, feeds kVec of them, one per
 // vector of points (coordinate i of vector v in xs[i * kVec + v]: one pointer, fixed
 // offsets). Any kVec does the same operations per lane in the same order, so gives the
 // same values. b comes last, as a scalar operand: first, it cost 8-14 % at d = 12 and 16.
 template <class T, int B, int kCount, int kVec, bool kKeep = false>
-GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, V<T, B>* q,
+GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, V<T, B>* s,
                                     V<T, B>* y = nullptr) {
     static_assert(!kKeep || kVec == 1, "y is kept for one vector of points");
     constexpr int n = kCount;
@@ -164,7 +167,6 @@ GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, 
             }
         }
     }
-    V<T, B> s[kVec] = {};  // summed per block of rows, then added, as whiten does
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
         if (r < n) {
@@ -176,22 +178,20 @@ GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, 
             }
         }
     }
-#pragma GCC unroll 4
-    for (int v = 0; v < kVec; ++v) q[v] += s[v];
 }
 
 // The last, partial block of rows (1 to kRows - 1 of them).
 template <class T, int B, int kVec, bool kKeep = false>
-GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, int rows, V<T, B>* q,
+GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, int rows, V<T, B>* s,
                                    V<T, B>* y = nullptr) {
     switch (rows) {
-        case 1: return factor_rows_n<T, B, 1, kVec, kKeep>(fb, b, xs, j0, q, y);
-        case 2: return factor_rows_n<T, B, 2, kVec, kKeep>(fb, b, xs, j0, q, y);
-        case 3: return factor_rows_n<T, B, 3, kVec, kKeep>(fb, b, xs, j0, q, y);
-        case 4: return factor_rows_n<T, B, 4, kVec, kKeep>(fb, b, xs, j0, q, y);
-        case 5: return factor_rows_n<T, B, 5, kVec, kKeep>(fb, b, xs, j0, q, y);
-        case 6: return factor_rows_n<T, B, 6, kVec, kKeep>(fb, b, xs, j0, q, y);
-        default: return factor_rows_n<T, B, 7, kVec, kKeep>(fb, b, xs, j0, q, y);
+        case 1: return factor_rows_n<T, B, 1, kVec, kKeep>(fb, b, xs, j0, s, y);
+        case 2: return factor_rows_n<T, B, 2, kVec, kKeep>(fb, b, xs, j0, s, y);
+        case 3: return factor_rows_n<T, B, 3, kVec, kKeep>(fb, b, xs, j0, s, y);
+        case 4: return factor_rows_n<T, B, 4, kVec, kKeep>(fb, b, xs, j0, s, y);
+        case 5: return factor_rows_n<T, B, 5, kVec, kKeep>(fb, b, xs, j0, s, y);
+        case 6: return factor_rows_n<T, B, 6, kVec, kKeep>(fb, b, xs, j0, s, y);
+        default: return factor_rows_n<T, B, 7, kVec, kKeep>(fb, b, xs, j0, s, y);
     }
 }
 
@@ -218,9 +218,15 @@ GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int
     V<T, B> q{};
     int64_t j0 = 0;
     for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
-        factor_rows_n<T, B, kRows, 1, kKeep>(f + rb->start[blk], b, x, j0, &q, y);
+        V<T, B> s{};  // squares summed per block of rows, then added
+        factor_rows_n<T, B, kRows, 1, kKeep>(f + rb->start[blk], b, x, j0, &s, y);
+        q += s;
     }
-    if (j0 < d) partial_rows<T, B, 1, kKeep>(f + rb->start.back(), b, x, j0, int(d - j0), &q, y);
+    if (j0 < d) {
+        V<T, B> s{};
+        partial_rows<T, B, 1, kKeep>(f + rb->start.back(), b, x, j0, int(d - j0), &s, y);
+        q += s;
+    }
     return q;
 }
 
@@ -247,12 +253,12 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
     for (int64_t p = p0; p < p1; p += kWidth<T, B>) {
         const int64_t count = std::min<int64_t>(kWidth<T, B>, p1 - p);
         load_block<T, B>(x + p * d, count, d, g.centre, s.x.data());
-        V<T, B> vmax = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < K; ++k) {
             const V<T, B> q = whiten<T, B, kDiag, kDim, false>(g, rb, k, s.x.data(), s.y.data());
             s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
-            vmax = simd::max<T>(vmax, s.a[size_t(k)]);
         }
+        V<T, B> vmax = s.a[0];  // a pass of its own, as in store_log_sum
+        for (int64_t k = 1; k < K; ++k) vmax = simd::max<T>(vmax, s.a[size_t(k)]);
         V<T, B> sum{};
         for (int64_t k = 0; k < K; ++k) {
             // a - max <= 0, clamped so that exp stays on its fast, normal path
@@ -329,10 +335,14 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
     }
 }
 
-// (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count).
+// (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count), vmax the
+// largest a. The maximum is a pass of its own: taken inside the loop over components, the
+// x86-64-v3 clone computed it one scalar lane at a time, through the stack.
 template <class T, int B>
-GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, V<T, B> vmax, int64_t count, T* out) {
+GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, int64_t count, T* out) {
     const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    V<T, B> vmax = a[0];
+    for (int64_t k = 1; k < K; ++k) vmax = simd::max<T>(vmax, a[k]);
     V<T, B> sum{};
     for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
     alignas(64) T lanes[kWidth<T, B>];
@@ -340,44 +350,54 @@ GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, V<T, B> vmax, i
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
-// The log-density for full covariances in general dimension, kVectors vectors of points
-// per block (factor_rows_n); the same operations per lane as run_range, so the same values.
-// A short last block fills its missing vectors with its first point.
-template <class T, int B>
+// The log-density for full covariances in general dimension, kVec vectors of points per
+// block, kSub rows of y at a time (factor_rows_n: kVec * kSub accumulators); the same
+// operations per lane as run_range (the squares summed per block of kRows rows, then
+// added), so the same values. A short last block fills its missing vectors with its first
+// point.
+template <class T, int B, int kVec, int kSub>
 GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
                                      T* out) {
+    static_assert(kRows % kSub == 0, "row blocks split into whole sub-blocks");
     const int64_t d = g.dim, K = g.k;
     constexpr int64_t kW = kWidth<T, B>;
-    simd::Buffer<T, B> xbuf{size_t(kVectors * d)}, abuf{size_t(kVectors * K)};
-    V<T, B>* as[kVectors];
-    for (int v = 0; v < kVectors; ++v) as[v] = abuf.data() + v * K;
+    simd::Buffer<T, B> xbuf{size_t(kVec * d)}, abuf{size_t(kVec * K)};
+    V<T, B>* as[kVec];
+    for (int v = 0; v < kVec; ++v) as[v] = abuf.data() + v * K;
     int64_t blocks = 0;
-    for (int64_t p = p0; p < p1; p += kVectors * kW) {
-        int64_t counts[kVectors];
-        for (int v = 0; v < kVectors; ++v) {
+    for (int64_t p = p0; p < p1; p += kVec * kW) {
+        int64_t counts[kVec];
+        for (int v = 0; v < kVec; ++v) {
             counts[v] = std::clamp<int64_t>(p1 - (p + v * kW), 0, kW);
             const bool used = counts[v] > 0;
-            load_block<T, B>(x + (used ? p + v * kW : p) * d, used ? counts[v] : 1, d, g.centre, xbuf.data() + v,
-                             kVectors);
+            load_block<T, B>(x + (used ? p + v * kW : p) * d, used ? counts[v] : 1, d, g.centre, xbuf.data() + v, kVec);
         }
-        V<T, B> vmax[kVectors];
-        for (int v = 0; v < kVectors; ++v) vmax[v] = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < K; ++k) {
             const T* f = rb.values.data() + k * rb.per_component;
             const T* b = g.offset + k * d;
-            V<T, B> q[kVectors] = {};
+            V<T, B> q[kVec] = {};
             int64_t j0 = 0;
-            for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
-                factor_rows_n<T, B, kRows, kVectors>(f + rb.start[blk], b, xbuf.data(), j0, q);
+            for (size_t blk = 0; j0 < d; j0 += kRows, ++blk) {
+                V<T, B> sq[kVec] = {};
+                const T* fb = f + rb.start[blk];
+                if (j0 + kRows <= d) {
+#pragma GCC unroll 2
+                    for (int r0 = 0; r0 < kRows; r0 += kSub) {
+                        factor_rows_n<T, B, kSub, kVec>(fb + r0, b, xbuf.data(), j0 + r0, sq);
+                    }
+                } else {  // the last, partial block
+                    int r0 = 0;
+                    for (; r0 + kSub <= d - j0; r0 += kSub) {
+                        factor_rows_n<T, B, kSub, kVec>(fb + r0, b, xbuf.data(), j0 + r0, sq);
+                    }
+                    if (j0 + r0 < d) partial_rows<T, B, kVec>(fb + r0, b, xbuf.data(), j0 + r0, int(d - j0 - r0), sq);
+                }
+                for (int v = 0; v < kVec; ++v) q[v] += sq[v];
             }
-            if (j0 < d) partial_rows<T, B, kVectors>(f + rb.start.back(), b, xbuf.data(), j0, int(d - j0), q);
-            for (int v = 0; v < kVectors; ++v) {
-                as[v][k] = g.log_coef[k] - T(0.5) * q[v];
-                vmax[v] = simd::max<T>(vmax[v], as[v][k]);
-            }
+            for (int v = 0; v < kVec; ++v) as[v][k] = g.log_coef[k] - T(0.5) * q[v];
         }
-        for (int v = 0; v < kVectors; ++v) {
-            if (counts[v] > 0) store_log_sum<T, B>(as[v], K, vmax[v], counts[v], out + p + v * kW);
+        for (int v = 0; v < kVec; ++v) {
+            if (counts[v] > 0) store_log_sum<T, B>(as[v], K, counts[v], out + p + v * kW);
         }
         if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
@@ -385,11 +405,12 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
 
 template <class T, int B, Mode M>
 GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
-    if constexpr (B == 64) {  // kVectors vectors' accumulators fit AVX-512's 32 registers, not AVX2's 16
-        if (M == Mode::density && o.row_blocks) {
-            return density_blocks<T, B>(g, *static_cast<const RowBlocks<T>*>(o.row_blocks), x, p0, p1,
-                                        static_cast<T*>(o.out));
-        }
+    if (M == Mode::density && o.row_blocks) {
+        const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
+        T* out = static_cast<T*>(o.out);
+        // 24 accumulators of AVX-512's 32 registers; 8 of AVX2's 16
+        if constexpr (B == 64) return density_blocks<T, B, kVectors, kRows>(g, rb, x, p0, p1, out);
+        if constexpr (B == 32) return density_blocks<T, B, 2, kRows / 2>(g, rb, x, p0, p1, out);
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
@@ -451,7 +472,7 @@ void check(const Mixture<T>& g) {
 }
 
 // Points per task: about 2^20 component-coordinate pairs (some 50 us of work), in whole
-// blocks of density_blocks (kVectors vectors). With 2^18, tasks of 32 points at d = 16 and
+// blocks of density_blocks (kVectors vectors of AVX-512, so also AVX2's two). With 2^18, tasks of 32 points at d = 16 and
 // K = 64 lost 6 % to the start and end of parallel batches. Outputs are per point, so the
 // split does not change them.
 template <class T>
