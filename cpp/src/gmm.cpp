@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -57,6 +56,16 @@ GENSAMPLE_INLINE void load_block(const T* pts, int64_t count, int64_t dim, const
 }
 
 inline int64_t packed(int64_t d) { return d * (d + 1) / 2; }
+
+// The largest of a[0, K), lane by lane, as a pass of its own: taken inside the loop over
+// components, the x86-64-v3 clone computed the running maximum one scalar lane at a time,
+// through the stack.
+template <class T, int B>
+GENSAMPLE_INLINE V<T, B> largest(const V<T, B>* a, int64_t K) {
+    V<T, B> m = a[0];
+    for (int64_t k = 1; k < K; ++k) m = simd::max<T>(m, a[k]);
+    return m;
+}
 
 constexpr int kRows = 8;  // rows of y held in registers at a time
 
@@ -217,14 +226,13 @@ GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int
     const T* f = rb->values.data() + k * rb->per_component;
     V<T, B> q{};
     int64_t j0 = 0;
-    for (size_t blk = 0; j0 + kRows <= d; j0 += kRows, ++blk) {
+    for (size_t blk = 0; j0 < d; j0 += kRows, ++blk) {
         V<T, B> s{};  // squares summed per block of rows, then added
-        factor_rows_n<T, B, kRows, 1, kKeep>(f + rb->start[blk], b, x, j0, &s, y);
-        q += s;
-    }
-    if (j0 < d) {
-        V<T, B> s{};
-        partial_rows<T, B, 1, kKeep>(f + rb->start.back(), b, x, j0, int(d - j0), &s, y);
+        if (j0 + kRows <= d) {
+            factor_rows_n<T, B, kRows, 1, kKeep>(f + rb->start[blk], b, x, j0, &s, y);
+        } else {
+            partial_rows<T, B, 1, kKeep>(f + rb->start[blk], b, x, j0, int(d - j0), &s, y);
+        }
         q += s;
     }
     return q;
@@ -257,8 +265,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             const V<T, B> q = whiten<T, B, kDiag, kDim, false>(g, rb, k, s.x.data(), s.y.data());
             s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
         }
-        V<T, B> vmax = s.a[0];  // a pass of its own, as in store_log_sum
-        for (int64_t k = 1; k < K; ++k) vmax = simd::max<T>(vmax, s.a[size_t(k)]);
+        const V<T, B> vmax = largest<T, B>(s.a.data(), K);
         V<T, B> sum{};
         for (int64_t k = 0; k < K; ++k) {
             // a - max <= 0, clamped so that exp stays on its fast, normal path
@@ -336,13 +343,11 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
 }
 
 // (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count), vmax the
-// largest a. The maximum is a pass of its own: taken inside the loop over components, the
-// x86-64-v3 clone computed it one scalar lane at a time, through the stack.
+// largest a.
 template <class T, int B>
 GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, int64_t count, T* out) {
     const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
-    V<T, B> vmax = a[0];
-    for (int64_t k = 1; k < K; ++k) vmax = simd::max<T>(vmax, a[k]);
+    const V<T, B> vmax = largest<T, B>(a, K);
     V<T, B> sum{};
     for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
     alignas(64) T lanes[kWidth<T, B>];
@@ -472,9 +477,9 @@ void check(const Mixture<T>& g) {
 }
 
 // Points per task: about 2^20 component-coordinate pairs (some 50 us of work), in whole
-// blocks of density_blocks (kVectors vectors of AVX-512, so also AVX2's two). With 2^18, tasks of 32 points at d = 16 and
-// K = 64 lost 6 % to the start and end of parallel batches. Outputs are per point, so the
-// split does not change them.
+// blocks of density_blocks (AVX-512's kVectors vectors, so also AVX2's two). With 2^18,
+// tasks of 32 points at d = 16 and K = 64 lost 6 % to the start and end of parallel
+// batches. Outputs are per point, so the split does not change them.
 template <class T>
 int64_t grain(const Mixture<T>& g) {
     constexpr int64_t kUnit = kVectors * kWidth<T, 64>;
