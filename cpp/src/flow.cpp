@@ -44,10 +44,14 @@ Coefficients coefficients(const Path& path, double t) {
 
 namespace {
 
-using simd::V;
+// The kernels take the vector width in bytes, B, as a template argument: each instruction
+// set's version runs at its register width (dispatch.hpp). Every operation is lane by lane
+// and fused by simd::fma, so the width changes no bit of a particle's result.
+template <class T, int B>
+using V = simd::VN<T, B>;
 
-template <class T>
-constexpr int kWidth = simd::Vec<T>::kWidth;
+template <class T, int B>
+constexpr int kWidth = B / int(sizeof(T));
 
 constexpr double kLog2Pi = 1.8378770664093454836;
 
@@ -213,26 +217,20 @@ EigenData<T> eigen_data(const MixtureField& f) {
 }
 
 // Path coefficients in lanes (one time per lane, or the same in all).
-template <class T>
+template <class T, int B>
 struct Lanes {
-    V<T> t, alpha, dalpha, sigma2, sds;
+    V<T, B> t, alpha, dalpha, sigma2, sds;
 };
 
-template <class T>
-Lanes<T> lanes_at(const Path& path, const double* t) {
-    alignas(64) T v[5][kWidth<T>];
-    for (int l = 0; l < kWidth<T>; ++l) {
+template <class T, int B>
+Lanes<T, B> lanes_at(const Path& path, const double* t) {
+    alignas(64) T v[5][kWidth<T, B>];
+    for (int l = 0; l < kWidth<T, B>; ++l) {
         const Coefficients c = coefficients(path, t[l]);
         v[0][l] = T(t[l]), v[1][l] = T(c.alpha), v[2][l] = T(c.dalpha), v[3][l] = T(c.sigma2), v[4][l] = T(c.sigma_dsigma);
     }
-    return {simd::load<T>(v[0]), simd::load<T>(v[1]), simd::load<T>(v[2]), simd::load<T>(v[3]), simd::load<T>(v[4])};
-}
-
-template <class T>
-Lanes<T> lanes_at(const Path& path, double t) {
-    double ts[kWidth<T>];
-    std::fill(ts, ts + kWidth<T>, t);
-    return lanes_at<T>(path, ts);
+    return {simd::load<T, B>(v[0]), simd::load<T, B>(v[1]), simd::load<T, B>(v[2]), simd::load<T, B>(v[3]),
+            simd::load<T, B>(v[4])};
 }
 
 // A field, its time-independent data: one of a mixture (Cholesky data per stage time for
@@ -251,12 +249,20 @@ struct FieldData {
     int64_t K = 0, dim = 0, width = 0;  // width: a network's widest layer
 };
 
-// What a fixed step needs at one stage time.
+// What a fixed step needs at one stage time (the same in every lane).
 template <class T>
 struct Stage {
     TimeData<T> mix;  // mixture fields only
-    Lanes<T> c;
+    double t = 0;
+    Coefficients c{};
 };
+
+// A stage's time and path coefficients in every lane.
+template <class T, int B>
+GENSAMPLE_INLINE Lanes<T, B> lanes_at(const Stage<T>& st) {
+    return {simd::broadcast<B>(T(st.t)), simd::broadcast<B>(T(st.c.alpha)), simd::broadcast<B>(T(st.c.dalpha)),
+            simd::broadcast<B>(T(st.c.sigma2)), simd::broadcast<B>(T(st.c.sigma_dsigma))};
+}
 
 template <class T>
 constexpr T kExpFloor = T(-708);
@@ -268,17 +274,17 @@ constexpr float kExpFloor<float> = -87.0f;
 constexpr int64_t kTile = 64;
 
 // Per-task buffers (vectors of lanes), for blocks of `vectors` vectors (fixed steps).
-template <class T>
+template <class T, int B>
 struct Scratch {
-    simd::Buffer<T> r, y, uk, a, g;  // the fields
-    simd::Buffer<T> ys, cs;          // the mixture in lanes: y and 1 / diag(S) per component
-    simd::Buffer<T> h0, h1, deriv;   // a network's activations (and tangents), activation slopes
-    simd::Buffer<T> x, stage, acc, k1, probe;  // fixed-step solvers
-    simd::Buffer<T> rk;              // dopri5: 7 stages, x_new, the error (9 d)
-    int64_t stride = 0;              // a network's tangent stride
+    simd::Buffer<T, B> r, y, uk, a, g;            // the fields
+    simd::Buffer<T, B> ys, cs;                    // the mixture in lanes: y and 1 / diag(S) per component
+    simd::Buffer<T, B> h0, h1, deriv;             // a network's activations (and tangents), activation slopes
+    simd::Buffer<T, B> x, stage, acc, k1, probe;  // fixed-step solvers
+    simd::Buffer<T, B> rk;                        // dopri5: 7 stages, x_new, the error (9 d)
+    int64_t stride = 0;                           // a network's tangent stride
     Scratch(const FieldData<T>& F, bool div, bool adaptive, int vectors = 1) {
         const size_t d = size_t(F.dim), rows = size_t(vectors) * d;
-        for (simd::Buffer<T>* b : {&r, &y, &uk, &g, &x, &stage, &acc, &k1, &probe}) b->resize(rows);
+        for (simd::Buffer<T, B>* b : {&r, &y, &uk, &g, &x, &stage, &acc, &k1, &probe}) b->resize(rows);
         if (F.kind == FieldKind::empirical) a.resize(size_t(std::min(F.K, kTile)));
         if (F.kind == FieldKind::mixture) {
             a.resize(size_t(F.K) * size_t(vectors));
@@ -294,28 +300,28 @@ struct Scratch {
 };
 
 // phi(z), and phi'(z) into *slope when slope is not null.
-template <class T>
-GENSAMPLE_INLINE V<T> activate(Activation a, const V<T>& z, V<T>* slope) {
+template <class T, int B>
+GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope) {
     switch (a) {
         case Activation::identity:
-            if (slope) *slope = simd::broadcast(T(1));
+            if (slope) *slope = simd::broadcast<B>(T(1));
             return z;
         case Activation::relu:
-            if (slope) *slope = z > T(0) ? simd::broadcast(T(1)) : V<T>{};
-            return z > T(0) ? z : V<T>{};
+            if (slope) *slope = z > T(0) ? simd::broadcast<B>(T(1)) : V<T, B>{};
+            return z > T(0) ? z : V<T, B>{};
         case Activation::silu: {  // z sigmoid(z) with e = exp(-|z|) <= 1: no overflow either way
-            const V<T> neg = z < T(0) ? z : -z;
-            const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(neg, simd::broadcast(kExpFloor<T>)));
-            const V<T> sig = z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+            const V<T, B> neg = z < T(0) ? z : -z;
+            const V<T, B> e = simd::exp_nonpositive_portable(simd::max<T>(neg, simd::broadcast<B>(kExpFloor<T>)));
+            const V<T, B> sig = z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
             if (slope) *slope = sig * (T(1) + z * (T(1) - sig));
             return z * sig;
         }
         case Activation::gelu:
         case Activation::gelu_tanh:
         case Activation::tanh: {  // lane by lane, with the C library's erf and tanh
-            alignas(64) T lanes[kWidth<T>], slopes[kWidth<T>];
+            alignas(64) T lanes[kWidth<T, B>], slopes[kWidth<T, B>];
             simd::store(lanes, z);
-            for (int l = 0; l < kWidth<T>; ++l) {
+            for (int l = 0; l < kWidth<T, B>; ++l) {
                 const T v = lanes[l];
                 if (a == Activation::tanh) {
                     lanes[l] = std::tanh(v);
@@ -331,8 +337,8 @@ GENSAMPLE_INLINE V<T> activate(Activation a, const V<T>& z, V<T>* slope) {
                     slopes[l] = T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * k * (T(1) + T(3 * 0.044715) * v * v);
                 }
             }
-            if (slope) *slope = simd::load<T>(slopes);
-            return simd::load<T>(lanes);
+            if (slope) *slope = simd::load<T, B>(slopes);
+            return simd::load<T, B>(lanes);
         }
     }
     return z;
@@ -341,20 +347,20 @@ GENSAMPLE_INLINE V<T> activate(Activation a, const V<T>& z, V<T>* slope) {
 // dst[o] = sum_i W[o][i] src[i] (+ bias[o]) for o < L.out, eight outputs at a time (eight
 // independent accumulators; each input vector loaded once for all eight; weights as
 // scalar operands).
-template <class T>
-GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T>* src, V<T>* dst, bool bias) {
+template <class T, int B>
+GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T, B>* src, V<T, B>* dst, bool bias) {
     for (int64_t o0 = 0; o0 < L.out; o0 += 8) {
         const int64_t rows = std::min<int64_t>(8, L.out - o0);
-        V<T> acc[8];
+        V<T, B> acc[8];
         const T* W[8];
 #pragma GCC unroll 8
         for (int r = 0; r < 8; ++r) {
             const int64_t o = o0 + (r < rows ? r : 0);
-            acc[r] = bias ? L.bias[o] - V<T>{} : V<T>{};
+            acc[r] = bias ? L.bias[o] - V<T, B>{} : V<T, B>{};
             W[r] = L.weight + o * L.in;
         }
         for (int64_t i = 0; i < L.in; ++i) {
-            const V<T> hi = src[i];
+            const V<T, B> hi = src[i];
 #pragma GCC unroll 8
             for (int r = 0; r < 8; ++r) acc[r] = simd::fma_rows(W[r][i], hi, acc[r]);
         }
@@ -364,39 +370,39 @@ GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T>* src, V<T>* dst, bool
 
 // A network field at (x, t) per lane; with kDiv its divergence by forward mode: d tangents
 // (one per input coordinate) carried through every layer beside the values.
-template <class T, bool kDiv, int kDim>
-GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T>& t, const V<T>* x, Scratch<T>& s, V<T>* u,
-                                    V<T>& div) {
+template <class T, int B, bool kDiv, int kDim>
+GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, const V<T, B>* x, Scratch<T, B>& s,
+                                    V<T, B>* u, V<T, B>& div) {
     const int64_t d = kDim > 0 ? kDim : net.dim, W = s.stride;
-    V<T>* in = s.h0.data();
-    V<T>* out = s.h1.data();
+    V<T, B>* in = s.h0.data();
+    V<T, B>* out = s.h1.data();
     for (int64_t i = 0; i < d; ++i) in[i] = x[i];
     in[d] = t;
     if (kDiv) {
         for (int64_t j = 0; j < d; ++j) {
-            for (int64_t i = 0; i <= d; ++i) in[(j + 1) * W + i] = i == j ? simd::broadcast(T(1)) : V<T>{};
+            for (int64_t i = 0; i <= d; ++i) in[(j + 1) * W + i] = i == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
         }
     }
     const size_t last = net.layers.size() - 1;
     for (size_t li = 0; li <= last; ++li) {
         const Layer<T>& L = net.layers[li];
-        V<T>* dst = li == last ? u : out;
-        linear(L, in, dst, true);
-        V<T>* slope = s.deriv.data();
-        for (int64_t o = 0; o < L.out; ++o) dst[o] = activate<T>(L.activation, dst[o], kDiv ? slope + o : nullptr);
+        V<T, B>* dst = li == last ? u : out;
+        linear<T, B>(L, in, dst, true);
+        V<T, B>* slope = s.deriv.data();
+        for (int64_t o = 0; o < L.out; ++o) dst[o] = activate<T, B>(L.activation, dst[o], kDiv ? slope + o : nullptr);
         if (kDiv) {
             if (li < last) {
                 for (int64_t j = 0; j < d; ++j) {
-                    V<T>* tj = out + (j + 1) * W;
-                    linear(L, in + (j + 1) * W, tj, false);
+                    V<T, B>* tj = out + (j + 1) * W;
+                    linear<T, B>(L, in + (j + 1) * W, tj, false);
                     for (int64_t o = 0; o < L.out; ++o) tj[o] *= slope[o];
                 }
             } else {  // only the diagonal: du_j / dx_j
-                V<T> sum{};
+                V<T, B> sum{};
                 for (int64_t j = 0; j < d; ++j) {
                     const T* w = L.weight + j * L.in;
-                    const V<T>* tj = in + (j + 1) * W;
-                    V<T> acc{};
+                    const V<T, B>* tj = in + (j + 1) * W;
+                    V<T, B> acc{};
                     for (int64_t i = 0; i < L.in; ++i) acc = simd::fma(w[i], tj[i], acc);
                     sum = simd::fma(slope[j], acc, sum);
                 }
@@ -410,40 +416,40 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T>& t, const 
 // The empirical field (flow.hpp): attention over the data, a running maximum per tile.
 // With s^2 = alpha^2 h^2 + sigma^2, b = (alpha alpha' h^2 + sigma sigma') / s^2:
 // u = alpha' xbar + b (x - alpha xbar), div u = d b + (alpha' - alpha b) (alpha / s^2) (sum w |x_k - c|^2 - |xbar - c|^2).
-template <class T, bool kDiv, int kDim>
-GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>& c, int64_t K, int64_t dim,
-                                      const V<T>* x, Scratch<T>& s, V<T>* u, V<T>& div) {
+template <class T, int B, bool kDiv, int kDim>
+GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T, B>& c, int64_t K, int64_t dim,
+                                      const V<T, B>* x, Scratch<T, B>& s, V<T, B>* u, V<T, B>& div) {
     const int64_t d = kDim > 0 ? kDim : dim;
-    const V<T> s2_raw = c.alpha * c.alpha * E.h2 + c.sigma2;
+    const V<T, B> s2_raw = c.alpha * c.alpha * E.h2 + c.sigma2;
     const auto singular = s2_raw <= T(0);  // t = 1, bandwidth 0: the limit u = x
-    const V<T> s2 = singular ? simd::broadcast(T(1)) : s2_raw;
-    const V<T> inv_2s2 = T(0.5) / s2, b = (c.alpha * c.dalpha * E.h2 + c.sds) / s2;
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
-    V<T> m = simd::broadcast(-std::numeric_limits<T>::infinity()), sum{}, sq{};
-    V<T>* acc = s.g.data();  // sum_k e_k (x_k - c)
-    for (int64_t i = 0; i < d; ++i) acc[i] = V<T>{};
+    const V<T, B> s2 = singular ? simd::broadcast<B>(T(1)) : s2_raw;
+    const V<T, B> inv_2s2 = T(0.5) / s2, b = (c.alpha * c.dalpha * E.h2 + c.sds) / s2;
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    V<T, B> m = simd::broadcast<B>(-std::numeric_limits<T>::infinity()), sum{}, sq{};
+    V<T, B>* acc = s.g.data();  // sum_k e_k (x_k - c)
+    for (int64_t i = 0; i < d; ++i) acc[i] = V<T, B>{};
     for (int64_t k0 = 0; k0 < K; k0 += kTile) {
         const int64_t n = std::min<int64_t>(kTile, K - k0);
-        V<T> tile_max = simd::broadcast(-std::numeric_limits<T>::infinity());
+        V<T, B> tile_max = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
         for (int64_t k = 0; k < n; ++k) {
             const T* xk = E.points.data() + (k0 + k) * d;
-            V<T> q{};
+            V<T, B> q{};
 #pragma GCC unroll 4
             for (int64_t j = 0; j < d; ++j) {
-                const V<T> r = simd::fma(-xk[j], c.alpha, x[j]);
+                const V<T, B> r = simd::fma(-xk[j], c.alpha, x[j]);
                 q = simd::fma(r, r, q);
             }
             s.a[size_t(k)] = simd::fma(-inv_2s2, q, E.log_coef[size_t(k0 + k)]);
             tile_max = simd::max<T>(tile_max, s.a[size_t(k)]);
         }
-        const V<T> next = simd::max<T>(m, tile_max);
-        const V<T> scale = simd::exp_nonpositive_portable(simd::max<T>(m - next, floor));
+        const V<T, B> next = simd::max<T>(m, tile_max);
+        const V<T, B> scale = simd::exp_nonpositive_portable(simd::max<T>(m - next, floor));
         sum *= scale;
         if (kDiv) sq *= scale;
         for (int64_t j = 0; j < d; ++j) acc[j] *= scale;
         m = next;
         for (int64_t k = 0; k < n; ++k) {
-            const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - m, floor));
+            const V<T, B> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - m, floor));
             sum += e;
             const T* xk = E.base.data() + (k0 + k) * d;
 #pragma GCC unroll 4
@@ -451,18 +457,18 @@ GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>&
             if (kDiv) sq = simd::fma(E.trace[size_t(k0 + k)], e, sq);
         }
     }
-    const V<T> inv = T(1) / sum;
-    V<T> xbar2{};
+    const V<T, B> inv = T(1) / sum;
+    V<T, B> xbar2{};
     for (int64_t j = 0; j < d; ++j) {  // xbar = c + acc / sum
-        const V<T> centred = acc[j] * inv;
-        const V<T> xbar = centred + E.centre[size_t(j)];
-        const V<T> v = c.dalpha * xbar + b * (x[j] - c.alpha * xbar);
+        const V<T, B> centred = acc[j] * inv;
+        const V<T, B> xbar = centred + E.centre[size_t(j)];
+        const V<T, B> v = c.dalpha * xbar + b * (x[j] - c.alpha * xbar);
         u[j] = singular ? x[j] : v;
         xbar2 += centred * centred;
     }
     if (kDiv) {
-        const V<T> v = T(d) * b + (c.dalpha - c.alpha * b) * (c.alpha / s2) * (sq * inv - xbar2);
-        div = singular ? V<T>{} : v;
+        const V<T, B> v = T(d) * b + (c.dalpha - c.alpha * b) * (c.alpha / s2) * (sq * inv - xbar2);
+        div = singular ? V<T, B>{} : v;
     }
 }
 
@@ -470,24 +476,24 @@ GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T>&
 // Cholesky data of that time). The vectors' chains (log-weights, their maximum, the exp,
 // the sums) are independent, so the core overlaps them.
 // Factors enter as scalar operands of vector multiply-adds (GCC splats them in place).
-template <class T, bool kDiv, int kDim, int kN>
-GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T>* x, Scratch<T>& s,
-                                    V<T>* u, V<T>* div) {
+template <class T, int B, bool kDiv, int kDim, int kN>
+GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t dim, const V<T, B>* x, Scratch<T, B>& s,
+                                    V<T, B>* u, V<T, B>* div) {
     const int64_t d = kDim > 0 ? kDim : dim;
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
-    V<T> vmax[kN];
-    for (int v = 0; v < kN; ++v) vmax[v] = simd::broadcast(-std::numeric_limits<T>::infinity());
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    V<T, B> vmax[kN];
+    for (int v = 0; v < kN; ++v) vmax[v] = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
     for (int64_t k = 0; k < K; ++k) {  // pass 1: log w_k up to a constant, from |A_k x - offset_k|^2
         const T* b = td.offset.data() + k * d;
         const T* f = td.factor.data() + k * packed(d);
-        V<T> q[kN] = {};
+        V<T, B> q[kN] = {};
 #pragma GCC unroll 4
         for (int64_t j = 0; j < d; ++j) {
             const T* row = f + packed(j);
 #pragma GCC unroll 2
             for (int v = 0; v < kN; ++v) {
-                const V<T>* xv = x + v * d;
-                V<T> acc = simd::fma(row[0], xv[0], -b[j] + V<T>{});
+                const V<T, B>* xv = x + v * d;
+                V<T, B> acc = simd::fma(row[0], xv[0], -b[j] + V<T, B>{});
 #pragma GCC unroll 4
                 for (int64_t i = 1; i <= j; ++i) acc = simd::fma(row[i], xv[i], acc);
                 q[v] = simd::fma(acc, acc, q[v]);  // from +0: acc^2 exactly rounded
@@ -495,36 +501,36 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
         }
 #pragma GCC unroll 2
         for (int v = 0; v < kN; ++v) {
-            V<T>& a = s.a[size_t(k * kN + v)];
-            a = simd::fma(T(-0.5), q[v], td.log_coef[size_t(k)] + V<T>{});
+            V<T, B>& a = s.a[size_t(k * kN + v)];
+            a = simd::fma(T(-0.5), q[v], td.log_coef[size_t(k)] + V<T, B>{});
             vmax[v] = simd::max<T>(vmax[v], a);
         }
     }
     // The sums over k stay in registers for a compile-time dimension (in memory each add
     // would wait on the last one's store).
     constexpr int64_t kRows = kDim > 0 ? kN * kDim : 1;
-    V<T> u_local[kRows], g_local[kRows];
-    V<T>* sum_u = kDim > 0 ? u_local : u;
-    V<T>* g = kDim > 0 ? g_local : s.g.data();
-    V<T> sum[kN] = {}, tr[kN] = {}, ug[kN] = {};
+    V<T, B> u_local[kRows], g_local[kRows];
+    V<T, B>* sum_u = kDim > 0 ? u_local : u;
+    V<T, B>* g = kDim > 0 ? g_local : s.g.data();
+    V<T, B> sum[kN] = {}, tr[kN] = {}, ug[kN] = {};
 #pragma GCC unroll 8
-    for (int64_t i = 0; i < kN * d; ++i) sum_u[i] = V<T>{}, g[i] = V<T>{};
+    for (int64_t i = 0; i < kN * d; ++i) sum_u[i] = V<T, B>{}, g[i] = V<T, B>{};
     for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
-        V<T> e[kN];
+        V<T, B> e[kN];
 #pragma GCC unroll 2
         for (int v = 0; v < kN; ++v) {
             e[v] = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k * kN + v)] - vmax[v], floor));
             sum[v] += e[v];
         }
         const T* base = td.base.data() + k * d;
-        const T* B = td.bmat.data() + k * d * d;
+        const T* Bk = td.bmat.data() + k * d * d;
 #pragma GCC unroll 4
         for (int64_t i = 0; i < d; ++i) {  // u_k = base_k + B_k x
-            const T* row = B + i * d;
+            const T* row = Bk + i * d;
 #pragma GCC unroll 2
             for (int v = 0; v < kN; ++v) {
-                const V<T>* xv = x + v * d;
-                V<T> acc = simd::fma(row[0], xv[0], base[i] + V<T>{});
+                const V<T, B>* xv = x + v * d;
+                V<T, B> acc = simd::fma(row[0], xv[0], base[i] + V<T, B>{});
 #pragma GCC unroll 4
                 for (int64_t j = 1; j < d; ++j) acc = simd::fma(row[j], xv[j], acc);
                 if (kDiv) s.uk[size_t(v * d + i)] = acc;
@@ -535,18 +541,18 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
             const T* f = td.factor.data() + k * packed(d);
             const T* b = td.offset.data() + k * d;
             for (int v = 0; v < kN; ++v) {
-                const V<T>* xv = x + v * d;
-                V<T>* y = s.y.data() + v * d;
-                const V<T>* uk = s.uk.data() + v * d;
+                const V<T, B>* xv = x + v * d;
+                V<T, B>* y = s.y.data() + v * d;
+                const V<T, B>* uk = s.uk.data() + v * d;
                 for (int64_t j = 0; j < d; ++j) {  // y = A x - offset
                     const T* row = f + packed(j);
-                    V<T> acc = simd::fma(row[0], xv[0], -b[j] + V<T>{});
+                    V<T, B> acc = simd::fma(row[0], xv[0], -b[j] + V<T, B>{});
                     for (int64_t i = 1; i <= j; ++i) acc = simd::fma(row[i], xv[i], acc);
                     y[j] = acc;
                 }
-                V<T> dot{};
+                V<T, B> dot{};
                 for (int64_t i = 0; i < d; ++i) {  // g_k = -A^T y, and u_k . g_k
-                    V<T> gi{};
+                    V<T, B> gi{};
                     for (int64_t j = i; j < d; ++j) gi = simd::fma(-f[packed(j) + i], y[j], gi);
                     g[v * d + i] = simd::fma(e[v], gi, g[v * d + i]);
                     dot = simd::fma(uk[i], gi, dot);
@@ -557,12 +563,12 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
         }
     }
     for (int v = 0; v < kN; ++v) {
-        const V<T> inv = T(1) / sum[v];
-        V<T>* uv = u + v * d;
+        const V<T, B> inv = T(1) / sum[v];
+        V<T, B>* uv = u + v * d;
 #pragma GCC unroll 4
         for (int64_t i = 0; i < d; ++i) uv[i] = sum_u[v * d + i] * inv;
         if (kDiv) {  // sum_k w_k [tr B_k + (u_k - u) . (g_k - g)] = sum w tr + sum w u_k . g_k - u . g
-            V<T> cross{};
+            V<T, B> cross{};
             for (int64_t i = 0; i < d; ++i) cross = simd::fma(uv[i], g[v * d + i] * inv, cross);
             div[v] = simd::fma(tr[v], inv, ug[v] * inv) - cross;
         }
@@ -572,27 +578,27 @@ GENSAMPLE_INLINE void mixture_field(const TimeData<T>& td, int64_t K, int64_t di
 // The mixture field with a time per lane, in each component's eigenbasis: y = Q^T (x - alpha mu),
 // S^-1 = Q diag(c) Q^T with c = 1 / (alpha^2 lambda + sigma^2), B = Q diag(b c) Q^T with
 // b = alpha alpha' lambda + sigma sigma', u_k = alpha' mu + Q (b c y), g_k = -Q (c y).
-template <class T, bool kDiv, int kDim>
-GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, int64_t K, int64_t dim, const V<T>* x,
-                                    Scratch<T>& s, V<T>* u, V<T>& div) {
+template <class T, int B, bool kDiv, int kDim>
+GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T, B>& c, int64_t K, int64_t dim,
+                                    const V<T, B>* x, Scratch<T, B>& s, V<T, B>* u, V<T, B>& div) {
     const int64_t d = kDim > 0 ? kDim : dim;
-    const V<T> floor = simd::broadcast(kExpFloor<T>);
-    const V<T> a2 = c.alpha * c.alpha, ada = c.alpha * c.dalpha;
-    V<T> vmax = simd::broadcast(-std::numeric_limits<T>::infinity());
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    const V<T, B> a2 = c.alpha * c.alpha, ada = c.alpha * c.dalpha;
+    V<T, B> vmax = simd::broadcast<B>(-std::numeric_limits<T>::infinity());
     for (int64_t k = 0; k < K; ++k) {  // pass 1: y, c and log w_k up to a constant
         const T* mu = E.mu.data() + k * d;
         const T* Q = E.q.data() + k * d * d;
         const T* lambda = E.lambda.data() + k * d;
-        V<T>* y = s.ys.data() + k * d;
-        V<T>* cc = s.cs.data() + k * d;
+        V<T, B>* y = s.ys.data() + k * d;
+        V<T, B>* cc = s.cs.data() + k * d;
 #pragma GCC unroll 4
         for (int64_t i = 0; i < d; ++i) s.r[size_t(i)] = x[i] - c.alpha * mu[i];
-        V<T> q{}, log_det{};
+        V<T, B> q{}, log_det{};
         for (int64_t j = 0; j < d; ++j) {
-            V<T> acc = Q[j] * s.r[0];
+            V<T, B> acc = Q[j] * s.r[0];
 #pragma GCC unroll 4
             for (int64_t i = 1; i < d; ++i) acc += Q[i * d + j] * s.r[size_t(i)];
-            const V<T> den = a2 * lambda[j] + c.sigma2;
+            const V<T, B> den = a2 * lambda[j] + c.sigma2;
             y[j] = acc;
             cc[j] = T(1) / den;
             q += acc * acc * cc[j];
@@ -601,19 +607,19 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, in
         s.a[size_t(k)] = E.log_coef[size_t(k)] - T(0.5) * (q + log_det);
         vmax = simd::max<T>(vmax, s.a[size_t(k)]);
     }
-    V<T> sum{}, tr{}, ug{};
-    for (int64_t i = 0; i < d; ++i) u[i] = V<T>{}, s.g[size_t(i)] = V<T>{};
+    V<T, B> sum{}, tr{}, ug{};
+    for (int64_t i = 0; i < d; ++i) u[i] = V<T, B>{}, s.g[size_t(i)] = V<T, B>{};
     for (int64_t k = 0; k < K; ++k) {  // pass 2: the weighted sums
-        const V<T> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - vmax, floor));
+        const V<T, B> e = simd::exp_nonpositive_portable(simd::max<T>(s.a[size_t(k)] - vmax, floor));
         sum += e;
         const T* mu = E.mu.data() + k * d;
         const T* Q = E.q.data() + k * d * d;
         const T* lambda = E.lambda.data() + k * d;
-        const V<T>* y = s.ys.data() + k * d;
-        const V<T>* cc = s.cs.data() + k * d;
-        V<T> trk{}, dot_mu{}, dot_y{};
+        const V<T, B>* y = s.ys.data() + k * d;
+        const V<T, B>* cc = s.cs.data() + k * d;
+        V<T, B> trk{}, dot_mu{}, dot_y{};
         for (int64_t j = 0; j < d; ++j) {
-            const V<T> bc = (ada * lambda[j] + c.sds) * cc[j];
+            const V<T, B> bc = (ada * lambda[j] + c.sds) * cc[j];
             s.y[size_t(j)] = bc * y[j];       // b c y
             s.uk[size_t(j)] = cc[j] * y[j];   // c y
             if (kDiv) {
@@ -624,7 +630,7 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, in
         }
         for (int64_t i = 0; i < d; ++i) {
             const T* row = Q + i * d;
-            V<T> acc = row[0] * s.y[0], gi = row[0] * s.uk[0];
+            V<T, B> acc = row[0] * s.y[0], gi = row[0] * s.uk[0];
 #pragma GCC unroll 4
             for (int64_t j = 1; j < d; ++j) acc += row[j] * s.y[size_t(j)], gi += row[j] * s.uk[size_t(j)];
             u[i] += e * (c.dalpha * mu[i] + acc);
@@ -635,10 +641,10 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, in
             ug -= e * (c.dalpha * dot_mu + dot_y);
         }
     }
-    const V<T> inv = T(1) / sum;
+    const V<T, B> inv = T(1) / sum;
     for (int64_t i = 0; i < d; ++i) u[i] *= inv;
     if (kDiv) {
-        V<T> cross{};
+        V<T, B> cross{};
         for (int64_t i = 0; i < d; ++i) cross += u[i] * (s.g[size_t(i)] * inv);
         div = tr * inv + ug * inv - cross;
     }
@@ -646,58 +652,60 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T>& c, in
 
 // The field at one stage time (fixed steps) for kN vectors of lanes: x and u kN rows of d,
 // div kN. Only the mixture interleaves them; the others take one vector at a time.
-template <class T, FieldKind kKind, bool kDiv, int kDim, int kN>
-GENSAMPLE_INLINE void field_at(const FieldData<T>& F, const Stage<T>& st, const V<T>* x, Scratch<T>& s, V<T>* u,
-                               V<T>* div) {
+template <class T, int B, FieldKind kKind, bool kDiv, int kDim, int kN>
+GENSAMPLE_INLINE void field_at(const FieldData<T>& F, const Stage<T>& st, const V<T, B>* x, Scratch<T, B>& s,
+                               V<T, B>* u, V<T, B>* div) {
     const int64_t d = kDim > 0 ? kDim : F.dim;
     if constexpr (kKind == FieldKind::mixture) {
-        mixture_field<T, kDiv, kDim, kN>(st.mix, F.K, F.dim, x, s, u, div);
+        mixture_field<T, B, kDiv, kDim, kN>(st.mix, F.K, F.dim, x, s, u, div);
     } else {
         for (int v = 0; v < kN; ++v) {
             if constexpr (kKind == FieldKind::empirical) {
-                empirical_field<T, kDiv, kDim>(F.emp, st.c, F.K, F.dim, x + v * d, s, u + v * d, div[v]);
+                empirical_field<T, B, kDiv, kDim>(F.emp, lanes_at<T, B>(st), F.K, F.dim, x + v * d, s, u + v * d,
+                                                  div[v]);
             } else {
-                network_field<T, kDiv, kDim>(*F.net, st.c.t, x + v * d, s, u + v * d, div[v]);
+                network_field<T, B, kDiv, kDim>(*F.net, simd::broadcast<B>(T(st.t)), x + v * d, s, u + v * d, div[v]);
             }
         }
     }
 }
 
 // The field with a time per lane (dopri5).
-template <class T, FieldKind kKind, bool kDiv, int kDim>
-GENSAMPLE_INLINE void field_lanes(const FieldData<T>& F, const double* t, const V<T>* x, Scratch<T>& s, V<T>* u,
-                                  V<T>& div) {
-    const Lanes<T> c = lanes_at<T>(F.path, t);
+template <class T, int B, FieldKind kKind, bool kDiv, int kDim>
+GENSAMPLE_INLINE void field_lanes(const FieldData<T>& F, const double* t, const V<T, B>* x, Scratch<T, B>& s,
+                                  V<T, B>* u, V<T, B>& div) {
+    const Lanes<T, B> c = lanes_at<T, B>(F.path, t);
     if constexpr (kKind == FieldKind::mixture) {
-        mixture_lanes<T, kDiv, kDim>(F.eig, c, F.K, F.dim, x, s, u, div);
+        mixture_lanes<T, B, kDiv, kDim>(F.eig, c, F.K, F.dim, x, s, u, div);
     } else if constexpr (kKind == FieldKind::empirical) {
-        empirical_field<T, kDiv, kDim>(F.emp, c, F.K, F.dim, x, s, u, div);
+        empirical_field<T, B, kDiv, kDim>(F.emp, c, F.K, F.dim, x, s, u, div);
     } else {
-        network_field<T, kDiv, kDim>(*F.net, c.t, x, s, u, div);
+        network_field<T, B, kDiv, kDim>(*F.net, c.t, x, s, u, div);
     }
 }
 
 // Particles [p, p + count) of x into `vectors` rows of d vectors of lanes (padding repeats
 // the last particle).
-template <class T>
-GENSAMPLE_INLINE void load(const T* x, int64_t p, int64_t count, int64_t d, V<T>* out, int vectors = 1) {
-    alignas(64) T lane[kWidth<T>];
+template <class T, int B>
+GENSAMPLE_INLINE void load(const T* x, int64_t p, int64_t count, int64_t d, V<T, B>* out, int vectors = 1) {
+    constexpr int W = kWidth<T, B>;
+    alignas(64) T lane[W];
     for (int v = 0; v < vectors; ++v) {
         for (int64_t i = 0; i < d; ++i) {
-            for (int l = 0; l < kWidth<T>; ++l) lane[l] = x[(p + std::min<int64_t>(v * kWidth<T> + l, count - 1)) * d + i];
-            out[v * d + i] = simd::load<T>(lane);
+            for (int l = 0; l < W; ++l) lane[l] = x[(p + std::min<int64_t>(v * W + l, count - 1)) * d + i];
+            out[v * d + i] = simd::load<T, B>(lane);
         }
     }
 }
 
-template <class T>
-GENSAMPLE_INLINE void store(const V<T>* in, int64_t p, int64_t count, int64_t d, T* x, int vectors = 1) {
-    alignas(64) T lane[kWidth<T>];
+template <class T, int B>
+GENSAMPLE_INLINE void store(const V<T, B>* in, int64_t p, int64_t count, int64_t d, T* x, int vectors = 1) {
+    alignas(64) T lane[kWidth<T, B>];
     for (int v = 0; v < vectors; ++v) {
-        const int64_t lanes = std::min<int64_t>(kWidth<T>, count - v * kWidth<T>);
+        const int64_t lanes = std::min<int64_t>(kWidth<T, B>, count - v * kWidth<T, B>);
         for (int64_t i = 0; i < d; ++i) {
             simd::store(lane, in[v * d + i]);
-            for (int64_t l = 0; l < lanes; ++l) x[(p + v * kWidth<T> + l) * d + i] = lane[l];
+            for (int64_t l = 0; l < lanes; ++l) x[(p + v * kWidth<T, B> + l) * d + i] = lane[l];
         }
     }
 }
@@ -720,36 +728,36 @@ struct Step {
 // core independent work to overlap (each lane's operations, hence its bits, are unchanged).
 // Every solver's stages go through one call of the field: each call site is a full inlined
 // copy of the field, and the copies were most of the build's time.
-template <class T, FieldKind kKind, bool kDiv, int kDim, int kN>
+template <class T, int B, FieldKind kKind, bool kDiv, int kDim, int kN>
 GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
-    constexpr int64_t W = kWidth<T>;
+    constexpr int64_t W = kWidth<T, B>;
     const int64_t d = kDim > 0 ? kDim : F.dim, rows = kN * d;
-    Scratch<T> s(F, kDiv, false, kN);
+    Scratch<T, B> s(F, kDiv, false, kN);
     const T h = st.h;
     const int n_stages = stages(st.solver);
-    alignas(64) T lanes[kWidth<T>];
-    V<T>* X = s.x.data();
-    V<T>* k = s.stage.data();
-    V<T>* acc = s.acc.data();    // the next stage's point
-    V<T>* first = s.k1.data();   // heun: k1; rk4: k1 + 2 k2 + 2 k3 + k4 so far
+    alignas(64) T lanes[kWidth<T, B>];
+    V<T, B>* X = s.x.data();
+    V<T, B>* k = s.stage.data();
+    V<T, B>* acc = s.acc.data();    // the next stage's point
+    V<T, B>* first = s.k1.data();   // heun: k1; rk4: k1 + 2 k2 + 2 k3 + k4 so far
     for (int64_t p = p0; p < p1; p += kN * W) {
         const int64_t count = std::min<int64_t>(kN * W, p1 - p);
-        load(x, p, count, d, X, kN);
-        V<T> div[kN] = {}, div_sum[kN] = {}, div1[kN] = {};
+        load<T, B>(x, p, count, d, X, kN);
+        V<T, B> div[kN] = {}, div_sum[kN] = {}, div1[kN] = {};
         for (int stage = 0; stage < n_stages; ++stage) {
-            field_at<T, kKind, kDiv, kDim, kN>(F, *st.at[stage], stage == 0 ? X : acc, s, k, div);
+            field_at<T, B, kKind, kDiv, kDim, kN>(F, *st.at[stage], stage == 0 ? X : acc, s, k, div);
             switch (st.solver) {
                 case Solver::euler:
                     if (st.sde) {
-                        alignas(64) double z[kWidth<T> * 64];  // count <= width rows of d <= 64 (integrate checks)
+                        alignas(64) double z[kWidth<T, B> * 64];  // count <= width rows of d <= 64 (integrate checks)
                         for (int v = 0; v < kN && v * W < count; ++v) {
                             const int64_t begin = p + v * W, lanes_v = std::min<int64_t>(W, count - v * W);
                             normal_rows(st.key, st.row0 + begin, st.row0 + begin + lanes_v, d, z);
                             for (int64_t i = 0; i < d; ++i) {
-                                for (int l = 0; l < kWidth<T>; ++l) lanes[l] = l < lanes_v ? T(z[l * d + i]) : T(0);
-                                const V<T> zi = simd::load<T>(lanes);
+                                for (int l = 0; l < kWidth<T, B>; ++l) lanes[l] = l < lanes_v ? T(z[l * d + i]) : T(0);
+                                const V<T, B> zi = simd::load<T, B>(lanes);
                                 const int64_t r = v * d + i;
-                                const V<T> drift = k[r] + (st.score_u * k[r] - st.score_x * X[r]);
+                                const V<T, B> drift = k[r] + (st.score_u * k[r] - st.score_x * X[r]);
                                 X[r] = simd::fma(st.kick, zi, simd::fma(h, drift, X[r]));  // Euler's bits at kick 0
                             }
                         }
@@ -795,7 +803,7 @@ GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x,
                     break;
             }
         }
-        store(X, p, count, d, x, kN);
+        store<T, B>(X, p, count, d, x, kN);
         if (kDiv) {
             for (int v = 0; v < kN && v * W < count; ++v) {
                 simd::store(lanes, div_sum[v]);
@@ -824,50 +832,50 @@ struct Adaptive {
 };
 
 // RMS over d coordinates of v / scale, per lane, in double.
-template <class T>
-GENSAMPLE_INLINE void rms_lanes(const V<T>* v, const V<T>* scale, int64_t d, double* out) {
-    V<T> sum{};
+template <class T, int B>
+GENSAMPLE_INLINE void rms_lanes(const V<T, B>* v, const V<T, B>* scale, int64_t d, double* out) {
+    V<T, B> sum{};
     for (int64_t i = 0; i < d; ++i) {
-        const V<T> r = v[i] / scale[i];
+        const V<T, B> r = v[i] / scale[i];
         sum += r * r;
     }
-    alignas(64) T lanes[kWidth<T>];
+    alignas(64) T lanes[kWidth<T, B>];
     simd::store(lanes, sum);
-    for (int l = 0; l < kWidth<T>; ++l) out[l] = std::sqrt(double(lanes[l]) / double(d));
+    for (int l = 0; l < kWidth<T, B>; ++l) out[l] = std::sqrt(double(lanes[l]) / double(d));
 }
 
-template <class T>
-GENSAMPLE_INLINE V<T> lanes_of(const double* v) {
-    alignas(64) T lanes[kWidth<T>];
-    for (int l = 0; l < kWidth<T>; ++l) lanes[l] = T(v[l]);
-    return simd::load<T>(lanes);
+template <class T, int B>
+GENSAMPLE_INLINE V<T, B> lanes_of(const double* v) {
+    alignas(64) T lanes[kWidth<T, B>];
+    for (int l = 0; l < kWidth<T, B>; ++l) lanes[l] = T(v[l]);
+    return simd::load<T, B>(lanes);
 }
 
 // dopri5 for particles [p0, p1): blocks of kWidth particles step together, each lane with its
 // own time and step size, until every lane has finished or failed.
-template <class T, FieldKind kKind, bool kDiv, int kDim>
+template <class T, int B, FieldKind kKind, bool kDiv, int kDim>
 GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
                                      uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
-    constexpr int W = kWidth<T>;
+    constexpr int W = kWidth<T, B>;
     const int64_t d = kDim > 0 ? kDim : F.dim;
-    Scratch<T> s(F, kDiv, true);
-    V<T>* X = s.x.data();
-    V<T>* K[7];
+    Scratch<T, B> s(F, kDiv, true);
+    V<T, B>* X = s.x.data();
+    V<T, B>* K[7];
     for (int i = 0; i < 7; ++i) K[i] = s.rk.data() + i * d;
-    V<T>* Xn = s.rk.data() + 7 * d;
-    V<T>* err = s.rk.data() + 8 * d;
-    V<T>* probe = s.probe.data();
-    V<T>* scale = s.acc.data();
+    V<T, B>* Xn = s.rk.data() + 7 * d;
+    V<T, B>* err = s.rk.data() + 8 * d;
+    V<T, B>* probe = s.probe.data();
+    V<T, B>* scale = s.acc.data();
     const double t0 = A.stops[0], t_end = A.stops[A.n_stops];
     const double direction = t_end >= t0 ? 1.0 : -1.0, interval = std::fabs(t_end - t0);
     const T rtol = T(A.tol.rtol), atol = T(A.tol.atol);
     for (int64_t p = p0; p < p1; p += W) {
         const int64_t count = std::min<int64_t>(W, p1 - p);
-        load(x, p, count, d, X);
+        load<T, B>(x, p, count, d, X);
         double t[W], h_abs[W], h[W], t_new[W], ts[W], norm[W], d0[W], d1[W], d2[W], ldl[W] = {};
         int64_t stop[W], attempts[W];
         bool running[W], rejected[W];
-        V<T> dv[7] = {};  // divergences: only written when kDiv
+        V<T, B> dv[7] = {};  // divergences: only written when kDiv
         for (int l = 0; l < W; ++l) t[l] = t0, stop[l] = 1, attempts[l] = 0, running[l] = interval > 0, rejected[l] = false;
         if (interval == 0) {
             for (int64_t l = 0; l < count; ++l) status[p + l] = uint8_t(Status::finished);
@@ -879,21 +887,21 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
         for (int e = 0; e < 2; ++e) {
             if (e == 1) {
                 for (int64_t i = 0; i < d; ++i) scale[i] = atol + rtol * (X[i] < T(0) ? -X[i] : X[i]);
-                rms_lanes<T>(X, scale, d, d0);
-                rms_lanes<T>(K[0], scale, d, d1);
+                rms_lanes<T, B>(X, scale, d, d0);
+                rms_lanes<T, B>(K[0], scale, d, d1);
                 for (int l = 0; l < W; ++l) {
                     h0[l] = d0[l] < 1e-5 || d1[l] < 1e-5 ? 1e-6 : 0.01 * d0[l] / d1[l];
                     h0[l] = std::min(h0[l], interval);
                     h[l] = h0[l] * direction;
                     ts[l] = t0 + h[l];
                 }
-                const V<T> hv = lanes_of<T>(h);
+                const V<T, B> hv = lanes_of<T, B>(h);
                 for (int64_t i = 0; i < d; ++i) probe[i] = X[i] + hv * K[0][i];
             }
-            field_lanes<T, kKind, kDiv, kDim>(F, e == 0 ? t : ts, e == 0 ? X : probe, s, K[e], dv[e]);
+            field_lanes<T, B, kKind, kDiv, kDim>(F, e == 0 ? t : ts, e == 0 ? X : probe, s, K[e], dv[e]);
         }
         for (int64_t i = 0; i < d; ++i) err[i] = K[1][i] - K[0][i];
-        rms_lanes<T>(err, scale, d, d2);
+        rms_lanes<T, B>(err, scale, d, d2);
         for (int l = 0; l < W; ++l) {
             d2[l] /= h0[l];
             const double h1 = d1[l] <= 1e-15 && d2[l] <= 1e-15 ? std::max(1e-6, h0[l] * 1e-3)
@@ -928,37 +936,37 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
             }
             if (!any) break;
             if ((++loops & 63) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
-            const V<T> hl = lanes_of<T>(h);
+            const V<T, B> hl = lanes_of<T, B>(h);
             // K[stage] at t + c h, x + h sum_j a_j K[j]; the last at (t_new, x_new), for the
             // error estimate and as the next step's K[0].
             for (int stage = 1; stage < 7; ++stage) {
                 if (stage < 6) {
                     for (int64_t i = 0; i < d; ++i) {
-                        V<T> sum = T(kA[stage - 1][0]) * K[0][i];
+                        V<T, B> sum = T(kA[stage - 1][0]) * K[0][i];
                         for (int j = 1; j < stage; ++j) sum += T(kA[stage - 1][j]) * K[j][i];
                         probe[i] = X[i] + sum * hl;
                     }
                     for (int l = 0; l < W; ++l) ts[l] = stage == 5 ? t_new[l] : t[l] + kC[stage] * h[l];
                 } else {
                     for (int64_t i = 0; i < d; ++i) {
-                        V<T> sum = T(kB[0]) * K[0][i];
+                        V<T, B> sum = T(kB[0]) * K[0][i];
                         for (int j = 1; j < 6; ++j) sum += T(kB[j]) * K[j][i];
                         Xn[i] = X[i] + hl * sum;
                     }
                 }
-                field_lanes<T, kKind, kDiv, kDim>(F, stage < 6 ? ts : t_new, stage < 6 ? probe : Xn, s, K[stage],
+                field_lanes<T, B, kKind, kDiv, kDim>(F, stage < 6 ? ts : t_new, stage < 6 ? probe : Xn, s, K[stage],
                                                   dv[stage]);
             }
             for (int64_t i = 0; i < d; ++i) {
-                V<T> sum = T(kE[0]) * K[0][i];
+                V<T, B> sum = T(kE[0]) * K[0][i];
                 for (int j = 1; j < 7; ++j) sum += T(kE[j]) * K[j][i];
                 err[i] = sum * hl;
-                const V<T> ax = X[i] < T(0) ? -X[i] : X[i], an = Xn[i] < T(0) ? -Xn[i] : Xn[i];
+                const V<T, B> ax = X[i] < T(0) ? -X[i] : X[i], an = Xn[i] < T(0) ? -Xn[i] : Xn[i];
                 scale[i] = atol + simd::max<T>(ax, an) * rtol;
             }
-            rms_lanes<T>(err, scale, d, norm);
+            rms_lanes<T, B>(err, scale, d, norm);
             alignas(64) T take[W], xs[W], divs[W];
-            V<T> ddiv{};
+            V<T, B> ddiv{};
             if (kDiv) {
                 ddiv = T(kB[0]) * dv[0];
                 for (int j = 1; j < 6; ++j) ddiv += T(kB[j]) * dv[j];
@@ -993,7 +1001,7 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
                     if (l < count) ++rejected_total;
                 }
             }
-            const V<T> sel = simd::load<T>(take);
+            const V<T, B> sel = simd::load<T, B>(take);
             for (int64_t i = 0; i < d; ++i) {
                 X[i] = sel > T(0) ? Xn[i] : X[i];
                 K[0][i] = sel > T(0) ? K[6][i] : K[0][i];
@@ -1014,7 +1022,7 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
                 }
             }
         }
-        store(X, p, count, d, x);
+        store<T, B>(X, p, count, d, x);
         if (kDiv) {
             for (int64_t l = 0; l < count; ++l) ld[p + l] += ldl[l];
         }
@@ -1022,148 +1030,132 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
     }
 }
 
-// Vectors per block of fixed steps on AVX-512 (one elsewhere).
-constexpr int kWideBlock = 2;
+// Vectors per block of fixed steps: two at AVX-512's width, whose 32 registers hold both
+// chains (the mixture 10-15% faster than one); AVX2's 16 registers and SSE2's would spill
+// them (twice as slow). The bits are the same either way.
+constexpr int vectors_per_block(int bytes) { return bytes == 64 ? 2 : 1; }
 
 // One kernel per field kind; small dimensions of the mixture and the data's fields get their
 // loops unrolled at compile time (a network's time is in its hidden layers: one kernel for
 // every d).
-template <class T, FieldKind kKind, bool kDiv, int kN>
+template <class T, int B, FieldKind kKind, bool kDiv, int kN>
 GENSAMPLE_INLINE void step_dim(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
     switch (F.dim) {
-        case 1: return step_range<T, kKind, kDiv, 1, kN>(F, st, x, ld, p0, p1);
-        case 2: return step_range<T, kKind, kDiv, 2, kN>(F, st, x, ld, p0, p1);
-        case 3: return step_range<T, kKind, kDiv, 3, kN>(F, st, x, ld, p0, p1);
-        default: return step_range<T, kKind, kDiv, 0, kN>(F, st, x, ld, p0, p1);
+        case 1: return step_range<T, B, kKind, kDiv, 1, kN>(F, st, x, ld, p0, p1);
+        case 2: return step_range<T, B, kKind, kDiv, 2, kN>(F, st, x, ld, p0, p1);
+        case 3: return step_range<T, B, kKind, kDiv, 3, kN>(F, st, x, ld, p0, p1);
+        default: return step_range<T, B, kKind, kDiv, 0, kN>(F, st, x, ld, p0, p1);
     }
 }
 
-template <class T, bool kDiv, int kN>
+template <class T, int B, bool kDiv, int kN>
 GENSAMPLE_INLINE void step_any(const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {
     switch (F.kind) {
-        case FieldKind::mixture: return step_dim<T, FieldKind::mixture, kDiv, kN>(F, st, x, ld, p0, p1);
-        case FieldKind::empirical: return step_dim<T, FieldKind::empirical, kDiv, kN>(F, st, x, ld, p0, p1);
-        case FieldKind::network: return step_range<T, FieldKind::network, kDiv, 0, kN>(F, st, x, ld, p0, p1);
+        case FieldKind::mixture: return step_dim<T, B, FieldKind::mixture, kDiv, kN>(F, st, x, ld, p0, p1);
+        case FieldKind::empirical: return step_dim<T, B, FieldKind::empirical, kDiv, kN>(F, st, x, ld, p0, p1);
+        case FieldKind::network: return step_range<T, B, FieldKind::network, kDiv, 0, kN>(F, st, x, ld, p0, p1);
     }
 }
 
-template <class T, int kN>
-GENSAMPLE_INLINE void step_kn(bool div, const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0,
-                              int64_t p1) {
-    if (div) {
-        step_any<T, true, kN>(F, st, x, ld, p0, p1);
-    } else {
-        step_any<T, false, kN>(F, st, x, ld, p0, p1);
-    }
-}
-
-// One version per instruction set (dispatch.hpp), each with its own block: AVX-512's 32
-// registers hold two vectors' chains (the mixture 10-15% faster than one); AVX2's 16 and
-// SSE2's would spill them (twice as slow). The bits are the same either way.
-#define GENSAMPLE_STEP(T, NAME, KN)                                                                          \
-    void NAME(bool div, const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) { \
-        step_kn<T, KN>(div, F, st, x, ld, p0, p1);                                                            \
-    }
-#if GENSAMPLE_MULTIVERSION
-GENSAMPLE_TARGET("default") GENSAMPLE_STEP(double, step_f64, 1)
-GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_STEP(double, step_f64, 1)
-GENSAMPLE_TARGET("avx512f") GENSAMPLE_STEP(double, step_f64, kWideBlock)
-GENSAMPLE_TARGET("default") GENSAMPLE_STEP(float, step_f32, 1)
-GENSAMPLE_TARGET("arch=x86-64-v3") GENSAMPLE_STEP(float, step_f32, 1)
-GENSAMPLE_TARGET("avx512f") GENSAMPLE_STEP(float, step_f32, kWideBlock)
-#else
-GENSAMPLE_STEP(double, step_f64, simd::kAvx512 ? kWideBlock : 1)
-GENSAMPLE_STEP(float, step_f32, simd::kAvx512 ? kWideBlock : 1)
-#endif
-#undef GENSAMPLE_STEP
-
-template <class T, FieldKind kKind, bool kDiv>
+template <class T, int B, FieldKind kKind, bool kDiv>
 GENSAMPLE_INLINE void adaptive_dim(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
                                    uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
     switch (F.dim) {
-        case 1: return adaptive_range<T, kKind, kDiv, 1>(F, A, x, ld, snaps, status, stats, p0, p1);
-        case 2: return adaptive_range<T, kKind, kDiv, 2>(F, A, x, ld, snaps, status, stats, p0, p1);
-        case 3: return adaptive_range<T, kKind, kDiv, 3>(F, A, x, ld, snaps, status, stats, p0, p1);
-        default: return adaptive_range<T, kKind, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 1: return adaptive_range<T, B, kKind, kDiv, 1>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 2: return adaptive_range<T, B, kKind, kDiv, 2>(F, A, x, ld, snaps, status, stats, p0, p1);
+        case 3: return adaptive_range<T, B, kKind, kDiv, 3>(F, A, x, ld, snaps, status, stats, p0, p1);
+        default: return adaptive_range<T, B, kKind, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
     }
 }
 
-template <class T, bool kDiv>
+template <class T, int B, bool kDiv>
 GENSAMPLE_INLINE void adaptive_any(const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps,
                                    uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
     switch (F.kind) {
         case FieldKind::mixture:
-            return adaptive_dim<T, FieldKind::mixture, kDiv>(F, A, x, ld, snaps, status, stats, p0, p1);
+            return adaptive_dim<T, B, FieldKind::mixture, kDiv>(F, A, x, ld, snaps, status, stats, p0, p1);
         case FieldKind::empirical:
-            return adaptive_dim<T, FieldKind::empirical, kDiv>(F, A, x, ld, snaps, status, stats, p0, p1);
+            return adaptive_dim<T, B, FieldKind::empirical, kDiv>(F, A, x, ld, snaps, status, stats, p0, p1);
         case FieldKind::network:
-            return adaptive_range<T, FieldKind::network, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
+            return adaptive_range<T, B, FieldKind::network, kDiv, 0>(F, A, x, ld, snaps, status, stats, p0, p1);
     }
 }
 
-GENSAMPLE_DISPATCH
-void adaptive_f64(bool div, const FieldData<double>& F, const Adaptive& A, double* x, double* ld, double* snaps,
-                  uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
-    if (div) {
-        adaptive_any<double, true>(F, A, x, ld, snaps, status, stats, p0, p1);
-    } else {
-        adaptive_any<double, false>(F, A, x, ld, snaps, status, stats, p0, p1);
-    }
-}
-
-GENSAMPLE_DISPATCH
-void adaptive_f32(bool div, const FieldData<float>& F, const Adaptive& A, float* x, double* ld, float* snaps,
-                  uint8_t* status, Stats& stats, int64_t p0, int64_t p1) {
-    if (div) {
-        adaptive_any<float, true>(F, A, x, ld, snaps, status, stats, p0, p1);
-    } else {
-        adaptive_any<float, false>(F, A, x, ld, snaps, status, stats, p0, p1);
-    }
-}
-
-template <class T, FieldKind kKind>
+template <class T, int B, FieldKind kKind>
 GENSAMPLE_INLINE void velocity_range(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div,
                                      int64_t p0, int64_t p1) {
     const int64_t d = F.dim;
-    Scratch<T> s(F, div != nullptr, false);
-    simd::Buffer<T> out(static_cast<size_t>(d));
-    alignas(64) T lanes[kWidth<T>];
-    for (int64_t p = p0; p < p1; p += kWidth<T>) {
-        const int64_t count = std::min<int64_t>(kWidth<T>, p1 - p);
-        load(x, p, count, d, s.x.data());
-        V<T> dv{};
+    Scratch<T, B> s(F, div != nullptr, false);
+    simd::Buffer<T, B> out(static_cast<size_t>(d));
+    alignas(64) T lanes[kWidth<T, B>];
+    for (int64_t p = p0; p < p1; p += kWidth<T, B>) {
+        const int64_t count = std::min<int64_t>(kWidth<T, B>, p1 - p);
+        load<T, B>(x, p, count, d, s.x.data());
+        V<T, B> dv{};
         if (div) {
-            field_at<T, kKind, true, 0, 1>(F, st, s.x.data(), s, out.data(), &dv);
+            field_at<T, B, kKind, true, 0, 1>(F, st, s.x.data(), s, out.data(), &dv);
             simd::store(lanes, dv);
             for (int64_t l = 0; l < count; ++l) div[p + l] = double(lanes[l]);
         } else {
-            field_at<T, kKind, false, 0, 1>(F, st, s.x.data(), s, out.data(), &dv);
+            field_at<T, B, kKind, false, 0, 1>(F, st, s.x.data(), s, out.data(), &dv);
         }
-        store(out.data(), p, count, d, u);
+        store<T, B>(out.data(), p, count, d, u);
     }
 }
 
-template <class T>
+template <class T, int B>
 GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div,
                                    int64_t p0, int64_t p1) {
     switch (F.kind) {
-        case FieldKind::mixture: return velocity_range<T, FieldKind::mixture>(F, st, x, u, div, p0, p1);
-        case FieldKind::empirical: return velocity_range<T, FieldKind::empirical>(F, st, x, u, div, p0, p1);
-        case FieldKind::network: return velocity_range<T, FieldKind::network>(F, st, x, u, div, p0, p1);
+        case FieldKind::mixture: return velocity_range<T, B, FieldKind::mixture>(F, st, x, u, div, p0, p1);
+        case FieldKind::empirical: return velocity_range<T, B, FieldKind::empirical>(F, st, x, u, div, p0, p1);
+        case FieldKind::network: return velocity_range<T, B, FieldKind::network>(F, st, x, u, div, p0, p1);
     }
 }
 
-GENSAMPLE_DISPATCH
-void velocity_f64(const FieldData<double>& F, const Stage<double>& st, const double* x, double* u, double* div,
-                  int64_t p0, int64_t p1) {
-    velocity_any<double>(F, st, x, u, div, p0, p1);
-}
-
-GENSAMPLE_DISPATCH
-void velocity_f32(const FieldData<float>& F, const Stage<float>& st, const float* x, float* u, double* div,
-                  int64_t p0, int64_t p1) {
-    velocity_any<float>(F, st, x, u, div, p0, p1);
-}
+// The entry points: one version per instruction set at its register width (dispatch.hpp).
+#define GENSAMPLE_FLOW_STEP(T, NAME, BYTES)                                                                  \
+    void NAME(bool div, const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) { \
+        if (div) {                                                                                            \
+            step_any<T, BYTES, true, vectors_per_block(BYTES)>(F, st, x, ld, p0, p1);                        \
+        } else {                                                                                              \
+            step_any<T, BYTES, false, vectors_per_block(BYTES)>(F, st, x, ld, p0, p1);                       \
+        }                                                                                                     \
+    }
+#define GENSAMPLE_FLOW_ADAPTIVE(T, NAME, BYTES)                                                              \
+    void NAME(bool div, const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps, uint8_t* status, \
+              Stats& stats, int64_t p0, int64_t p1) {                                                         \
+        if (div) {                                                                                            \
+            adaptive_any<T, BYTES, true>(F, A, x, ld, snaps, status, stats, p0, p1);                          \
+        } else {                                                                                              \
+            adaptive_any<T, BYTES, false>(F, A, x, ld, snaps, status, stats, p0, p1);                         \
+        }                                                                                                     \
+    }
+#define GENSAMPLE_FLOW_VELOCITY(T, NAME, BYTES)                                                                 \
+    void NAME(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div, int64_t p0, int64_t p1) { \
+        velocity_any<T, BYTES>(F, st, x, u, div, p0, p1);                                                        \
+    }
+#define GENSAMPLE_STEP_F64(BYTES) GENSAMPLE_FLOW_STEP(double, step_f64, BYTES)
+#define GENSAMPLE_STEP_F32(BYTES) GENSAMPLE_FLOW_STEP(float, step_f32, BYTES)
+#define GENSAMPLE_ADAPTIVE_F64(BYTES) GENSAMPLE_FLOW_ADAPTIVE(double, adaptive_f64, BYTES)
+#define GENSAMPLE_ADAPTIVE_F32(BYTES) GENSAMPLE_FLOW_ADAPTIVE(float, adaptive_f32, BYTES)
+#define GENSAMPLE_VELOCITY_F64(BYTES) GENSAMPLE_FLOW_VELOCITY(double, velocity_f64, BYTES)
+#define GENSAMPLE_VELOCITY_F32(BYTES) GENSAMPLE_FLOW_VELOCITY(float, velocity_f32, BYTES)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_STEP_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_STEP_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_ADAPTIVE_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_ADAPTIVE_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_VELOCITY_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_VELOCITY_F32)
+#undef GENSAMPLE_STEP_F64
+#undef GENSAMPLE_STEP_F32
+#undef GENSAMPLE_ADAPTIVE_F64
+#undef GENSAMPLE_ADAPTIVE_F32
+#undef GENSAMPLE_VELOCITY_F64
+#undef GENSAMPLE_VELOCITY_F32
+#undef GENSAMPLE_FLOW_STEP
+#undef GENSAMPLE_FLOW_ADAPTIVE
+#undef GENSAMPLE_FLOW_VELOCITY
 
 void run_step(bool div, const FieldData<double>& F, const Step<double>& st, double* x, double* ld, int64_t p0,
               int64_t p1) {
@@ -1233,12 +1225,13 @@ Stage<T> stage_at(const FieldData<T>& F, double t) {
     Stage<T> st;
     const Coefficients c = coefficients(F.path, t);
     if (F.kind == FieldKind::mixture) st.mix = mixture_data<T>(*F.f, c, t);
-    st.c = lanes_at<T>(F.path, t);
+    st.t = t;
+    st.c = c;
     return st;
 }
 
 // Particles per task: about 2^17 multiply-adds per stage, in whole blocks of the widest
-// (a task of one vector on AVX-512 would pay for two).
+// version (two 64-byte vectors on AVX-512: a task of one would pay for two).
 template <class T>
 int64_t grain(const FieldData<T>& F) {
     int64_t work = F.K * (F.dim * F.dim + F.dim + 1);
@@ -1246,7 +1239,7 @@ int64_t grain(const FieldData<T>& F) {
         work = 0;
         for (const Layer<T>& l : F.net->layers) work += l.in * l.out;
     }
-    const int64_t block = kWideBlock * kWidth<T>;
+    constexpr int64_t block = vectors_per_block(64) * (64 / int64_t(sizeof(T)));
     const int64_t points = std::max<int64_t>(block, (int64_t(1) << 17) / std::max<int64_t>(work, 1));
     return (points + block - 1) / block * block;
 }
@@ -1307,8 +1300,9 @@ Stats integrate_adaptive(const Field<T>& field, const Tolerances& tol, const dou
     const Adaptive A{tol, stops, n_stops, n};
     std::mutex lock;
     Stats total;
-    // Blocks of one SIMD width: particles in a block wait for the slowest, so keep them few.
-    parallel_for(n, 4 * kWidth<T>, n_threads, [&](int64_t p0, int64_t p1) {
+    // Blocks of one vector: particles in a block wait for the slowest, so keep them few (tasks
+    // of four blocks of the widest version, 64 bytes).
+    parallel_for(n, 4 * (64 / int64_t(sizeof(T))), n_threads, [&](int64_t p0, int64_t p1) {
         Stats local;
         run_adaptive(log_det != nullptr, F, A, x, log_det, snapshots, status, local, p0, p1);
         const std::lock_guard<std::mutex> guard(lock);

@@ -147,61 +147,59 @@ GENSAMPLE_INLINE Vt max(const Vt& a, const Vt& b) {
 // promise that (flow.cpp) fuse by writing it; -ffp-contract stays off for them. Any operand
 // may be a scalar (splatted in place, as in `a * b`).
 namespace detail {
-template <class T>
-GENSAMPLE_INLINE T lane(const V<T>& v, int l) {
-    return v[l];
-}
-template <class T>
-GENSAMPLE_INLINE T lane(T x, int) {
-    return x;
+// Lane l of a vector, or the scalar itself.
+template <class Vt, class A>
+GENSAMPLE_INLINE auto lane(const A& a, int l) {
+    if constexpr (std::is_same_v<A, Vt>) {
+        return a[l];
+    } else {
+        return a;
+    }
 }
 // Lane by lane on the vectors themselves: through arrays (as max does), the x86-64-v3 clone
 // of the mixture flow ran 3x slower on the stores and reloads.
-template <class T, class A, class B, class C>
-GENSAMPLE_INLINE V<T> fma_lanes(const A& a, const B& b, const C& c) {
-    V<T> r;
-    for (int l = 0; l < Vec<T>::kWidth; ++l) r[l] = std::fma(lane<T>(a, l), lane<T>(b, l), lane<T>(c, l));
+template <class Vt, class A, class B, class C>
+GENSAMPLE_INLINE Vt fma_lanes(const A& a, const B& b, const C& c) {
+    Vt r;
+    for (int l = 0; l < VecOf<Vt>::kWidth; ++l) r[l] = std::fma(lane<Vt>(a, l), lane<Vt>(b, l), lane<Vt>(c, l));
     return r;
 }
 // The same kept a loop for the vectoriser, which fma_rows needs (below).
-template <class T, class A, class B, class C>
-GENSAMPLE_INLINE V<T> fma_loop(const A& a, const B& b, const C& c) {
-    V<T> r;
+template <class Vt, class A, class B, class C>
+GENSAMPLE_INLINE Vt fma_loop(const A& a, const B& b, const C& c) {
+    Vt r;
 #if defined(__GNUC__)
 #pragma GCC unroll 1
 #endif
-    for (int l = 0; l < Vec<T>::kWidth; ++l) r[l] = std::fma(lane<T>(a, l), lane<T>(b, l), lane<T>(c, l));
+    for (int l = 0; l < VecOf<Vt>::kWidth; ++l) r[l] = std::fma(lane<Vt>(a, l), lane<Vt>(b, l), lane<Vt>(c, l));
     return r;
 }
 }  // namespace detail
 
-GENSAMPLE_INLINE V<double> fma(const V<double>& a, const V<double>& b, const V<double>& c) {
-    return detail::fma_lanes<double>(a, b, c);
+// The lane type of a vector type; as a parameter's type it is not deduced, so a scalar
+// operand takes the vector operands' lane type.
+template <class Vt>
+using LaneOf = std::remove_cv_t<std::remove_reference_t<decltype(Vt{}[0])>>;
+
+template <class Vt>
+GENSAMPLE_INLINE Vt fma(const Vt& a, const Vt& b, const Vt& c) {
+    return detail::fma_lanes<Vt>(a, b, c);
 }
-GENSAMPLE_INLINE V<double> fma(double a, const V<double>& b, const V<double>& c) {
-    return detail::fma_lanes<double>(a, b, c);
+template <class Vt>
+GENSAMPLE_INLINE Vt fma(LaneOf<Vt> a, const Vt& b, const Vt& c) {
+    return detail::fma_lanes<Vt>(a, b, c);
 }
-GENSAMPLE_INLINE V<double> fma(const V<double>& a, const V<double>& b, double c) {
-    return detail::fma_lanes<double>(a, b, c);
-}
-GENSAMPLE_INLINE V<float> fma(const V<float>& a, const V<float>& b, const V<float>& c) {
-    return detail::fma_lanes<float>(a, b, c);
-}
-GENSAMPLE_INLINE V<float> fma(float a, const V<float>& b, const V<float>& c) {
-    return detail::fma_lanes<float>(a, b, c);
-}
-GENSAMPLE_INLINE V<float> fma(const V<float>& a, const V<float>& b, float c) {
-    return detail::fma_lanes<float>(a, b, c);
+template <class Vt>
+GENSAMPLE_INLINE Vt fma(const Vt& a, const Vt& b, LaneOf<Vt> c) {
+    return detail::fma_lanes<Vt>(a, b, c);
 }
 // a * b + c for a scalar a, the same bits as fma, for the rows of an unrolled loop over an
 // array of accumulators (a matrix product): there GCC unrolls fma's lane loop first and then
 // leaves it scalar; kept a loop, it becomes one vfmadd on AVX-512 (and on x86-64-v3). Elsewhere
-// use fma: on x86-64-v3 this form moves the vectors through memory.
-GENSAMPLE_INLINE V<double> fma_rows(double a, const V<double>& b, const V<double>& c) {
-    return detail::fma_loop<double>(a, b, c);
-}
-GENSAMPLE_INLINE V<float> fma_rows(float a, const V<float>& b, const V<float>& c) {
-    return detail::fma_loop<float>(a, b, c);
+// use fma: on x86-64-v3 this form moves 64-byte vectors through memory.
+template <class Vt>
+GENSAMPLE_INLINE Vt fma_rows(LaneOf<Vt> a, const Vt& b, const Vt& c) {
+    return detail::fma_loop<Vt>(a, b, c);
 }
 
 // sqrt lane by lane (the loop vectorises under -fno-math-errno; vector extensions have no sqrt).
@@ -364,42 +362,45 @@ GENSAMPLE_INLINE Vt exp_nonpositive(const Vt& x) {
 // above with every multiply-add fused by simd::fma (correctly rounded, so the same bits on
 // every CPU; about half the operations). x = k ln 2 + r as in exp_nonpositive_series; the
 // reduction's two fused steps are exact enough that r carries under an ulp of error.
-GENSAMPLE_INLINE V<double> exp_nonpositive_portable(const V<double>& x) {
-    constexpr double kRound = 0x1.8p52, kLog2e = 0x1.71547652b82fep+0;
-    constexpr double kLn2Hi = 0x1.62e42fefa39efp-1, kLn2Lo = 0x1.abc9e3b39803fp-56;  // ln 2 = hi + lo
-    const V<double> shifted = fma(x, broadcast(kLog2e), kRound);
-    const V<double> k = shifted - kRound;
-    const V<double> r = fma(-kLn2Lo, k, fma(-kLn2Hi, k, x));
-    V<double> p = fma(r, broadcast(1.0 / 6227020800.0), 1.0 / 479001600.0);
-    p = fma(p, r, 1.0 / 39916800.0);
-    p = fma(p, r, 1.0 / 3628800.0);
-    p = fma(p, r, 1.0 / 362880.0);
-    p = fma(p, r, 1.0 / 40320.0);
-    p = fma(p, r, 1.0 / 5040.0);
-    p = fma(p, r, 1.0 / 720.0);
-    p = fma(p, r, 1.0 / 120.0);
-    p = fma(p, r, 1.0 / 24.0);
-    p = fma(p, r, 1.0 / 6.0);
-    p = fma(p, r, 0.5);
-    const V<double> e_r = 1.0 + fma(r * r, p, r);
-    const Vec<double>::bits scale = ((Vec<double>::bits)shifted + 1023u) << 52;
-    return e_r * (V<double>)scale;
-}
-
-GENSAMPLE_INLINE V<float> exp_nonpositive_portable(const V<float>& x) {
-    constexpr float kRound = 0x1.8p23f, kLog2e = 0x1.715476p+0f;
-    constexpr float kLn2Hi = 0x1.62e430p-1f, kLn2Lo = -0x1.05c610p-29f;  // ln 2 = hi + lo
-    const V<float> shifted = fma(x, broadcast(kLog2e), kRound);
-    const V<float> k = shifted - kRound;
-    const V<float> r = fma(-kLn2Lo, k, fma(-kLn2Hi, k, x));
-    V<float> p = fma(r, broadcast(1.0f / 5040.0f), 1.0f / 720.0f);
-    p = fma(p, r, 1.0f / 120.0f);
-    p = fma(p, r, 1.0f / 24.0f);
-    p = fma(p, r, 1.0f / 6.0f);
-    p = fma(p, r, 0.5f);
-    const V<float> e_r = 1.0f + fma(r * r, p, r);
-    const Vec<float>::bits scale = ((Vec<float>::bits)shifted + 127u) << 23;
-    return e_r * (V<float>)scale;
+template <class Vt>  // of doubles or floats, any width
+GENSAMPLE_INLINE Vt exp_nonpositive_portable(const Vt& x) {
+    using Bits = typename VecOf<Vt>::bits;
+    constexpr int kBytes = int(sizeof(Vt));
+    if constexpr (sizeof(x[0]) == 8) {
+        constexpr double kRound = 0x1.8p52, kLog2e = 0x1.71547652b82fep+0;
+        constexpr double kLn2Hi = 0x1.62e42fefa39efp-1, kLn2Lo = 0x1.abc9e3b39803fp-56;  // ln 2 = hi + lo
+        const Vt shifted = fma(x, broadcast<kBytes>(kLog2e), kRound);
+        const Vt k = shifted - kRound;
+        const Vt r = fma(-kLn2Lo, k, fma(-kLn2Hi, k, x));
+        Vt p = fma(r, broadcast<kBytes>(1.0 / 6227020800.0), 1.0 / 479001600.0);
+        p = fma(p, r, 1.0 / 39916800.0);
+        p = fma(p, r, 1.0 / 3628800.0);
+        p = fma(p, r, 1.0 / 362880.0);
+        p = fma(p, r, 1.0 / 40320.0);
+        p = fma(p, r, 1.0 / 5040.0);
+        p = fma(p, r, 1.0 / 720.0);
+        p = fma(p, r, 1.0 / 120.0);
+        p = fma(p, r, 1.0 / 24.0);
+        p = fma(p, r, 1.0 / 6.0);
+        p = fma(p, r, 0.5);
+        const Vt e_r = 1.0 + fma(r * r, p, r);
+        const Bits scale = ((Bits)shifted + 1023u) << 52;
+        return e_r * (Vt)scale;
+    } else {
+        constexpr float kRound = 0x1.8p23f, kLog2e = 0x1.715476p+0f;
+        constexpr float kLn2Hi = 0x1.62e430p-1f, kLn2Lo = -0x1.05c610p-29f;  // ln 2 = hi + lo
+        const Vt shifted = fma(x, broadcast<kBytes>(kLog2e), kRound);
+        const Vt k = shifted - kRound;
+        const Vt r = fma(-kLn2Lo, k, fma(-kLn2Hi, k, x));
+        Vt p = fma(r, broadcast<kBytes>(1.0f / 5040.0f), 1.0f / 720.0f);
+        p = fma(p, r, 1.0f / 120.0f);
+        p = fma(p, r, 1.0f / 24.0f);
+        p = fma(p, r, 1.0f / 6.0f);
+        p = fma(p, r, 0.5f);
+        const Vt e_r = 1.0f + fma(r * r, p, r);
+        const Bits scale = ((Bits)shifted + 127u) << 23;
+        return e_r * (Vt)scale;
+    }
 }
 
 // log(x) for positive normal x. x = 2^e m with m in [sqrt(1/2), sqrt(2)); with
