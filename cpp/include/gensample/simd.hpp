@@ -1,14 +1,14 @@
-// Fixed-width vectors for the evaluation kernels: 64 bytes (8 doubles, 16 floats) on every
-// instruction set. GCC and Clang lower one to a single AVX-512 register, two AVX2 or four
-// SSE2 ones (or NEON), so one source serves every clone of dispatch.hpp, and the order of
-// every operation, hence every bit of the result, is the same on all of them.
+// Vectors for the evaluation kernels: VN<T, kBytes>, kBytes of T (double or float) as one
+// vector, which GCC and Clang lower to that many bytes of registers (or NEON).
 //
-// On AVX2 and SSE2, though, GCC keeps a 64-byte vector in memory between operations and
-// moves it in pieces; loads that span two of those pieces stall. Kernels whose results may
-// differ between instruction sets (gmm.cpp, kde.cpp, metrics.cpp) therefore take the width
-// as a template argument, VN<T, kBytes>, and instantiate it at the register width of each
-// target (GENSAMPLE_AT_REGISTER_WIDTH). The helpers below work at any width; 64 bytes is
-// their default.
+// Each kernel takes the width as a template argument and is instantiated at the register
+// width of each target (GENSAMPLE_AT_REGISTER_WIDTH: 16 bytes on SSE2, 32 on AVX2, 64 on
+// AVX-512): wider than the registers, GCC keeps a vector in memory between operations and
+// moves it in pieces, and loads that span two of those pieces stall. Operations are lane by
+// lane, so a kernel that fuses multiply-adds only through simd::fma (flow.cpp) gives the
+// same bits at every width; those that let the compiler fuse (gmm.cpp, kde.cpp, metrics.cpp)
+// may differ in the last bits between instruction sets. The helpers below work at any width;
+// 64 bytes is their default.
 #pragma once
 
 #include <cmath>
