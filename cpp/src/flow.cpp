@@ -1035,6 +1035,11 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
 // one on a Zen 3 at AVX2's, 10-15% on AVX-512); one on SSE2.
 constexpr int vectors_per_block(int bytes) { return bytes >= 32 ? 2 : 1; }
 
+// Particles in the widest version's block (AVX-512: two 64-byte vectors), which task sizes
+// are whole multiples of, so that they suit every version.
+template <class T>
+constexpr int64_t kWidestBlock = vectors_per_block(64) * (64 / int64_t(sizeof(T)));
+
 // One kernel per field kind; small dimensions of the mixture and the data's fields get their
 // loops unrolled at compile time (a network's time is in its hidden layers: one kernel for
 // every d).
@@ -1231,8 +1236,8 @@ Stage<T> stage_at(const FieldData<T>& F, double t) {
     return st;
 }
 
-// Particles per task: about 2^17 multiply-adds per stage, in whole blocks of the widest
-// version (two 64-byte vectors on AVX-512: a task of one would pay for two).
+// Particles per task: about 2^17 multiply-adds per stage, in whole widest blocks (a task
+// of one vector on AVX-512 would pay for two).
 template <class T>
 int64_t grain(const FieldData<T>& F) {
     int64_t work = F.K * (F.dim * F.dim + F.dim + 1);
@@ -1240,7 +1245,7 @@ int64_t grain(const FieldData<T>& F) {
         work = 0;
         for (const Layer<T>& l : F.net->layers) work += l.in * l.out;
     }
-    constexpr int64_t block = vectors_per_block(64) * (64 / int64_t(sizeof(T)));
+    constexpr int64_t block = kWidestBlock<T>;
     const int64_t points = std::max<int64_t>(block, (int64_t(1) << 17) / std::max<int64_t>(work, 1));
     return (points + block - 1) / block * block;
 }
@@ -1301,9 +1306,8 @@ Stats integrate_adaptive(const Field<T>& field, const Tolerances& tol, const dou
     const Adaptive A{tol, stops, n_stops, n};
     std::mutex lock;
     Stats total;
-    // Blocks of one vector: particles in a block wait for the slowest, so keep them few (tasks
-    // of four blocks of the widest version, 64 bytes).
-    parallel_for(n, 4 * (64 / int64_t(sizeof(T))), n_threads, [&](int64_t p0, int64_t p1) {
+    // Blocks of one vector: particles in a block wait for the slowest, so keep them few.
+    parallel_for(n, 2 * kWidestBlock<T>, n_threads, [&](int64_t p0, int64_t p1) {
         Stats local;
         run_adaptive(log_det != nullptr, F, A, x, log_det, snapshots, status, local, p0, p1);
         const std::lock_guard<std::mutex> guard(lock);

@@ -195,8 +195,8 @@ GENSAMPLE_INLINE Vt fma(const Vt& a, const Vt& b, LaneOf<Vt> c) {
 }
 // a * b + c for a scalar a, the same bits as fma, for the rows of an unrolled loop over an
 // array of accumulators (a matrix product): there GCC unrolls fma's lane loop first and then
-// leaves it scalar; kept a loop, it becomes one vfmadd on AVX-512 (and on x86-64-v3). Elsewhere
-// use fma: on x86-64-v3 this form moves 64-byte vectors through memory.
+// leaves it scalar; kept a loop, it becomes one vfmadd at the register width. Elsewhere use
+// fma (with 64-byte vectors on x86-64-v3, this form moved them through memory).
 template <class Vt>
 GENSAMPLE_INLINE Vt fma_rows(LaneOf<Vt> a, const Vt& b, const Vt& c) {
     return detail::fma_loop<Vt>(a, b, c);
