@@ -121,12 +121,13 @@ struct RowBlocks {
     }
 };
 
-// Vectors of points per block of density_blocks on AVX-512. Three (24 accumulators, of
-// AVX-512's 32 registers) beat two by 8-14 % from d = 9 to 32 on a Xeon; with the partial
-// row block's size known at compile time (partial_rows), by -2 to +1 % at d = 5-8. AVX2 has
-// 16 registers: two vectors, half a block of rows at a time (8 accumulators) beat one
-// vector and whole blocks by 15 % (d = 5), 17 % (d = 16) and 44 % (d = 32) in float64,
-// 30-35 % in float32 (AMD EPYC, AVX2, one thread).
+// Vectors of points per block of density_blocks, on AVX-512 and AVX2. On AVX-512 (32
+// registers, 24 accumulators) three beat two by 8-14 % from d = 9 to 32 on a Xeon; with the
+// partial row block's size known at compile time (partial_rows), by -2 to +1 % at d = 5-8.
+// On AVX2 (16 registers; half a block of rows at a time: 12 accumulators, 3 x vectors and
+// a broadcast) three beat two by 1-10 % from d = 5 to 32 in float64 and float32 (AMD EPYC
+// Zen 3, one thread, the two builds alternating in one process; a build against itself:
+// within 4 %); two had beaten one vector and whole blocks by 15-44 %.
 constexpr int kVectors = 3;
 
 // Rows [j0, j0 + kCount) of y = A x - b (kCount <= kRows, known at compile time: no branch
@@ -413,9 +414,9 @@ GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64
     if (M == Mode::density && o.row_blocks) {
         const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
         T* out = static_cast<T*>(o.out);
-        // 24 accumulators of AVX-512's 32 registers; 8 of AVX2's 16
+        // 24 accumulators of AVX-512's 32 registers; 12 of AVX2's 16
         if constexpr (B == 64) return density_blocks<T, B, kVectors, kRows>(g, rb, x, p0, p1, out);
-        if constexpr (B == 32) return density_blocks<T, B, 2, kRows / 2>(g, rb, x, p0, p1, out);
+        if constexpr (B == 32) return density_blocks<T, B, kVectors, kRows / 2>(g, rb, x, p0, p1, out);
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
@@ -477,7 +478,7 @@ void check(const Mixture<T>& g) {
 }
 
 // Points per task: about 2^20 component-coordinate pairs (some 50 us of work), in whole
-// blocks of density_blocks (AVX-512's kVectors vectors, so also AVX2's two). With 2^18,
+// blocks of density_blocks (kVectors vectors of AVX-512, so also of AVX2). With 2^18,
 // tasks of 32 points at d = 16 and K = 64 lost 6 % to the start and end of parallel
 // batches. Outputs are per point, so the split does not change them.
 template <class T>
