@@ -290,10 +290,10 @@ struct Scratch {
             a.resize(size_t(F.K) * size_t(vectors));
             if (adaptive) ys.resize(size_t(F.K) * d), cs.resize(size_t(F.K) * d);
         }
-        if (F.kind == FieldKind::network) {
+        if (F.kind == FieldKind::network) {  // values and d tangents, each `vectors` interleaved
             stride = F.width;
-            const size_t vectors = div ? d + 1 : 1;
-            h0.resize(vectors * size_t(stride)), h1.resize(vectors * size_t(stride)), deriv.resize(size_t(stride));
+            const size_t copies = div ? d + 1 : 1, width = size_t(vectors) * size_t(stride);
+            h0.resize(copies * width), h1.resize(copies * width), deriv.resize(width);
         }
         if (adaptive) rk.resize(9 * d);
     }
@@ -312,7 +312,7 @@ GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope
         case Activation::silu: {  // z sigmoid(z) with e = exp(-|z|) <= 1: no overflow either way
             const V<T, B> neg = z < T(0) ? z : -z;
             const V<T, B> e = simd::exp_nonpositive_portable(simd::max<T>(neg, simd::broadcast<B>(kExpFloor<T>)));
-            const V<T, B> sig = z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+            const V<T, B> sig = (z >= T(0) ? simd::broadcast<B>(T(1)) : e) / (T(1) + e);  // one division
             if (slope) *slope = sig * (T(1) + z * (T(1) - sig));
             return z * sig;
         }
@@ -344,69 +344,98 @@ GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope
     return z;
 }
 
-// dst[o] = sum_i W[o][i] src[i] (+ bias[o]) for o < L.out, eight outputs at a time (eight
-// independent accumulators; each input vector loaded once for all eight; weights as
-// scalar operands).
-template <class T, int B>
+// Outputs per register block of linear(): kRows x kN accumulators, each input vector loaded
+// once for kRows multiply-adds and each weight broadcast once for kN. One vector: 8 rows.
+// Two: 6 of them in AVX2's 16 registers (12 accumulators, 2 inputs, a broadcast), 12 in
+// AVX-512's 32.
+template <int B, int kN>
+constexpr int kLinearRows = kN == 1 ? 8 : (B >= 64 ? 12 : 6);
+
+// dst[o kN + v] = sum_i W[o][i] src[i kN + v] (+ bias[o]) for o < L.out and each of kN
+// vectors of particles v (interleaved), a block of kLinearRows outputs at a time; a short
+// last block recomputes output o0 in its missing rows and drops them. Each lane sums the
+// same products in the same order for any kN and block, so gets the same bits.
+template <class T, int B, int kN>
 GENSAMPLE_INLINE void linear(const Layer<T>& L, const V<T, B>* src, V<T, B>* dst, bool bias) {
-    for (int64_t o0 = 0; o0 < L.out; o0 += 8) {
-        const int64_t rows = std::min<int64_t>(8, L.out - o0);
-        V<T, B> acc[8];
-        const T* W[8];
-#pragma GCC unroll 8
-        for (int r = 0; r < 8; ++r) {
+    constexpr int R = kLinearRows<B, kN>;
+    for (int64_t o0 = 0; o0 < L.out; o0 += R) {
+        const int64_t rows = std::min<int64_t>(R, L.out - o0);
+        V<T, B> acc[R][kN];
+        const T* W[R];
+#pragma GCC unroll 12
+        for (int r = 0; r < R; ++r) {
             const int64_t o = o0 + (r < rows ? r : 0);
-            acc[r] = bias ? L.bias[o] - V<T, B>{} : V<T, B>{};
+            for (int v = 0; v < kN; ++v) acc[r][v] = bias ? L.bias[o] - V<T, B>{} : V<T, B>{};
             W[r] = L.weight + o * L.in;
         }
         for (int64_t i = 0; i < L.in; ++i) {
-            const V<T, B> hi = src[i];
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; ++r) acc[r] = simd::fma_rows(W[r][i], hi, acc[r]);
+            V<T, B> h[kN];
+#pragma GCC unroll 2
+            for (int v = 0; v < kN; ++v) h[v] = src[i * kN + v];
+#pragma GCC unroll 12
+            for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+                for (int v = 0; v < kN; ++v) acc[r][v] = simd::fma_rows(W[r][i], h[v], acc[r][v]);
+            }
         }
-        for (int r = 0; r < rows; ++r) dst[o0 + r] = acc[r];
+        for (int r = 0; r < rows; ++r) {
+            for (int v = 0; v < kN; ++v) dst[(o0 + r) * kN + v] = acc[r][v];
+        }
     }
 }
 
-// A network field at (x, t) per lane; with kDiv its divergence by forward mode: d tangents
-// (one per input coordinate) carried through every layer beside the values.
-template <class T, int B, bool kDiv, int kDim>
+// A network field at (x, t) per lane for kN vectors of particles (x and u: kN rows of d,
+// div: kN), carried through the layers together (interleaved, so that linear() reuses each
+// weight for all of them); with kDiv its divergence by forward mode: d tangents (one per
+// input coordinate) carried through every layer beside the values.
+template <class T, int B, bool kDiv, int kDim, int kN>
 GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, const V<T, B>* x, Scratch<T, B>& s,
-                                    V<T, B>* u, V<T, B>& div) {
-    const int64_t d = kDim > 0 ? kDim : net.dim, W = s.stride;
+                                    V<T, B>* u, V<T, B>* div) {
+    const int64_t d = kDim > 0 ? kDim : net.dim, W = s.stride * kN;  // W: one tangent's vectors
     V<T, B>* in = s.h0.data();
     V<T, B>* out = s.h1.data();
-    for (int64_t i = 0; i < d; ++i) in[i] = x[i];
-    in[d] = t;
+    for (int v = 0; v < kN; ++v) {
+        for (int64_t i = 0; i < d; ++i) in[i * kN + v] = x[v * d + i];
+        in[d * kN + v] = t;
+    }
     if (kDiv) {
         for (int64_t j = 0; j < d; ++j) {
-            for (int64_t i = 0; i <= d; ++i) in[(j + 1) * W + i] = i == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
+            for (int64_t i = 0; i < (d + 1) * kN; ++i) {
+                in[(j + 1) * W + i] = i / kN == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
+            }
         }
     }
     const size_t last = net.layers.size() - 1;
     for (size_t li = 0; li <= last; ++li) {
         const Layer<T>& L = net.layers[li];
-        V<T, B>* dst = li == last ? u : out;
-        linear<T, B>(L, in, dst, true);
+        const int64_t n = L.out * kN;
+        linear<T, B, kN>(L, in, out, true);
         V<T, B>* slope = s.deriv.data();
-        for (int64_t o = 0; o < L.out; ++o) dst[o] = activate<T, B>(L.activation, dst[o], kDiv ? slope + o : nullptr);
+        for (int64_t o = 0; o < n; ++o) out[o] = activate<T, B>(L.activation, out[o], kDiv ? slope + o : nullptr);
         if (kDiv) {
             if (li < last) {
                 for (int64_t j = 0; j < d; ++j) {
                     V<T, B>* tj = out + (j + 1) * W;
-                    linear<T, B>(L, in + (j + 1) * W, tj, false);
-                    for (int64_t o = 0; o < L.out; ++o) tj[o] *= slope[o];
+                    linear<T, B, kN>(L, in + (j + 1) * W, tj, false);
+                    for (int64_t o = 0; o < n; ++o) tj[o] *= slope[o];
                 }
             } else {  // only the diagonal: du_j / dx_j
-                V<T, B> sum{};
-                for (int64_t j = 0; j < d; ++j) {
-                    const T* w = L.weight + j * L.in;
-                    const V<T, B>* tj = in + (j + 1) * W;
-                    V<T, B> acc{};
-                    for (int64_t i = 0; i < L.in; ++i) acc = simd::fma(w[i], tj[i], acc);
-                    sum = simd::fma(slope[j], acc, sum);
+                for (int v = 0; v < kN; ++v) {
+                    V<T, B> sum{};
+                    for (int64_t j = 0; j < d; ++j) {
+                        const T* w = L.weight + j * L.in;
+                        const V<T, B>* tj = in + (j + 1) * W + v;
+                        V<T, B> acc{};
+                        for (int64_t i = 0; i < L.in; ++i) acc = simd::fma(w[i], tj[i * kN], acc);
+                        sum = simd::fma(slope[j * kN + v], acc, sum);
+                    }
+                    div[v] = sum;
                 }
-                div = sum;
+            }
+        }
+        if (li == last) {
+            for (int v = 0; v < kN; ++v) {
+                for (int64_t o = 0; o < d; ++o) u[v * d + o] = out[o * kN + v];
             }
         }
         std::swap(in, out);
@@ -651,22 +680,19 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T, B>& c,
 }
 
 // The field at one stage time (fixed steps) for kN vectors of lanes: x and u kN rows of d,
-// div kN. Only the mixture interleaves them; the others take one vector at a time.
+// div kN. The mixture and the network take them together; the data's field one at a time.
 template <class T, int B, FieldKind kKind, bool kDiv, int kDim, int kN>
 GENSAMPLE_INLINE void field_at(const FieldData<T>& F, const Stage<T>& st, const V<T, B>* x, Scratch<T, B>& s,
                                V<T, B>* u, V<T, B>* div) {
     const int64_t d = kDim > 0 ? kDim : F.dim;
     if constexpr (kKind == FieldKind::mixture) {
         mixture_field<T, B, kDiv, kDim, kN>(st.mix, F.K, F.dim, x, s, u, div);
-    } else {
+    } else if constexpr (kKind == FieldKind::empirical) {
         for (int v = 0; v < kN; ++v) {
-            if constexpr (kKind == FieldKind::empirical) {
-                empirical_field<T, B, kDiv, kDim>(F.emp, lanes_at<T, B>(st), F.K, F.dim, x + v * d, s, u + v * d,
-                                                  div[v]);
-            } else {
-                network_field<T, B, kDiv, kDim>(*F.net, simd::broadcast<B>(T(st.t)), x + v * d, s, u + v * d, div[v]);
-            }
+            empirical_field<T, B, kDiv, kDim>(F.emp, lanes_at<T, B>(st), F.K, F.dim, x + v * d, s, u + v * d, div[v]);
         }
+    } else {
+        network_field<T, B, kDiv, kDim, kN>(*F.net, simd::broadcast<B>(T(st.t)), x, s, u, div);
     }
 }
 
@@ -680,7 +706,7 @@ GENSAMPLE_INLINE void field_lanes(const FieldData<T>& F, const double* t, const 
     } else if constexpr (kKind == FieldKind::empirical) {
         empirical_field<T, B, kDiv, kDim>(F.emp, c, F.K, F.dim, x, s, u, div);
     } else {
-        network_field<T, B, kDiv, kDim>(*F.net, c.t, x, s, u, div);
+        network_field<T, B, kDiv, kDim, 1>(*F.net, c.t, x, s, u, &div);
     }
 }
 

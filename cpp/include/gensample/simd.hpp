@@ -116,19 +116,18 @@ private:
     size_t n_ = 0;
 };
 
-// a > b ? a : b lane by lane (maxpd's rule). Written as a loop over lanes: GCC lowers a
-// vector ?: (or comparison) wider than the machine's registers (AVX2, SSE2) one scalar lane
-// at a time, the loop to maxpd. At 64 bytes the loop goes through arrays and must reach the
-// vectoriser whole (unrolled first, it stays scalar); a vector of the register's width
-// takes the loop on itself, since through arrays its constant operands were stored in
-// halves and reloaded whole, a load that waits for both stores.
+// a > b ? a : b lane by lane (maxpd's rule). GCC lowers a vector ?: (or comparison) wider
+// than the machine's registers (AVX2, SSE2) one scalar lane at a time, so at 64 bytes a loop
+// over lanes goes through arrays and must reach the vectoriser whole (unrolled first, it
+// stays scalar). A vector of the register's width takes the vector ?: itself, one maxpd:
+// through arrays its constant operands were stored in halves and reloaded whole, a load that
+// waits for both stores; and a loop over its lanes, inside a loop GCC unrolls (the silu of
+// every output of a layer), became eight scalar compares and blends.
 template <class T, class Vt = V<T>>
 GENSAMPLE_INLINE Vt max(const Vt& a, const Vt& b) {
     constexpr int kWidth = VecOf<Vt>::kWidth;
-    if constexpr (sizeof(Vt) < 64) {  // a register-wide vector: the lane loop on it is one maxpd
-        Vt r;
-        for (int l = 0; l < kWidth; ++l) r[l] = a[l] > b[l] ? a[l] : b[l];
-        return r;
+    if constexpr (sizeof(Vt) < 64) {  // a register-wide vector
+        return a > b ? a : b;
     } else {
         alignas(64) T x[kWidth], y[kWidth];
         store(x, a);
