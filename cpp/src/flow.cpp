@@ -344,8 +344,8 @@ GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope
     return z;
 }
 
-// Outputs per register block of linear(): kRows x kN accumulators, each input vector loaded
-// once for kRows multiply-adds and each weight broadcast once for kN. One vector: 8 rows.
+// Outputs per register block of linear(): kLinearRows x kN accumulators, each input vector
+// loaded once for kLinearRows multiply-adds and each weight broadcast once for kN. One vector: 8 rows.
 // Two: 6 of them in AVX2's 16 registers (12 accumulators, 2 inputs, a broadcast), 12 in
 // AVX-512's 32.
 template <int B, int kN>
@@ -400,8 +400,8 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, con
     }
     if (kDiv) {
         for (int64_t j = 0; j < d; ++j) {
-            for (int64_t i = 0; i < (d + 1) * kN; ++i) {
-                in[(j + 1) * W + i] = i / kN == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
+            for (int64_t i = 0; i <= d; ++i) {
+                for (int v = 0; v < kN; ++v) in[(j + 1) * W + i * kN + v] = i == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
             }
         }
     }

@@ -414,9 +414,9 @@ GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64
     if (M == Mode::density && o.row_blocks) {
         const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
         T* out = static_cast<T*>(o.out);
-        // 24 accumulators of AVX-512's 32 registers; 12 of AVX2's 16
-        if constexpr (B == 64) return density_blocks<T, B, kVectors, kRows>(g, rb, x, p0, p1, out);
-        if constexpr (B == 32) return density_blocks<T, B, kVectors, kRows / 2>(g, rb, x, p0, p1, out);
+        // whole blocks of rows on AVX-512 (24 accumulators of 32 registers), half on AVX2 (12 of 16)
+        constexpr int kSub = B == 64 ? kRows : kRows / 2;
+        if constexpr (B >= 32) return density_blocks<T, B, kVectors, kSub>(g, rb, x, p0, p1, out);
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
