@@ -538,12 +538,35 @@ GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, int64_t count, 
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
-// The log-density for full covariances in general dimension, kVec vectors of points per
-// block, kSub rows of y at a time (whiten_n); the same operations per lane as run_range, so
-// the same values. A short last block fills its missing vectors with its first point.
+// store_log_sum, then the log-responsibilities of those points, a - vmax - log sum (a - vmax
+// clamped at the floor, as run_range), into rows [0, count) of K values of lr.
+template <class T, int B>
+GENSAMPLE_INLINE void store_log_resp(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr) {
+    constexpr int64_t kW = kWidth<T, B>;
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    const V<T, B> vmax = largest<T, B>(a, K);
+    V<T, B> sum{};
+    for (int64_t k = 0; k < K; ++k) {
+        a[k] = simd::max<T>(a[k] - vmax, floor);
+        sum += simd::exp_nonpositive(a[k]);
+    }
+    const V<T, B> log_sum = simd::log_positive(sum);
+    alignas(64) T lanes[kW];
+    simd::store(lanes, vmax + log_sum);
+    for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
+    for (int64_t k = 0; k < K; ++k) {
+        simd::store(lanes, a[k] - log_sum);
+        for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
+    }
+}
+
+// The log-density (and the log-responsibilities into log_resp, unless null) for full
+// covariances in general dimension, kVec vectors of points per block, kSub rows of y at a
+// time (whiten_n); the same operations per lane as run_range, so the same values. A short
+// last block fills its missing vectors with its first point.
 template <class T, int B, int kVec, int kSub>
 GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
-                                     T* out) {
+                                     T* out, T* log_resp) {
     static_assert(kRows % kSub == 0, "row blocks split into whole sub-blocks");
     const int64_t d = g.dim, K = g.k;
     constexpr int64_t kW = kWidth<T, B>;
@@ -564,7 +587,13 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
             for (int v = 0; v < kVec; ++v) as[v][k] = g.log_coef[k] - T(0.5) * q[v];
         }
         for (int v = 0; v < kVec; ++v) {
-            if (counts[v] > 0) store_log_sum<T, B>(as[v], K, counts[v], out + p + v * kW);
+            if (counts[v] == 0) continue;
+            const int64_t q = p + v * kW;
+            if (log_resp) {
+                store_log_resp<T, B>(as[v], K, counts[v], out + q, log_resp + q * K);
+            } else {
+                store_log_sum<T, B>(as[v], K, counts[v], out + q);
+            }
         }
         if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
     }
@@ -591,10 +620,11 @@ GENSAMPLE_INLINE void run_moments(const Mixture<double>& g, const double* x, int
 template <class T, int B, Mode M>
 GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) {
     static_assert(M != Mode::moments, "run_moments");
-    if (M == Mode::density && o.row_blocks) {
+    if ((M == Mode::density || M == Mode::responsibilities) && o.row_blocks) {
         const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
         T* out = static_cast<T*>(o.out);
-        if constexpr (B >= 32) return density_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out);
+        T* log_resp = static_cast<T*>(o.log_resp);  // null for density
+        if constexpr (B >= 32) return density_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out, log_resp);
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
