@@ -4,8 +4,8 @@
 // Compiled with -ffp-contract=fast, as kde.cpp: the FMA clones fuse the triangular
 // products and the exp polynomial, so a value may differ in the last bits between
 // instruction sets; it never depends on the thread count. No random stream reads it.
-// Each instruction set runs on vectors of its own register width (range_f64): a point's
-// values do not depend on the width, the EM sums (added lane by lane) do.
+// Each instruction set runs on vectors of its own register width (density_f64 and its
+// siblings): a point's values do not depend on the width, the EM sums (added lane by lane) do.
 #include "gensample/gmm.hpp"
 
 #include <algorithm>
@@ -21,7 +21,7 @@
 namespace gensample::gmm {
 namespace {
 
-// B: the vector width in bytes, that of the target's registers (range_f64 below).
+// B: the vector width in bytes, that of the target's registers (density_f64 below).
 template <class T, int B>
 using V = simd::VN<T, B>;
 
@@ -135,7 +135,7 @@ constexpr int kSubRows = B == 64 ? kRows : kRows / 2;
 
 // Rows [j0, j0 + kCount) of y = A x - b (kCount <= kRows, known at compile time: no branch
 // per row), from one row block fb of RowBlocks, their squares added to s in order; y itself
-// stored when kKeep (one vector only). Column by column: each x vector is loaded once per
+// stored when kKeep (y_j of vector v in y[j * kVec + v]). Column by column: each x vector is loaded once per
 // kCount multiply-adds, and each factor entry, loaded once, feeds kVec of them, one per
 // vector of points (coordinate i of vector v in xs[i * kVec + v]: one pointer, fixed
 // offsets). Any kVec does the same operations per lane in the same order, so gives the
@@ -143,7 +143,6 @@ constexpr int kSubRows = B == 64 ? kRows : kRows / 2;
 template <class T, int B, int kCount, int kVec, bool kKeep = false>
 GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, int64_t j0, V<T, B>* s,
                                     V<T, B>* y = nullptr) {
-    static_assert(!kKeep || kVec == 1, "y is kept for one vector of points");
     constexpr int n = kCount;
     V<T, B> acc[kVec][kRows] = {};
     for (int64_t i = 0; i < j0; ++i) {
@@ -186,7 +185,7 @@ GENSAMPLE_INLINE void factor_rows_n(const T* fb, const T* b, const V<T, B>* xs, 
 #pragma GCC unroll 4
             for (int v = 0; v < kVec; ++v) {
                 const V<T, B> yr = acc[v][r] - b[j0 + r];
-                if constexpr (kKeep) y[j0 + r] = yr;
+                if constexpr (kKeep) y[(j0 + r) * kVec + v] = yr;
                 s[v] += yr * yr;
             }
         }
@@ -211,10 +210,11 @@ GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, i
 // |y|^2 of whiten for kVec vectors of points at once (coordinate i of vector v in
 // xs[i * kVec + v]), full factors from rb in general dimension, kSub rows of y at a time
 // (factor_rows_n: kVec * kSub accumulators); the same operations per lane as whiten (the
-// squares summed per block of kRows rows, then added), so the same values.
-template <class T, int B, int kVec, int kSub>
+// squares summed per block of kRows rows, then added), so the same values; y itself (y_j
+// of vector v in y[j * kVec + v]) when kKeep.
+template <class T, int B, int kVec, int kSub, bool kKeep = false>
 GENSAMPLE_INLINE void whiten_n(const Mixture<T>& g, const RowBlocks<T>& rb, int64_t k, const V<T, B>* xs,
-                               V<T, B>* q) {
+                               V<T, B>* q, V<T, B>* y = nullptr) {
     static_assert(kRows % kSub == 0, "row blocks split into whole sub-blocks");
     const int64_t d = g.dim;
     const T* f = rb.values.data() + k * rb.per_component;
@@ -226,11 +226,15 @@ GENSAMPLE_INLINE void whiten_n(const Mixture<T>& g, const RowBlocks<T>& rb, int6
         const T* fb = f + rb.start[blk];
         if (j0 + kRows <= d) {
 #pragma GCC unroll 2
-            for (int r0 = 0; r0 < kRows; r0 += kSub) factor_rows_n<T, B, kSub, kVec>(fb + r0, b, xs, j0 + r0, sq);
+            for (int r0 = 0; r0 < kRows; r0 += kSub) {
+                factor_rows_n<T, B, kSub, kVec, kKeep>(fb + r0, b, xs, j0 + r0, sq, y);
+            }
         } else {  // the last, partial block
             int r0 = 0;
-            for (; r0 + kSub <= d - j0; r0 += kSub) factor_rows_n<T, B, kSub, kVec>(fb + r0, b, xs, j0 + r0, sq);
-            if (j0 + r0 < d) partial_rows<T, B, kVec>(fb + r0, b, xs, j0 + r0, int(d - j0 - r0), sq);
+            for (; r0 + kSub <= d - j0; r0 += kSub) {
+                factor_rows_n<T, B, kSub, kVec, kKeep>(fb + r0, b, xs, j0 + r0, sq, y);
+            }
+            if (j0 + r0 < d) partial_rows<T, B, kVec, kKeep>(fb + r0, b, xs, j0 + r0, int(d - j0 - r0), sq, y);
         }
         for (int v = 0; v < kVec; ++v) q[v] += sq[v];
     }
@@ -279,37 +283,47 @@ struct Outputs {
     const void* row_blocks = nullptr;  // RowBlocks<T> of full factors in general dimension (row_blocks_for)
 };
 
-// grad -= A^T ry for one component (A lower triangular, packed rows f), kGradRows entries
-// of grad in registers at a time; each entry's terms in order of the rows j, as a pass row
-// by row would (which, updating grad in memory once per entry and row, took 45 % of a
-// profile of the score at d = 16).
-constexpr int kGradRows = 8;
-template <class T, int B>
+// grad -= A^T ry for one component (A lower triangular, packed rows f) and kVec vectors
+// of points (entry i of vector v at [i * kVec + v]), kN entries of grad per vector in
+// registers at a time; each entry's terms in order of the rows j, as a pass row by row
+// would (which, updating grad in memory once per entry and row, took 45 % of a profile of
+// the score at d = 16).
+template <class T, int B, int kVec, int kN>
 GENSAMPLE_INLINE void subtract_transposed(const T* f, const V<T, B>* ry, int64_t d, V<T, B>* grad) {
-    constexpr int n = kGradRows;
-    for (int64_t i0 = 0; i0 < d; i0 += n) {
-        V<T, B> acc[n];
+    for (int64_t i0 = 0; i0 < d; i0 += kN) {
+        V<T, B> acc[kN][kVec];
 #pragma GCC unroll 8
-        for (int r = 0; r < n; ++r) acc[r] = i0 + r < d ? grad[i0 + r] : V<T, B>{};
+        for (int r = 0; r < kN; ++r) {
+#pragma GCC unroll 4
+            for (int v = 0; v < kVec; ++v) acc[r][v] = i0 + r < d ? grad[(i0 + r) * kVec + v] : V<T, B>{};
+        }
 #pragma GCC unroll 8
-        for (int c = 0; c < n; ++c) {  // rows j = i0 + c: entries i0 + r <= j
+        for (int c = 0; c < kN; ++c) {  // rows j = i0 + c: entries i0 + r <= j
             if (i0 + c >= d) break;
             const T* row = f + packed(i0 + c) + i0;
-            const V<T, B> ryj = ry[i0 + c];
+            const V<T, B>* ryj = ry + (i0 + c) * kVec;
 #pragma GCC unroll 8
-            for (int r = 0; r < n; ++r) {
-                if (r <= c) acc[r] -= row[r] * ryj;
+            for (int r = 0; r < kN; ++r) {
+                if (r <= c) {
+#pragma GCC unroll 4
+                    for (int v = 0; v < kVec; ++v) acc[r][v] -= row[r] * ryj[v];
+                }
             }
         }
-        for (int64_t j = i0 + n; j < d; ++j) {
+        for (int64_t j = i0 + kN; j < d; ++j) {
             const T* row = f + packed(j) + i0;
-            const V<T, B> ryj = ry[j];
+            const V<T, B>* ryj = ry + j * kVec;
 #pragma GCC unroll 8
-            for (int r = 0; r < n; ++r) acc[r] -= row[r] * ryj;
+            for (int r = 0; r < kN; ++r) {
+#pragma GCC unroll 4
+                for (int v = 0; v < kVec; ++v) acc[r][v] -= row[r] * ryj[v];
+            }
         }
 #pragma GCC unroll 8
-        for (int r = 0; r < n; ++r) {
-            if (i0 + r < d) grad[i0 + r] = acc[r];
+        for (int r = 0; r < kN; ++r) {
+            if (i0 + r >= d) break;
+#pragma GCC unroll 4
+            for (int v = 0; v < kVec; ++v) grad[(i0 + r) * kVec + v] = acc[r][v];
         }
     }
 }
@@ -364,7 +378,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                     for (int64_t j = 0; j < d; ++j) s.grad[size_t(j)] -= f[j] * (r * y[j]);
                 } else {
                     for (int64_t j = 0; j < d; ++j) s.y[size_t(j)] = r * y[j];
-                    subtract_transposed<T, B>(f, s.y.data(), d, s.grad.data());
+                    subtract_transposed<T, B, 1, 8>(f, s.y.data(), d, s.grad.data());
                 }
             }
             T* out = static_cast<T*>(o.out) + p * d;
@@ -634,6 +648,69 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
     }
 }
 
+// The score for full covariances in general dimension, kVec vectors of points per block:
+// y of every component kept from the log-density pass (whiten_n), then grad = -sum_k r_k
+// A_k^T y_k, each factor entry feeding kVec multiply-adds (kN gradient entries per vector
+// in registers: 12 or 24 accumulators). The same operations per lane as run_range, so the
+// same values.
+template <class T, int B, int kVec, int kSub>
+GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
+                                   T* out) {
+    constexpr int kN = B == 64 ? 8 : 4;
+    const int64_t d = g.dim, K = g.k;
+    constexpr int64_t kW = kWidth<T, B>;
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    simd::Buffer<T, B> xbuf{size_t(kVec * d)}, abuf{size_t(kVec * K)}, ys{size_t(K * d * kVec)};
+    simd::Buffer<T, B> ry{size_t(d * kVec)}, grad{size_t(d * kVec)};
+    alignas(64) T lanes[kW];
+    int64_t blocks = 0;
+    for (int64_t p = p0; p < p1; p += kVec * kW) {
+        int64_t counts[kVec];
+        for (int v = 0; v < kVec; ++v) {
+            counts[v] = std::clamp<int64_t>(p1 - (p + v * kW), 0, kW);
+            const bool used = counts[v] > 0;
+            load_block<T, B>(x + (used ? p + v * kW : p) * d, used ? counts[v] : 1, d, g.centre, xbuf.data() + v, kVec);
+        }
+        for (int64_t k = 0; k < K; ++k) {
+            V<T, B> q[kVec];
+            whiten_n<T, B, kVec, kSub, true>(g, rb, k, xbuf.data(), q, ys.data() + k * d * kVec);
+            for (int v = 0; v < kVec; ++v) abuf[size_t(v * K + k)] = g.log_coef[k] - T(0.5) * q[v];
+        }
+        V<T, B> log_sum[kVec];
+        for (int v = 0; v < kVec; ++v) {
+            V<T, B>* a = abuf.data() + v * K;
+            const V<T, B> vmax = largest<T, B>(a, K);
+            V<T, B> sum{};
+            for (int64_t k = 0; k < K; ++k) {
+                a[k] = simd::max<T>(a[k] - vmax, floor);
+                sum += simd::exp_nonpositive(a[k]);
+            }
+            log_sum[v] = simd::log_positive(sum);
+        }
+        for (int64_t i = 0; i < d * kVec; ++i) grad[size_t(i)] = V<T, B>{};
+        for (int64_t k = 0; k < K; ++k) {  // grad -= r A^T y, A lower triangular
+            V<T, B> r[kVec];
+            for (int v = 0; v < kVec; ++v) {
+                r[v] = simd::exp_nonpositive(simd::max<T>(abuf[size_t(v * K + k)] - log_sum[v], floor));
+            }
+            const V<T, B>* y = ys.data() + k * d * kVec;
+            for (int64_t j = 0; j < d; ++j) {
+#pragma GCC unroll 4
+                for (int v = 0; v < kVec; ++v) ry[size_t(j * kVec + v)] = r[v] * y[j * kVec + v];
+            }
+            subtract_transposed<T, B, kVec, kN>(g.factor + k * packed(d), ry.data(), d, grad.data());
+        }
+        for (int v = 0; v < kVec; ++v) {
+            T* o = out + (p + v * kW) * d;
+            for (int64_t i = 0; i < d; ++i) {
+                simd::store(lanes, grad[size_t(i * kVec + v)]);
+                for (int64_t l = 0; l < counts[v]; ++l) o[l * d + i] = lanes[l];
+            }
+        }
+        if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
+    }
+}
+
 template <int B>
 GENSAMPLE_INLINE void run_moments(const Mixture<double>& g, const double* x, int64_t p0, int64_t p1,
                                   const Outputs& o) {
@@ -661,6 +738,11 @@ GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64
         T* log_resp = static_cast<T*>(o.log_resp);  // null for density
         if constexpr (B >= 32) return density_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out, log_resp);
     }
+    if (M == Mode::score && o.row_blocks) {
+        const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
+        T* out = static_cast<T*>(o.out);
+        if constexpr (B >= 32) return score_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out);
+    }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
         case 1: return run_range<T, B, M, false, 1>(g, x, p0, p1, o);
@@ -676,43 +758,59 @@ GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64
     }
 }
 
-template <class T, int B>
-GENSAMPLE_INLINE void run_mode(Mode mode, const Mixture<T>& g, const T* x, int64_t p0, int64_t p1,
-                               const Outputs& o) {
-    switch (mode) {
-        case Mode::density: return run_any<T, B, Mode::density>(g, x, p0, p1, o);
-        case Mode::responsibilities: return run_any<T, B, Mode::responsibilities>(g, x, p0, p1, o);
-        case Mode::score: return run_any<T, B, Mode::score>(g, x, p0, p1, o);
-        case Mode::moments:
-            if constexpr (std::is_same_v<T, double>) return run_moments<B>(g, x, p0, p1, o);
-            break;
+// One version per instruction set (dispatch.hpp) and mode, each on vectors of its register
+// width. (At 64 bytes everywhere, GCC kept the AVX2 and SSE2 vectors in memory between
+// operations: 3 to 5 times slower.) One function per mode: with all modes in one, the
+// register allocation of the log-density's blocks (16 of AVX2's 16 registers) moved with the
+// other modes' code, and the score's blocks made it spill an accumulator in the innermost
+// loop (7-25 % slower in float64).
+#define GENSAMPLE_GMM_MODE(NAME, T, M, BYTES)                                              \
+    void NAME(const Mixture<T>& g, const T* x, int64_t p0, int64_t p1, const Outputs& o) { \
+        run_any<T, BYTES, M>(g, x, p0, p1, o);                                             \
     }
-    throw std::invalid_argument("gmm: unsupported mode");
-}
-
-// One version per instruction set (dispatch.hpp), each on vectors of its register width.
-// (At 64 bytes everywhere, GCC kept the AVX2 and SSE2 vectors in memory between operations:
-// 3 to 5 times slower.)
-#define GENSAMPLE_GMM_F64(BYTES)                                                                 \
-    void range_f64(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, \
-                   const Outputs& o) {                                                           \
-        run_mode<double, BYTES>(mode, g, x, p0, p1, o);                                          \
+#define GENSAMPLE_GMM_DENSITY_F64(BYTES) GENSAMPLE_GMM_MODE(density_f64, double, Mode::density, BYTES)
+#define GENSAMPLE_GMM_DENSITY_F32(BYTES) GENSAMPLE_GMM_MODE(density_f32, float, Mode::density, BYTES)
+#define GENSAMPLE_GMM_RESP_F64(BYTES) GENSAMPLE_GMM_MODE(resp_f64, double, Mode::responsibilities, BYTES)
+#define GENSAMPLE_GMM_RESP_F32(BYTES) GENSAMPLE_GMM_MODE(resp_f32, float, Mode::responsibilities, BYTES)
+#define GENSAMPLE_GMM_SCORE_F64(BYTES) GENSAMPLE_GMM_MODE(score_f64, double, Mode::score, BYTES)
+#define GENSAMPLE_GMM_SCORE_F32(BYTES) GENSAMPLE_GMM_MODE(score_f32, float, Mode::score, BYTES)
+#define GENSAMPLE_GMM_MOMENTS(BYTES)                                                        \
+    void moments_f64(const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, \
+                     const Outputs& o) {                                                \
+        run_moments<BYTES>(g, x, p0, p1, o);                                            \
     }
-#define GENSAMPLE_GMM_F32(BYTES)                                                               \
-    void range_f32(Mode mode, const Mixture<float>& g, const float* x, int64_t p0, int64_t p1, \
-                   const Outputs& o) {                                                         \
-        run_mode<float, BYTES>(mode, g, x, p0, p1, o);                                         \
-    }
-GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_F64)
-GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_F32)
-#undef GENSAMPLE_GMM_F64
-#undef GENSAMPLE_GMM_F32
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_DENSITY_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_DENSITY_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_RESP_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_RESP_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_SCORE_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_SCORE_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_MOMENTS)
+#undef GENSAMPLE_GMM_MODE
+#undef GENSAMPLE_GMM_DENSITY_F64
+#undef GENSAMPLE_GMM_DENSITY_F32
+#undef GENSAMPLE_GMM_RESP_F64
+#undef GENSAMPLE_GMM_RESP_F32
+#undef GENSAMPLE_GMM_SCORE_F64
+#undef GENSAMPLE_GMM_SCORE_F32
+#undef GENSAMPLE_GMM_MOMENTS
 
 void run(Mode mode, const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
-    range_f64(mode, g, x, p0, p1, o);
+    switch (mode) {
+        case Mode::density: return density_f64(g, x, p0, p1, o);
+        case Mode::responsibilities: return resp_f64(g, x, p0, p1, o);
+        case Mode::score: return score_f64(g, x, p0, p1, o);
+        case Mode::moments: return moments_f64(g, x, p0, p1, o);
+    }
 }
 void run(Mode mode, const Mixture<float>& g, const float* x, int64_t p0, int64_t p1, const Outputs& o) {
-    range_f32(mode, g, x, p0, p1, o);
+    switch (mode) {
+        case Mode::density: return density_f32(g, x, p0, p1, o);
+        case Mode::responsibilities: return resp_f32(g, x, p0, p1, o);
+        case Mode::score: return score_f32(g, x, p0, p1, o);
+        case Mode::moments: break;
+    }
+    throw std::invalid_argument("gmm: the E-step sums are float64 only");
 }
 
 template <class T>
