@@ -609,6 +609,19 @@ GENSAMPLE_INLINE void store_log_resp(V<T, B>* a, int64_t K, int64_t count, T* ou
     }
 }
 
+// kVec vectors of points from p on, interleaved (xbuf[j * kVec + v]), their point counts
+// into counts (0 for a vector past p1, which repeats the first point instead).
+template <class T, int B, int kVec>
+GENSAMPLE_INLINE void load_blocks(const Mixture<T>& g, const T* x, int64_t p, int64_t p1, V<T, B>* xbuf,
+                                  int64_t* counts) {
+    constexpr int64_t kW = kWidth<T, B>;
+    for (int v = 0; v < kVec; ++v) {
+        counts[v] = std::clamp<int64_t>(p1 - (p + v * kW), 0, kW);
+        const bool used = counts[v] > 0;
+        load_block<T, B>(x + (used ? p + v * kW : p) * g.dim, used ? counts[v] : 1, g.dim, g.centre, xbuf + v, kVec);
+    }
+}
+
 // The log-density (and the log-responsibilities into log_resp, unless null) for full
 // covariances in general dimension, kVec vectors of points per block, kSub rows of y at a
 // time (whiten_n); the same operations per lane as run_range, so the same values. A short
@@ -625,11 +638,7 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
     int64_t blocks = 0;
     for (int64_t p = p0; p < p1; p += kVec * kW) {
         int64_t counts[kVec];
-        for (int v = 0; v < kVec; ++v) {
-            counts[v] = std::clamp<int64_t>(p1 - (p + v * kW), 0, kW);
-            const bool used = counts[v] > 0;
-            load_block<T, B>(x + (used ? p + v * kW : p) * d, used ? counts[v] : 1, d, g.centre, xbuf.data() + v, kVec);
-        }
+        load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
         for (int64_t k = 0; k < K; ++k) {
             V<T, B> q[kVec];
             whiten_n<T, B, kVec, kSub>(g, rb, k, xbuf.data(), q);
@@ -666,11 +675,7 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
     int64_t blocks = 0;
     for (int64_t p = p0; p < p1; p += kVec * kW) {
         int64_t counts[kVec];
-        for (int v = 0; v < kVec; ++v) {
-            counts[v] = std::clamp<int64_t>(p1 - (p + v * kW), 0, kW);
-            const bool used = counts[v] > 0;
-            load_block<T, B>(x + (used ? p + v * kW : p) * d, used ? counts[v] : 1, d, g.centre, xbuf.data() + v, kVec);
-        }
+        load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
         for (int64_t k = 0; k < K; ++k) {
             V<T, B> q[kVec];
             whiten_n<T, B, kVec, kSub, true>(g, rb, k, xbuf.data(), q, ys.data() + k * d * kVec);
