@@ -242,11 +242,13 @@ GENSAMPLE_INLINE Vt exp_nonpositive_series(const Vt& x) {
     // Estrin's scheme: p's coefficients in pairs, then by r^2, r^4 and r^8, five multiply-adds
     // deep instead of Horner's twelve. The long chain, not the operation count, bounded a
     // log-sum-exp loop: its exps overlap only as far as the scheduler holds waiting operations.
-    const Vt r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const Vt p01 = r * (1.0 / 6.0) + 0.5, p23 = r * (1.0 / 120.0) + 1.0 / 24.0;
-    const Vt p45 = r * (1.0 / 5040.0) + 1.0 / 720.0, p67 = r * (1.0 / 362880.0) + 1.0 / 40320.0;
-    const Vt p89 = r * (1.0 / 39916800.0) + 1.0 / 3628800.0, p1011 = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
-    const Vt p = (p89 + p1011 * r2) * r8 + ((p01 + p23 * r2) + (p45 + p67 * r2) * r4);
+    // Each group is taken as soon as it is made: fewer values live at once, fewer spills.
+    const Vt r2 = r * r;
+    const Vt lo = (r * (1.0 / 6.0) + 0.5) + (r * (1.0 / 120.0) + 1.0 / 24.0) * r2;
+    const Vt mid = (r * (1.0 / 5040.0) + 1.0 / 720.0) + (r * (1.0 / 362880.0) + 1.0 / 40320.0) * r2;
+    const Vt hi = (r * (1.0 / 39916800.0) + 1.0 / 3628800.0) + (r * (1.0 / 6227020800.0) + 1.0 / 479001600.0) * r2;
+    const Vt r4 = r2 * r2;
+    const Vt p = (lo + mid * r4) + hi * (r4 * r4);
     const Vt e_r = 1.0 + (r + r2 * p);
     using Bits = typename VecOf<Vt>::bits;
     const Bits scale = ((Bits)shifted + 1023u) << 52;
