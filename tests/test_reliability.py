@@ -113,6 +113,9 @@ LONG = {  # calls of several seconds each on 2 cores
                                                  np.stack([np.eye(16)] * 256)).logpdf(np.zeros((2 * 10**6, 16))),
     "flow.sample": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=2000).sample(10**6, rng=0),
     "mmd": lambda: gs.metrics.mmd(np.zeros((300_000, 8)), np.ones((300_000, 8)), bandwidth=1.0),
+    # nearest neighbours and ball tests: a batch of tasks took 0.17-0.21 s here before they
+    # checked for Ctrl-C inside a task
+    "precision_recall": lambda: gs.metrics.precision_recall(*np.random.default_rng(2).normal(size=(2, 200_000, 8))),
     "generate": lambda: gs.generate(gs.Box([0, 0], [1, 1]), 10**9, chunk=10**7, dtype=np.float32),
 }
 

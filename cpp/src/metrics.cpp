@@ -108,6 +108,7 @@ GENSAMPLE_INLINE void nearest_block(const Tiles<T>& y, const T* x, int64_t q0, i
                 for (; l > 0 && best[l - 1] > di; --l) best[l] = best[l - 1];
                 best[l] = di;
             }
+            if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
         }
     }
 }
@@ -127,6 +128,7 @@ GENSAMPLE_INLINE void balls_block(const Tiles<T>& y, const T* radius2, const T* 
                 slack = s < slack ? s : slack;
             }
             in = !(-simd::hmax<T>(-slack) > T(0));  // some |x - y_j|^2 - r_j^2 <= 0
+            if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
         }
         inside[q] = uint8_t(in);
     }
