@@ -506,18 +506,18 @@ GENSAMPLE_INLINE void moments_blocks(const Mixture<double>& g, const double* x, 
             const int64_t q = p + v * kW, count = std::min<int64_t>(kW, p1 - q);
             const VT vmax = largest<T, B>(s.a.data(), K);
             VT sum{};
-            for (int64_t k = 0; k < K; ++k) {
-                s.a[size_t(k)] = simd::max<T>(s.a[size_t(k)] - vmax, floor);
-                sum += simd::exp_nonpositive(s.a[size_t(k)]);
+            for (int64_t k = 0; k < K; ++k) {  // s.a takes exp(a - vmax), kept for the responsibilities
+                s.a[size_t(k)] = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - vmax, floor));
+                sum += s.a[size_t(k)];
             }
             const VT log_sum = simd::log_positive(sum);
             alignas(64) T vw[kW] = {};  // the padding lanes weigh nothing
             for (int64_t l = 0; l < count; ++l) vw[l] = o.v[q + l];
             const VT w = simd::load<T, B>(vw);
             ll += w * (vmax + log_sum);
-            for (int64_t k = 0; k < K; ++k) {
-                resp[size_t(v * K + k)] = w * simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
-            }
+            // r = exp(a - vmax) / sum: one exp per pair, not a second one of a - vmax - log sum
+            const VT w_over_sum = w / sum;
+            for (int64_t k = 0; k < K; ++k) resp[size_t(v * K + k)] = w_over_sum * s.a[size_t(k)];
         }
         for (int64_t k = 0; k < K; ++k) {
             const T* mu = g.mean + k * d;
