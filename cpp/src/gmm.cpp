@@ -622,6 +622,19 @@ GENSAMPLE_INLINE void load_blocks(const Mixture<T>& g, const T* x, int64_t p, in
     }
 }
 
+// a[v * K + k] = log_coef_k - |y|^2 / 2 for the kVec vectors of points in xs (whiten_n);
+// when kKeep, each component's y into ys + k * d * kVec (the layout of whiten_n's y).
+template <class T, int B, int kVec, int kSub, bool kKeep = false>
+GENSAMPLE_INLINE void log_weights_n(const Mixture<T>& g, const RowBlocks<T>& rb, const V<T, B>* xs, V<T, B>* a,
+                                    V<T, B>* ys = nullptr) {
+    const int64_t d = g.dim, K = g.k;
+    for (int64_t k = 0; k < K; ++k) {
+        V<T, B> q[kVec];
+        whiten_n<T, B, kVec, kSub, kKeep>(g, rb, k, xs, q, kKeep ? ys + k * d * kVec : nullptr);
+        for (int v = 0; v < kVec; ++v) a[v * K + k] = g.log_coef[k] - T(0.5) * q[v];
+    }
+}
+
 // The log-density (and the log-responsibilities into log_resp, unless null) for full
 // covariances in general dimension, kVec vectors of points per block, kSub rows of y at a
 // time (whiten_n); the same operations per lane as run_range, so the same values. A short
@@ -633,24 +646,18 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
     const int64_t d = g.dim, K = g.k;
     constexpr int64_t kW = kWidth<T, B>;
     simd::Buffer<T, B> xbuf{size_t(kVec * d)}, abuf{size_t(kVec * K)};
-    V<T, B>* as[kVec];
-    for (int v = 0; v < kVec; ++v) as[v] = abuf.data() + v * K;
     int64_t blocks = 0;
     for (int64_t p = p0; p < p1; p += kVec * kW) {
         int64_t counts[kVec];
         load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
-        for (int64_t k = 0; k < K; ++k) {
-            V<T, B> q[kVec];
-            whiten_n<T, B, kVec, kSub>(g, rb, k, xbuf.data(), q);
-            for (int v = 0; v < kVec; ++v) as[v][k] = g.log_coef[k] - T(0.5) * q[v];
-        }
+        log_weights_n<T, B, kVec, kSub>(g, rb, xbuf.data(), abuf.data());
         for (int v = 0; v < kVec; ++v) {
             if (counts[v] == 0) continue;
             const int64_t q = p + v * kW;
             if (log_resp) {
-                store_log_resp<T, B>(as[v], K, counts[v], out + q, log_resp + q * K);
+                store_log_resp<T, B>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K);
             } else {
-                store_log_sum<T, B>(as[v], K, counts[v], out + q);
+                store_log_sum<T, B>(abuf.data() + v * K, K, counts[v], out + q);
             }
         }
         if ((++blocks & 127) == 0 && interrupt_requested_in_task()) return;  // parallel_for throws
@@ -676,11 +683,7 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
     for (int64_t p = p0; p < p1; p += kVec * kW) {
         int64_t counts[kVec];
         load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
-        for (int64_t k = 0; k < K; ++k) {
-            V<T, B> q[kVec];
-            whiten_n<T, B, kVec, kSub, true>(g, rb, k, xbuf.data(), q, ys.data() + k * d * kVec);
-            for (int v = 0; v < kVec; ++v) abuf[size_t(v * K + k)] = g.log_coef[k] - T(0.5) * q[v];
-        }
+        log_weights_n<T, B, kVec, kSub, true>(g, rb, xbuf.data(), abuf.data(), ys.data());
         V<T, B> log_sum[kVec];
         for (int v = 0; v < kVec; ++v) {
             V<T, B>* a = abuf.data() + v * K;
