@@ -352,9 +352,11 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
         for (int64_t k = 0; k < K; ++k) {
             // a - max <= 0, clamped so that exp stays on its fast, normal path
             s.a[size_t(k)] = simd::max<T>(s.a[size_t(k)] - vmax, floor);
-            sum += simd::exp_nonpositive(s.a[size_t(k)]);
+            const V<T, B> e = simd::exp_nonpositive(s.a[size_t(k)]);
+            sum += e;
+            if constexpr (kScore) s.a[size_t(k)] = e;  // the score weighs A^T y by e / sum
         }
-        const V<T, B> log_sum = simd::log_positive(sum);
+        const V<T, B> log_sum = kScore ? V<T, B>{} : simd::log_positive(sum);
         if constexpr (M == Mode::density) {
             simd::store(lse_lanes, vmax + log_sum);
             T* out = static_cast<T*>(o.out) + p;
@@ -369,9 +371,10 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                 for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
             }
         } else if constexpr (M == Mode::score) {
+            // grad = -sum_k r_k A_k^T y_k with r_k = e_k / sum: e_k A_k^T y_k summed, then divided
             for (size_t i = 0; i < s.grad.size(); ++i) s.grad[i] = V<T, B>{};
-            for (int64_t k = 0; k < K; ++k) {  // grad -= r A^T y, A lower triangular
-                const V<T, B> r = simd::exp_nonpositive(simd::max<T>(s.a[size_t(k)] - log_sum, floor));
+            for (int64_t k = 0; k < K; ++k) {  // grad -= e A^T y, A lower triangular
+                const V<T, B> r = s.a[size_t(k)];
                 const V<T, B>* y = ys.data() + k * d;
                 const T* f = g.factor + k * (kDiag ? d : packed(d));
                 if (kDiag) {
@@ -382,8 +385,9 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                 }
             }
             T* out = static_cast<T*>(o.out) + p * d;
+            const V<T, B> inv_sum = T(1) / sum;
             for (int64_t i = 0; i < d; ++i) {
-                simd::store(lanes, s.grad[size_t(i)]);
+                simd::store(lanes, s.grad[size_t(i)] * inv_sum);
                 for (int64_t l = 0; l < count; ++l) out[l * d + i] = lanes[l];
             }
         }
@@ -684,23 +688,21 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
         int64_t counts[kVec];
         load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
         log_weights_n<T, B, kVec, kSub, true>(g, rb, xbuf.data(), abuf.data(), ys.data());
-        V<T, B> log_sum[kVec];
-        for (int v = 0; v < kVec; ++v) {
+        V<T, B> inv_sum[kVec];
+        for (int v = 0; v < kVec; ++v) {  // a takes e = exp(a - vmax), as in run_range
             V<T, B>* a = abuf.data() + v * K;
             const V<T, B> vmax = largest<T, B>(a, K);
             V<T, B> sum{};
             for (int64_t k = 0; k < K; ++k) {
-                a[k] = simd::max<T>(a[k] - vmax, floor);
-                sum += simd::exp_nonpositive(a[k]);
+                a[k] = simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
+                sum += a[k];
             }
-            log_sum[v] = simd::log_positive(sum);
+            inv_sum[v] = T(1) / sum;
         }
         for (int64_t i = 0; i < d * kVec; ++i) grad[size_t(i)] = V<T, B>{};
-        for (int64_t k = 0; k < K; ++k) {  // grad -= r A^T y, A lower triangular
+        for (int64_t k = 0; k < K; ++k) {  // grad -= e A^T y, A lower triangular
             V<T, B> r[kVec];
-            for (int v = 0; v < kVec; ++v) {
-                r[v] = simd::exp_nonpositive(simd::max<T>(abuf[size_t(v * K + k)] - log_sum[v], floor));
-            }
+            for (int v = 0; v < kVec; ++v) r[v] = abuf[size_t(v * K + k)];
             const V<T, B>* y = ys.data() + k * d * kVec;
             for (int64_t j = 0; j < d; ++j) {
 #pragma GCC unroll 4
@@ -711,7 +713,7 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
         for (int v = 0; v < kVec; ++v) {
             T* o = out + (p + v * kW) * d;
             for (int64_t i = 0; i < d; ++i) {
-                simd::store(lanes, grad[size_t(i * kVec + v)]);
+                simd::store(lanes, grad[size_t(i * kVec + v)] * inv_sum[v]);
                 for (int64_t l = 0; l < counts[v]; ++l) o[l * d + i] = lanes[l];
             }
         }
