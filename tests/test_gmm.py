@@ -100,8 +100,28 @@ def test_log_density_kernels_agree_bit_for_bit(d, dtype):
     x = (rng.normal(size=(101, d)) * 3).astype(dtype)
     engine = g._engine(x.dtype)
     for m in [1, 7, 8, 9, 23, 24, 25, 47, 101]:
-        _, log_norm = gs._core.gmm_evaluate("responsibilities", engine, x[:m], 0)
-        np.testing.assert_array_equal(g.logpdf(x[:m]), log_norm)
+        for what in ("responsibilities", "probabilities"):
+            _, log_norm = gs._core.gmm_evaluate(what, engine, x[:m], 0)
+            np.testing.assert_array_equal(g.logpdf(x[:m]), log_norm)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance", COVARIANCE_TYPES)
+@pytest.mark.parametrize("d", [1, 2, 4, 5, 16])
+def test_probabilities_are_the_exp_of_the_log_responsibilities(covariance, d, dtype):
+    """predict_proba divides the log-sum's own exps by their sum instead of taking exp of
+    log p(k | x): the two agree to rounding in every pass (one vector at a time for d <= 4
+    and diagonal factors, blocks of vectors above), and the log p(x) beside it is logpdf's."""
+    rng = np.random.default_rng(d)
+    g = _random_gmm(covariance, 9, d, rng, condition=2.0)
+    x = (rng.normal(size=(101, d)) * 3).astype(dtype)
+    eps = np.finfo(dtype).eps
+    p = g.predict_proba(x)
+    assert p.dtype == dtype
+    np.testing.assert_allclose(p, np.exp(g.log_responsibilities(x).astype(np.float64)), rtol=0, atol=4 * eps)
+    np.testing.assert_allclose(p.sum(axis=1, dtype=np.float64), 1, rtol=0, atol=16 * eps)
+    _, log_norm = gs._core.gmm_evaluate("probabilities", g._engine(x.dtype), x, 0)
+    np.testing.assert_array_equal(log_norm, g.logpdf(x))
 
 
 @pytest.mark.parametrize("covariance", COVARIANCE_TYPES)

@@ -277,6 +277,7 @@ GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int
 struct Outputs {
     void* out = nullptr;       // density: (m,)
     void* log_resp = nullptr;  // responsibilities: (m, k)
+    bool probabilities = false;  // responsibilities: p(k | x) in log_resp instead of log p(k | x)
     const double* v = nullptr;  // moments: sample weights
     double* partial = nullptr;  // moments: this chunk's sums
     bool full = true;          // moments: full second moments, or their diagonal
@@ -374,6 +375,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
     Scratch<T, B> s(d, K);
     constexpr bool kScore = M == Mode::score;
     simd::Buffer<T, B> ys(kScore ? size_t(K * d) : 0);  // score: each component's y, kept for the gradient
+    simd::Buffer<T, B> es(M == Mode::responsibilities ? size_t(K) : 0);  // exp(a - vmax), for p(k | x)
     alignas(64) T lanes[kWidth<T, B>], lse_lanes[kWidth<T, B>];
     const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
     int64_t blocks = 0;
@@ -393,6 +395,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             const V<T, B> e = simd::exp_nonpositive(s.a[size_t(k)]);
             sum += e;
             if constexpr (kScore) s.a[size_t(k)] = e;  // the score weighs A^T y by e / sum
+            if constexpr (M == Mode::responsibilities) es[size_t(k)] = e;
         }
         const V<T, B> log_sum = kScore ? V<T, B>{} : simd::log_positive(sum);
         if constexpr (M == Mode::density) {
@@ -404,8 +407,9 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             T* out = static_cast<T*>(o.out) + p;
             for (int64_t l = 0; l < count; ++l) out[l] = lse_lanes[l];
             T* lr = static_cast<T*>(o.log_resp) + p * K;
+            const V<T, B> inv_sum = T(1) / sum;
             for (int64_t k = 0; k < K; ++k) {
-                simd::store(lanes, s.a[size_t(k)] - log_sum);
+                simd::store(lanes, o.probabilities ? es[size_t(k)] * inv_sum : s.a[size_t(k)] - log_sum);
                 for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
             }
         } else if constexpr (M == Mode::score) {
@@ -638,24 +642,28 @@ GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, int64_t count, 
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
 }
 
-// store_log_sum, then the log-responsibilities of those points, a - vmax - log sum (a - vmax
-// clamped at the floor, as run_range), into rows [0, count) of K values of lr.
-template <class T, int B>
-GENSAMPLE_INLINE void store_log_resp(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr) {
+// store_log_sum, then the responsibilities of those points into rows [0, count) of K values
+// of lr: a - vmax - log sum (a - vmax clamped at the floor, as run_range), or with kProb
+// p(k | x) = exp(a - vmax) / sum, from the log-sum's own exps.
+template <class T, int B, bool kProb>
+GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr) {
     constexpr int64_t kW = kWidth<T, B>;
     const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
     const V<T, B> vmax = largest<T, B>(a, K);
     V<T, B> sum{};
     for (int64_t k = 0; k < K; ++k) {
         a[k] = simd::max<T>(a[k] - vmax, floor);
-        sum += simd::exp_nonpositive(a[k]);
+        const V<T, B> e = simd::exp_nonpositive(a[k]);
+        sum += e;
+        if constexpr (kProb) a[k] = e;
     }
     const V<T, B> log_sum = simd::log_positive(sum);
     alignas(64) T lanes[kW];
     simd::store(lanes, vmax + log_sum);
     for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
+    const V<T, B> inv_sum = T(1) / sum;
     for (int64_t k = 0; k < K; ++k) {
-        simd::store(lanes, a[k] - log_sum);
+        simd::store(lanes, kProb ? a[k] * inv_sum : a[k] - log_sum);
         for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
     }
 }
@@ -686,13 +694,13 @@ GENSAMPLE_INLINE void log_weights_n(const Mixture<T>& g, const RowBlocks<T>& rb,
     }
 }
 
-// The log-density (and the log-responsibilities into log_resp, unless null) for full
-// covariances in general dimension, kVec vectors of points per block, kSub rows of y at a
+// The log-density (and the responsibilities into log_resp, unless null: their logs, or
+// with probabilities p(k | x) itself) for full covariances in general dimension, kVec vectors of points per block, kSub rows of y at a
 // time (whiten_n); the same operations per lane as run_range, so the same values. A short
 // last block fills its missing vectors with its first point.
 template <class T, int B, int kVec, int kSub>
 GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
-                                     T* out, T* log_resp) {
+                                     T* out, T* log_resp, bool probabilities) {
     static_assert(kRows % kSub == 0, "row blocks split into whole sub-blocks");
     const int64_t d = g.dim, K = g.k;
     constexpr int64_t kW = kWidth<T, B>;
@@ -705,8 +713,10 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
         for (int v = 0; v < kVec; ++v) {
             if (counts[v] == 0) continue;
             const int64_t q = p + v * kW;
-            if (log_resp) {
-                store_log_resp<T, B>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K);
+            if (log_resp && probabilities) {
+                store_responsibilities<T, B, true>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K);
+            } else if (log_resp) {
+                store_responsibilities<T, B, false>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K);
             } else {
                 store_log_sum<T, B>(abuf.data() + v * K, K, counts[v], out + q);
             }
@@ -793,7 +803,9 @@ GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64
         const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
         T* out = static_cast<T*>(o.out);
         T* log_resp = static_cast<T*>(o.log_resp);  // null for density
-        if constexpr (B >= 32) return density_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out, log_resp);
+        if constexpr (B >= 32) {
+            return density_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out, log_resp, o.probabilities);
+        }
     }
     if (M == Mode::score && o.row_blocks) {
         const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
@@ -911,6 +923,16 @@ void density(const Mixture<T>& g, const T* x, int64_t m, T* out, int n_threads) 
     for_points(Mode::density, g, x, m, o, n_threads);
 }
 
+template <class T>
+void responsibilities_pass(const Mixture<T>& g, const T* x, int64_t m, T* resp, T* out, bool probabilities,
+                           int n_threads) {
+    Outputs o;
+    o.out = out;
+    o.log_resp = resp;
+    o.probabilities = probabilities;
+    for_points(Mode::responsibilities, g, x, m, o, n_threads);
+}
+
 }  // namespace
 
 void log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {
@@ -923,18 +945,20 @@ void log_density(const Mixture<float>& g, const float* x, int64_t m, float* out,
 
 void log_responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* log_resp, double* out,
                           int n_threads) {
-    Outputs o;
-    o.out = out;
-    o.log_resp = log_resp;
-    for_points(Mode::responsibilities, g, x, m, o, n_threads);
+    responsibilities_pass(g, x, m, log_resp, out, false, n_threads);
 }
 
 void log_responsibilities(const Mixture<float>& g, const float* x, int64_t m, float* log_resp, float* out,
                           int n_threads) {
-    Outputs o;
-    o.out = out;
-    o.log_resp = log_resp;
-    for_points(Mode::responsibilities, g, x, m, o, n_threads);
+    responsibilities_pass(g, x, m, log_resp, out, false, n_threads);
+}
+
+void responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* resp, double* out, int n_threads) {
+    responsibilities_pass(g, x, m, resp, out, true, n_threads);
+}
+
+void responsibilities(const Mixture<float>& g, const float* x, int64_t m, float* resp, float* out, int n_threads) {
+    responsibilities_pass(g, x, m, resp, out, true, n_threads);
 }
 
 void grad_log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads) {

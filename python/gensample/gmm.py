@@ -432,7 +432,9 @@ class GMM(Distribution):
 
     def predict_proba(self, x, n_threads=None) -> np.ndarray:
         """Responsibilities ``p(k | x)`` -> (n, n_components), rows summing to 1."""
-        return np.exp(self.log_responsibilities(x, n_threads=n_threads))
+        x = self._points(x)
+        resp, _ = _core.gmm_evaluate("probabilities", self._engine(x.dtype), x, check_n_threads(n_threads))
+        return resp
 
     def predict(self, x, n_threads=None) -> np.ndarray:
         """The most likely component of each row of ``x`` -> (n,) int64."""

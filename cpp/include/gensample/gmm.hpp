@@ -48,6 +48,12 @@ void log_responsibilities(const Mixture<double>& g, const double* x, int64_t m, 
 void log_responsibilities(const Mixture<float>& g, const float* x, int64_t m, float* log_resp, float* out,
                           int n_threads);
 
+// p(k | x_j) into resp (m, k), from the log-sum's own exps (no second exp), and log p(x_j)
+// into out (m,).
+void responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* resp, double* out,
+                      int n_threads);
+void responsibilities(const Mixture<float>& g, const float* x, int64_t m, float* resp, float* out, int n_threads);
+
 // The score grad_x log p(x_j) = -sum_k p(k | x_j) A_k^T A_k (x_j - mu_k), into out (m, dim).
 void grad_log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads);
 void grad_log_density(const Mixture<float>& g, const float* x, int64_t m, float* out, int n_threads);

@@ -56,13 +56,17 @@ py::object evaluate(const std::string& what, const py::tuple& mixture, const py:
         }
         return std::move(out);  // with the GIL, as every Python object must be handled
     }
-    if (what == "responsibilities") {
+    if (what == "responsibilities" || what == "probabilities") {
         CArray<T> resp({m, g.k}), out(m);
         T* r = resp.mutable_data();
         T* o = out.mutable_data();
         {
             py::gil_scoped_release release;
-            gmm::log_responsibilities(g, q, m, r, o, n_threads);
+            if (what == "responsibilities") {
+                gmm::log_responsibilities(g, q, m, r, o, n_threads);
+            } else {
+                gmm::responsibilities(g, q, m, r, o, n_threads);
+            }
         }
         return py::make_tuple(resp, out);
     }
@@ -75,7 +79,7 @@ py::object evaluate(const std::string& what, const py::tuple& mixture, const py:
         }
         return std::move(out);
     }
-    throw std::invalid_argument("what: expected 'density', 'responsibilities' or 'score'");
+    throw std::invalid_argument("what: expected 'density', 'responsibilities', 'probabilities' or 'score'");
 }
 
 }  // namespace
@@ -88,7 +92,8 @@ void register_gmm(py::module_& m) {
             return evaluate<double>(what, mixture, x, n_threads);
         },
         py::arg("what"), py::arg("mixture"), py::arg("x"), py::arg("n_threads"),
-        "'density': log p(x) (m,); 'responsibilities': (log p(k | x) (m, k), log p(x)); 'score': (m, d).");
+        "'density': log p(x) (m,); 'responsibilities': (log p(k | x) (m, k), log p(x)); 'probabilities':\n"
+        "(p(k | x) (m, k), log p(x)); 'score': (m, d).");
     m.def(
         "gmm_em_moments",
         [](const py::tuple& mixture, const py::array& x, const CArray<double>& v, bool full, int n_threads) {
