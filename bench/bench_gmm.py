@@ -6,7 +6,7 @@
   chunks so that its (n, K, d) temporaries fit) and a one-GEMM NumPy version (all K
   whitening factors stacked in one matrix, chunked); throughput in point x component
   pairs per second, and each side's maximum error against the plain NumPy reference,
-  |err| / max(1, |log p|);
+  |err| / max(1, |log p|); ``predict_proba`` beside scikit-learn's on a tenth of the points;
 - EM: K = 16 on 2e5 points, d = 2 and d = 16, both started from the same parameters
   (scikit-learn's after 2 iterations) and run a fixed number of iterations (tol = 0): time
   per iteration, and the mean log-likelihood each reaches;
@@ -94,6 +94,7 @@ def density_cases(d, n, threads):
     x32 = x.astype(np.float32)
     small = x[: max(CHECK, n // 10)]
     exact = ref.log_density(*(g._log_coef, g.means_, g._factors), x[:CHECK])
+    exact_resp = np.exp(ref.log_responsibilities(*(g._log_coef, g.means_, g._factors), x[:CHECK]))
     sk, mix = sklearn_mixture(g), torch_mixture(g)
     pairs, small_pairs = float(n) * k, float(len(small)) * k
     gs64 = lambda: g.logpdf(x, n_threads=threads)  # noqa: E731
@@ -114,6 +115,11 @@ def density_cases(d, n, threads):
         Case(f"logpdf f64 {tag}", gs64, lambda: gemm_logpdf(g, small), "NumPy one-GEMM", pairs, small_pairs,
              errors(lambda q: gemm_logpdf(g, q))),
         Case(f"logpdf f32 {tag}", gs32, lambda: gemm_logpdf(g, small), "NumPy one-GEMM", pairs, small_pairs),
+        # both sides on the tenth: the (n, K) output of 10^6 points would be 512 MB
+        Case(f"predict_proba f64 {tag}", lambda: g.predict_proba(small, n_threads=threads),
+             lambda: sk.predict_proba(small), "sklearn predict_proba", small_pairs, small_pairs,
+             lambda: f"max |p - exact|: gs {np.abs(g.predict_proba(x[:CHECK]) - exact_resp).max():.1e}, "
+                     f"peer {np.abs(sk.predict_proba(x[:CHECK]) - exact_resp).max():.1e}"),
     ]
 
 
