@@ -329,6 +329,66 @@ GENSAMPLE_INLINE void subtract_transposed(const T* f, const V<T, B>* ry, int64_t
     }
 }
 
+// (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count), vmax the
+// largest a.
+template <class T, int B>
+GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, int64_t count, T* out) {
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    const V<T, B> vmax = largest<T, B>(a, K);
+    V<T, B> sum{};
+    for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
+    alignas(64) T lanes[kWidth<T, B>];
+    simd::store(lanes, vmax + simd::log_positive(sum));
+    for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
+}
+
+// store_log_sum, then the responsibilities of those points into rows [0, count) of K values
+// of lr: a - vmax - log sum (a - vmax clamped at the floor), or with kProb
+// p(k | x) = exp(a - vmax) / sum, from the log-sum's own exps.
+template <class T, int B, bool kProb>
+GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr) {
+    constexpr int64_t kW = kWidth<T, B>;
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    const V<T, B> vmax = largest<T, B>(a, K);
+    V<T, B> sum{};
+    for (int64_t k = 0; k < K; ++k) {
+        a[k] = simd::max<T>(a[k] - vmax, floor);
+        const V<T, B> e = simd::exp_nonpositive(a[k]);
+        sum += e;
+        if constexpr (kProb) a[k] = e;
+    }
+    const V<T, B> log_sum = simd::log_positive(sum);
+    alignas(64) T lanes[kW];
+    simd::store(lanes, vmax + log_sum);
+    for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
+    const V<T, B> inv_sum = T(1) / sum;
+    for (int64_t k = 0; k < K; ++k) {
+        simd::store(lanes, kProb ? a[k] * inv_sum : a[k] - log_sum);
+        for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
+    }
+}
+
+template <class T, int B>
+GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr,
+                                             bool probabilities) {
+    if (probabilities) return store_responsibilities<T, B, true>(a, K, count, out, lr);
+    store_responsibilities<T, B, false>(a, K, count, out, lr);
+}
+
+// For the score: a[k] takes e_k = exp(a[k] - vmax), clamped as in store_log_sum; returns
+// 1 / sum_k e_k, so that r_k = e_k / sum needs no second exp.
+template <class T, int B>
+GENSAMPLE_INLINE V<T, B> exp_shifted(V<T, B>* a, int64_t K) {
+    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    const V<T, B> vmax = largest<T, B>(a, K);
+    V<T, B> sum{};
+    for (int64_t k = 0; k < K; ++k) {
+        a[k] = simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
+        sum += a[k];
+    }
+    return T(1) / sum;
+}
+
 // The score's grad = -sum_k e_k A_k^T y_k (unscaled), held in registers over the K
 // components: updated in memory once per component instead, each update waited for the
 // last one's store to reach the load (d = 2: 40 % of the score's time). Each entry's terms
@@ -375,9 +435,7 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
     Scratch<T, B> s(d, K);
     constexpr bool kScore = M == Mode::score;
     simd::Buffer<T, B> ys(kScore ? size_t(K * d) : 0);  // score: each component's y, kept for the gradient
-    simd::Buffer<T, B> es(M == Mode::responsibilities ? size_t(K) : 0);  // exp(a - vmax), for p(k | x)
-    alignas(64) T lanes[kWidth<T, B>], lse_lanes[kWidth<T, B>];
-    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
+    alignas(64) T lanes[kWidth<T, B>];
     int64_t blocks = 0;
     for (int64_t p = p0; p < p1; p += kWidth<T, B>) {
         const int64_t count = std::min<int64_t>(kWidth<T, B>, p1 - p);
@@ -387,32 +445,13 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
             const V<T, B> q = whiten<T, B, kDiag, kDim, kScore>(g, rb, k, s.x.data(), y);
             s.a[size_t(k)] = g.log_coef[k] - T(0.5) * q;
         }
-        const V<T, B> vmax = largest<T, B>(s.a.data(), K);
-        V<T, B> sum{};
-        for (int64_t k = 0; k < K; ++k) {
-            // a - max <= 0, clamped so that exp stays on its fast, normal path
-            s.a[size_t(k)] = simd::max<T>(s.a[size_t(k)] - vmax, floor);
-            const V<T, B> e = simd::exp_nonpositive(s.a[size_t(k)]);
-            sum += e;
-            if constexpr (kScore) s.a[size_t(k)] = e;  // the score weighs A^T y by e / sum
-            if constexpr (M == Mode::responsibilities) es[size_t(k)] = e;
-        }
-        const V<T, B> log_sum = kScore ? V<T, B>{} : simd::log_positive(sum);
         if constexpr (M == Mode::density) {
-            simd::store(lse_lanes, vmax + log_sum);
-            T* out = static_cast<T*>(o.out) + p;
-            for (int64_t l = 0; l < count; ++l) out[l] = lse_lanes[l];
+            store_log_sum<T, B>(s.a.data(), K, count, static_cast<T*>(o.out) + p);
         } else if constexpr (M == Mode::responsibilities) {
-            simd::store(lse_lanes, vmax + log_sum);
-            T* out = static_cast<T*>(o.out) + p;
-            for (int64_t l = 0; l < count; ++l) out[l] = lse_lanes[l];
-            T* lr = static_cast<T*>(o.log_resp) + p * K;
-            const V<T, B> inv_sum = T(1) / sum;
-            for (int64_t k = 0; k < K; ++k) {
-                simd::store(lanes, o.probabilities ? es[size_t(k)] * inv_sum : s.a[size_t(k)] - log_sum);
-                for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
-            }
+            store_responsibilities<T, B>(s.a.data(), K, count, static_cast<T*>(o.out) + p,
+                                         static_cast<T*>(o.log_resp) + p * K, o.probabilities);
         } else if constexpr (M == Mode::score) {
+            const V<T, B> inv_sum = exp_shifted<T, B>(s.a.data(), K);
             // grad = -sum_k r_k A_k^T y_k with r_k = e_k / sum: e_k A_k^T y_k summed, then divided.
             // Diagonal factors and d <= 4 keep grad in registers over all components.
             if constexpr (kDiag) {
@@ -436,7 +475,6 @@ GENSAMPLE_INLINE void run_range(const Mixture<T>& g, const T* x, int64_t p0, int
                 }
             }
             T* out = static_cast<T*>(o.out) + p * d;
-            const V<T, B> inv_sum = T(1) / sum;
             for (int64_t i = 0; i < d; ++i) {
                 simd::store(lanes, s.grad[size_t(i)] * inv_sum);
                 for (int64_t l = 0; l < count; ++l) out[l * d + i] = lanes[l];
@@ -629,45 +667,6 @@ GENSAMPLE_INLINE void moments_blocks(const Mixture<double>& g, const double* x, 
     *out = simd::hsum<double>(ll);
 }
 
-// (vmax + log sum exp(a - vmax)) of one vector of points into out[0, count), vmax the
-// largest a.
-template <class T, int B>
-GENSAMPLE_INLINE void store_log_sum(const V<T, B>* a, int64_t K, int64_t count, T* out) {
-    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
-    const V<T, B> vmax = largest<T, B>(a, K);
-    V<T, B> sum{};
-    for (int64_t k = 0; k < K; ++k) sum += simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
-    alignas(64) T lanes[kWidth<T, B>];
-    simd::store(lanes, vmax + simd::log_positive(sum));
-    for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
-}
-
-// store_log_sum, then the responsibilities of those points into rows [0, count) of K values
-// of lr: a - vmax - log sum (a - vmax clamped at the floor, as run_range), or with kProb
-// p(k | x) = exp(a - vmax) / sum, from the log-sum's own exps.
-template <class T, int B, bool kProb>
-GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr) {
-    constexpr int64_t kW = kWidth<T, B>;
-    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
-    const V<T, B> vmax = largest<T, B>(a, K);
-    V<T, B> sum{};
-    for (int64_t k = 0; k < K; ++k) {
-        a[k] = simd::max<T>(a[k] - vmax, floor);
-        const V<T, B> e = simd::exp_nonpositive(a[k]);
-        sum += e;
-        if constexpr (kProb) a[k] = e;
-    }
-    const V<T, B> log_sum = simd::log_positive(sum);
-    alignas(64) T lanes[kW];
-    simd::store(lanes, vmax + log_sum);
-    for (int64_t l = 0; l < count; ++l) out[l] = lanes[l];
-    const V<T, B> inv_sum = T(1) / sum;
-    for (int64_t k = 0; k < K; ++k) {
-        simd::store(lanes, kProb ? a[k] * inv_sum : a[k] - log_sum);
-        for (int64_t l = 0; l < count; ++l) lr[l * K + k] = lanes[l];
-    }
-}
-
 // kVec vectors of points from p on, interleaved (xbuf[j * kVec + v]), their point counts
 // into counts (0 for a vector past p1, which repeats the first point instead).
 template <class T, int B, int kVec>
@@ -695,9 +694,10 @@ GENSAMPLE_INLINE void log_weights_n(const Mixture<T>& g, const RowBlocks<T>& rb,
 }
 
 // The log-density (and the responsibilities into log_resp, unless null: their logs, or
-// with probabilities p(k | x) itself) for full covariances in general dimension, kVec vectors of points per block, kSub rows of y at a
-// time (whiten_n); the same operations per lane as run_range, so the same values. A short
-// last block fills its missing vectors with its first point.
+// with probabilities p(k | x) itself) for full covariances in general dimension, kVec
+// vectors of points per block, kSub rows of y at a time (whiten_n); the same operations per
+// lane as run_range, so the same values. A short last block fills its missing vectors with
+// its first point.
 template <class T, int B, int kVec, int kSub>
 GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
                                      T* out, T* log_resp, bool probabilities) {
@@ -713,10 +713,8 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
         for (int v = 0; v < kVec; ++v) {
             if (counts[v] == 0) continue;
             const int64_t q = p + v * kW;
-            if (log_resp && probabilities) {
-                store_responsibilities<T, B, true>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K);
-            } else if (log_resp) {
-                store_responsibilities<T, B, false>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K);
+            if (log_resp) {
+                store_responsibilities<T, B>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K, probabilities);
             } else {
                 store_log_sum<T, B>(abuf.data() + v * K, K, counts[v], out + q);
             }
@@ -736,7 +734,6 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
     constexpr int kN = B == 64 ? 8 : 4;
     const int64_t d = g.dim, K = g.k;
     constexpr int64_t kW = kWidth<T, B>;
-    const V<T, B> floor = simd::broadcast<B>(kExpFloor<T>);
     simd::Buffer<T, B> xbuf{size_t(kVec * d)}, abuf{size_t(kVec * K)}, ys{size_t(K * d * kVec)};
     simd::Buffer<T, B> ry{size_t(d * kVec)}, grad{size_t(d * kVec)};
     alignas(64) T lanes[kW];
@@ -746,16 +743,7 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
         load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
         log_weights_n<T, B, kVec, kSub, true>(g, rb, xbuf.data(), abuf.data(), ys.data());
         V<T, B> inv_sum[kVec];
-        for (int v = 0; v < kVec; ++v) {  // a takes e = exp(a - vmax), as in run_range
-            V<T, B>* a = abuf.data() + v * K;
-            const V<T, B> vmax = largest<T, B>(a, K);
-            V<T, B> sum{};
-            for (int64_t k = 0; k < K; ++k) {
-                a[k] = simd::exp_nonpositive(simd::max<T>(a[k] - vmax, floor));
-                sum += a[k];
-            }
-            inv_sum[v] = T(1) / sum;
-        }
+        for (int v = 0; v < kVec; ++v) inv_sum[v] = exp_shifted<T, B>(abuf.data() + v * K, K);
         for (int64_t i = 0; i < d * kVec; ++i) grad[size_t(i)] = V<T, B>{};
         for (int64_t k = 0; k < K; ++k) {  // grad -= e A^T y, A lower triangular
             V<T, B> r[kVec];
