@@ -126,13 +126,9 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
 # Set in a child made by os.fork() (threads.py): GNU OpenMP cannot run a parallel region in
 # a child forked after the parent ran one (the child hangs), so there every call runs on one
 # thread, whatever it asks for. Results do not depend on it.
-FORKED_CHILD = False
-
-
 def check_n_threads(n_threads) -> int:
-    """None -> 0 (the library default); else a positive integer. 1 in a forked child."""
-    n = 0 if n_threads is None else check_positive_int(n_threads, "n_threads")
-    return 1 if FORKED_CHILD else n
+    """None -> 0 (the library default, gensample.threads); else a positive integer."""
+    return 0 if n_threads is None else check_positive_int(n_threads, "n_threads")
 
 
 def available_memory() -> int | None:

@@ -1,30 +1,56 @@
-"""Thread count for every kernel. Results never depend on it."""
+"""Thread count for every kernel. Results never depend on it.
+
+How many threads a call uses, first rule that applies:
+
+1. the call's own ``n_threads=``;
+2. :func:`set_num_threads` (for the whole process);
+3. the OpenMP limit of the calling thread, which is what ``OMP_NUM_THREADS`` and
+   ``threadpoolctl.threadpool_limits(...)`` set for every OpenMP library (scikit-learn's
+   and Dask's way of limiting native threads). Dask's worker processes and joblib's
+   ``loky`` workers set ``OMP_NUM_THREADS`` to their share of the cores, so gensample takes
+   that share there;
+4. in a child process of ``multiprocessing`` (any start method, ``concurrent.futures``
+   process pools included) whose environment sets no ``OMP_NUM_THREADS``: one thread, the
+   share of one worker among a pool of as many workers as cores;
+5. otherwise every core this process may run on (its CPU affinity).
+
+Threads that have no work sleep instead of spinning, and the calling thread works beside
+them, taking whatever tasks they have not started: on a busy machine (other processes,
+another job, a Dask worker's neighbours) the default is not slower than one thread.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 
-from . import _core, _validation
+from . import _core
 from ._validation import check_n_threads, check_positive_int
 
 
+def _set_process_share() -> None:
+    """Rule 4 above: a multiprocessing child with no OMP_NUM_THREADS takes one thread."""
+    mp = sys.modules.get("multiprocessing")
+    # A spawned child imports its main module (and so gensample) before parent_process() is
+    # set, but after it has taken its name.
+    child = mp is not None and (mp.parent_process() is not None or mp.current_process().name != "MainProcess")
+    _core.set_process_share(1 if child and not os.environ.get("OMP_NUM_THREADS") else 0)
+
+
 def _after_fork_in_child() -> None:
-    """One thread from here on (see _validation.FORKED_CHILD): no hang after os.fork()."""
-    _validation.FORKED_CHILD = True
-    _core.set_default_threads(1)
+    """A forked child is a worker of its parent's pool (rule 4), whatever made it."""
+    _core.set_process_share(0 if os.environ.get("OMP_NUM_THREADS") else 1)
 
 
+_set_process_share()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n: int | None) -> None:
-    """Set the default number of threads; ``None`` restores "all cores".
+    """Set the default number of threads; ``None`` restores the rules in :mod:`gensample.threads`.
 
     A call's own ``n_threads=`` overrides it. Results are identical for every thread count.
-    In a child made by ``os.fork()`` (``multiprocessing``'s "fork" start method) every call
-    runs on one thread: GNU OpenMP hangs in a forked child otherwise. Use "spawn" or
-    "forkserver" for children with threads of their own.
 
     >>> import gensample as gs
     >>> gs.set_num_threads(1); gs.get_num_threads()
@@ -35,5 +61,5 @@ def set_num_threads(n: int | None) -> None:
 
 
 def get_num_threads() -> int:
-    """The number of threads a call without ``n_threads=`` uses (1 without OpenMP)."""
+    """The number of threads a call without ``n_threads=`` would use from this thread now."""
     return _core.resolve_threads(0)

@@ -1,21 +1,23 @@
-// Threads, interrupts and exceptions for every kernel (DESIGN.md, "Threads and the GIL").
+// Threads, interrupts and exceptions for every kernel (docs/design.md, "Threads").
 //
-// parallel_for cuts [0, n) into tasks of `grain` items and runs them in batches. Between
-// batches the calling thread polls the interrupt hook, so Ctrl-C stops long work promptly.
-// The first exception thrown by any task is captured and rethrown on the calling thread
-// after the batch: nothing escapes an OpenMP region. Kernels compute every item as a pure
-// function of its index, so the result never depends on the number of threads.
+// parallel_for cuts [0, n) into tasks of `grain` items. The calling thread and up to
+// threads - 1 helpers from one process-wide pool claim tasks from a shared counter until
+// none are left, so a helper that the OS does not schedule (a busy machine, another job)
+// holds no work back: the others take its share. Helpers that find no work sleep on a
+// condition variable instead of spinning, so they never burn a core that another thread
+// or process needs. Kernels compute every item as a pure function of its index, so the
+// result never depends on the number of threads or on which thread ran which task.
+//
+// The calling thread polls the interrupt hook between its tasks, so Ctrl-C stops long work
+// promptly. The first exception thrown by any task is captured, the remaining tasks are
+// skipped, and it is rethrown on the calling thread once every helper has left the call:
+// nothing escapes a worker thread.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <mutex>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace gensample {
 
@@ -60,8 +62,8 @@ inline void poll_interrupt_in_task() {
 
 // The same without throwing, for kernels inside the dispatch clones (dispatch.hpp): GCC's
 // unwinder aborts the process on an exception thrown through some of them, so they return
-// early when this says so, and parallel_for throws Interrupted after the batch. Once one
-// task has seen the interrupt, every other task sees it too and stops at its next check.
+// early when this says so, and parallel_for throws Interrupted afterwards. Once one task
+// has seen the interrupt, every other task sees it too and stops at its next check.
 inline bool interrupt_requested_in_task() {
     if (interrupt_seen().load(std::memory_order_relaxed)) return true;
     if (!is_calling_thread()) return false;
@@ -73,34 +75,33 @@ inline bool interrupt_requested_in_task() {
     return false;
 }
 
-inline bool have_openmp() {
-#ifdef _OPENMP
-    return true;
-#else
-    return false;
-#endif
-}
+// Cores this process may run on (its CPU affinity), at least 1.
+int hardware_threads();
 
-inline int hardware_threads() {
-#ifdef _OPENMP
-    return std::max(1, omp_get_num_procs());
-#else
-    return 1;
-#endif
-}
+// The ecosystem's limit for a call from this thread: the OpenMP runtime's nthreads ICV,
+// which OMP_NUM_THREADS sets and threadpoolctl changes (per thread, as for every OpenMP
+// library); without OpenMP, OMP_NUM_THREADS or else hardware_threads().
+int ecosystem_threads();
 
-// 0 means "all cores".
-inline std::atomic<int>& default_threads() {
-    static std::atomic<int> n{0};
-    return n;
-}
+// gensample.set_num_threads(): 0 means "not set".
+std::atomic<int>& default_threads();
 
-inline int resolve_threads(int n_threads) {
-    if (!have_openmp()) return 1;
-    if (n_threads > 0) return n_threads;
-    const int n = default_threads().load(std::memory_order_relaxed);
-    return n > 0 ? n : hardware_threads();
-}
+// The share of the cores a worker process takes by default (gensample.threads sets 1 in
+// a multiprocessing child when the environment names no limit); 0 means "no share set".
+std::atomic<int>& process_share();
+
+// n_threads > 0: that many. 0: set_num_threads(), else the ecosystem's limit, capped by
+// the process share.
+int resolve_threads(int n_threads);
+
+// True: this build has no OpenMP runtime for threadpoolctl to see (threads still run).
+bool have_openmp();
+
+namespace detail {
+using TaskFn = void (*)(void* context, int64_t task);
+// Runs fn(context, t) for every t in [0, n_tasks) on up to `threads` threads (parallel.cpp).
+void run_tasks(int64_t n_tasks, int threads, TaskFn fn, void* context);
+}  // namespace detail
 
 // Runs body(begin, end) over consecutive ranges covering [0, n).
 // `grain` items make one task; size it to tens of microseconds of work.
@@ -108,41 +109,16 @@ template <class Body>
 void parallel_for(int64_t n, int64_t grain, int n_threads, Body&& body) {
     if (n <= 0) return;
     grain = std::max<int64_t>(grain, 1);
-    const int threads = resolve_threads(n_threads);
-    const int64_t n_tasks = (n + grain - 1) / grain;
-    const int64_t batch = int64_t(threads) * 16;
-    struct CallingThread {  // restores the flag on exit (nested calls, exceptions)
-        bool saved = is_calling_thread();
-        CallingThread() { is_calling_thread() = true; }
-        ~CallingThread() { is_calling_thread() = saved; }
-    } calling_thread;
-
-    for (int64_t first = 0; first < n_tasks; first += batch) {
-        poll_interrupt();
-        const int64_t last = std::min(n_tasks, first + batch);
-        if (threads == 1 || last - first == 1) {
-            for (int64_t t = first; t < last; ++t) body(t * grain, std::min(n, (t + 1) * grain));
-            continue;
-        }
-        std::exception_ptr error;
-        std::atomic<bool> failed{false};
-        std::mutex error_mutex;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-#endif
-        for (int64_t t = first; t < last; ++t) {
-            if (failed.load(std::memory_order_relaxed)) continue;
-            try {
-                body(t * grain, std::min(n, (t + 1) * grain));
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-                failed.store(true, std::memory_order_relaxed);
-            }
-        }
-        if (error) std::rethrow_exception(error);
-    }
-    poll_interrupt();
+    struct Range {
+        Body* body;
+        int64_t n, grain;
+    } range{&body, n, grain};
+    detail::run_tasks((n + grain - 1) / grain, resolve_threads(n_threads),
+                      [](void* context, int64_t t) {
+                          const Range& r = *static_cast<const Range*>(context);
+                          (*r.body)(t * r.grain, std::min(r.n, (t + 1) * r.grain));
+                      },
+                      &range);
 }
 
 }  // namespace gensample

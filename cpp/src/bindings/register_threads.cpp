@@ -8,8 +8,13 @@
 namespace gensample::bindings {
 namespace {
 
-// Called by parallel_for between batches, on the thread that released the GIL.
+// Python runs signal handlers on its main thread only; elsewhere there is nothing to poll,
+// and taking the interpreter's lock could wait behind another Python thread.
+unsigned long main_thread_ident = 0;
+
+// Called by parallel_for between tasks, on the thread that released the GIL.
 bool python_interrupt_pending() {
+    if (PyThread_get_thread_ident() != main_thread_ident) return false;
     py::gil_scoped_acquire gil;
     return PyErr_CheckSignals() != 0;  // leaves KeyboardInterrupt (or the handler's error) set
 }
@@ -17,6 +22,7 @@ bool python_interrupt_pending() {
 }  // namespace
 
 void register_threads(py::module_& m) {
+    main_thread_ident = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
     interrupt_hook().store(&python_interrupt_pending);
     py::register_exception_translator([](std::exception_ptr p) {
         try {
@@ -29,6 +35,11 @@ void register_threads(py::module_& m) {
     m.def("set_default_threads", [](int n) { default_threads().store(n); }, py::arg("n"),
           "Default thread count for calls without n_threads; 0 means all cores.");
     m.def("get_default_threads", [] { return default_threads().load(); });
+    m.def("set_process_share", [](int n) { process_share().store(n); }, py::arg("n"),
+          "Threads a worker process takes by default when nothing else is set; 0: no share.");
+    m.def("get_process_share", [] { return process_share().load(); });
+    m.def("ecosystem_threads", &ecosystem_threads,
+          "The OpenMP limit for calls from this thread (OMP_NUM_THREADS, threadpoolctl).");
     m.def("resolve_threads", &resolve_threads, py::arg("n_threads"),
           "Threads a call with this n_threads uses (0: the default).");
     m.def("hardware_threads", &hardware_threads);
