@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,10 +242,25 @@ def test_resume_with_other_arguments_is_refused(tmp_path):
             gs.generate(Interrupting(), args.pop("n"), out=out, resume=True, **args)
     with pytest.raises(ValueError, match="model"):
         gs.generate(gs.Box([0, 0], [1, 2]), 500, rng=1, out=out, chunk=100, resume=True)
-    # without resume the leftover is discarded and the run starts over
+    # without resume the leftover is discarded, with a warning, and the run starts over
     fresh = Interrupting()
-    gs.generate(fresh, 500, rng=1, out=out, chunk=100)
+    with pytest.warns(UserWarning, match=r"discarding 2 finished chunks .* same arguments .* resume=True would"):
+        gs.generate(fresh, 500, rng=1, out=out, chunk=100)
     assert fresh.calls == [0, 100, 200, 300, 400]
+
+
+def test_starting_over_says_what_it_discards(tmp_path):
+    out = tmp_path / "x.npy"
+    with pytest.raises(KeyboardInterrupt):
+        gs.generate(Interrupting(stop_at=3), 500, rng=1, out=out, chunk=100)
+    with pytest.warns(UserWarning, match=r"discarding 3 finished chunks .* other arguments") as record:
+        gs.generate(Interrupting(), 500, rng=2, out=out, chunk=100)
+    assert record[0].filename == __file__  # points at the caller's line
+    with pytest.raises(KeyboardInterrupt):
+        gs.generate(Interrupting(stop_at=0), 500, rng=1, out=out, chunk=100, overwrite=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing finished, nothing to say
+        gs.generate(Interrupting(), 500, rng=1, out=out, chunk=100, overwrite=True)
 
 
 def test_existing_output_needs_overwrite_and_survives_a_failed_run(tmp_path):
@@ -254,7 +272,8 @@ def test_existing_output_needs_overwrite_and_survives_a_failed_run(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         gs.generate(Interrupting(stop_at=1), 300, rng=0, out=out, chunk=100, overwrite=True)
     assert out.read_bytes() == before  # replaced only once the new file is complete
-    gs.generate(GMM, 10, rng=0, out=out, overwrite=True)
+    with pytest.warns(UserWarning, match="discarding 1 finished chunks"):
+        gs.generate(GMM, 10, rng=0, out=out, overwrite=True)
     np.testing.assert_array_equal(np.load(out), GMM.sample(10, rng=0))
 
 
@@ -267,10 +286,39 @@ def test_zarr_store_is_replaced_with_overwrite(tmp_path):
     np.testing.assert_array_equal(gs.scale.read(tmp_path / "g.zarr"), GMM.sample(50, rng=1))
 
 
-def test_zarr_overwrite_killed_while_swapping_keeps_both_stores_whole(tmp_path, monkeypatch):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_zarr_store_is_swapped_in_one_step(tmp_path, monkeypatch):
+    """Readers see the old store or the new one, never neither: no rename leaves final empty."""
     pytest.importorskip("zarr", reason="zarr is in the test extra")
     out = tmp_path / "g.zarr"
     gs.generate(GMM, 100, rng=0, out=out)
+    real_replace, real_exchange, seen = os.replace, gs.scale.exchange, []
+
+    def replace(src, dst):
+        assert os.fspath(dst) != os.fspath(out), "final was renamed over, not swapped"
+        real_replace(src, dst)
+
+    def exchange(a, b):
+        seen.append(os.path.isdir(b))
+        done = real_exchange(a, b)
+        seen.append(done and gs.scale.read(b).shape == (50, 2))
+        return done
+
+    monkeypatch.setattr(gs.scale.os, "replace", replace)
+    monkeypatch.setattr(gs.scale, "exchange", exchange)
+    gs.generate(GMM, 50, rng=1, out=out, overwrite=True)
+    assert seen == [True, True]
+    np.testing.assert_array_equal(gs.scale.read(out), GMM.sample(50, rng=1))
+    assert sorted(os.listdir(tmp_path)) == ["g.zarr"]
+
+
+def test_zarr_overwrite_killed_while_swapping_keeps_both_stores_whole(tmp_path, monkeypatch):
+    """Where the system cannot swap two folders in one step: two renames, and a kill
+    between them leaves both stores whole."""
+    pytest.importorskip("zarr", reason="zarr is in the test extra")
+    out = tmp_path / "g.zarr"
+    gs.generate(GMM, 100, rng=0, out=out)
+    monkeypatch.setattr(gs.scale, "exchange", lambda a, b: False)
     real_replace = os.replace
 
     def killed_at_the_swap(src, dst):  # the run dies as the new store is moved into place
@@ -281,7 +329,7 @@ def test_zarr_overwrite_killed_while_swapping_keeps_both_stores_whole(tmp_path, 
     monkeypatch.setattr(gs.scale.os, "replace", killed_at_the_swap)
     with pytest.raises(KeyboardInterrupt):
         gs.generate(GMM, 50, rng=1, out=out, overwrite=True)
-    monkeypatch.undo()
+    monkeypatch.setattr(gs.scale.os, "replace", real_replace)
     partial = tmp_path / "g.zarr.partial"
     np.testing.assert_array_equal(gs.scale.read(partial / "replaced.zarr"), GMM.sample(100, rng=0))
     gs.generate(GMM, 50, rng=1, out=out, overwrite=True, resume=True)  # finishes the swap
@@ -372,3 +420,112 @@ def test_missing_optional_writers_name_their_extra(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"pip install 'gensample\[dask\]'"):
         gs.generate(GMM, 10, out=tmp_path / "x.zarr")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- one writer per output ------------------------------------------------------------------
+
+def clean_copy(tmp_path, suffix: str, seed: int, n: int, chunk: int) -> dict:
+    """Every file of a clean run's output, as bytes (a .zarr store is a folder)."""
+    ref = tmp_path / f"clean{suffix}"
+    subprocess.run([sys.executable, "-m", "gensample", "sample", "unit-square", "-n", str(n), "--chunk", str(chunk),
+                    "--seed", str(seed), "-o", str(ref), "--no-progress"], check=True, capture_output=True)
+    return tree_bytes(ref)
+
+
+def tree_bytes(path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+    return {"": path.read_bytes()}
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="pauses the first run with SIGSTOP")
+@pytest.mark.parametrize("suffix", [".npy", ".parquet", ".zarr"])
+def test_two_processes_racing_on_one_output(tmp_path, suffix):
+    """The second run fails at once, naming the first; the first finishes and its file is a
+    clean run's, byte for byte. (Before the lock, the second deleted the first's partial
+    folder and the output held chunks of both seeds.)"""
+    n, chunk = 400_000, 20_000
+    out = tmp_path / f"u{suffix}"
+    cmd = [sys.executable, "-m", "gensample", "sample", "unit-square", "-n", str(n), "--chunk", str(chunk),
+           "-o", str(out), "--no-progress", "--threads", "1"]
+    first = subprocess.Popen(cmd + ["--seed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = tmp_path / f"u{suffix}.partial" / "done.log"  # made once the output is set up
+    deadline = time.monotonic() + 60
+    while not started.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    first.send_signal(signal.SIGSTOP)  # mid-run, for as long as the second run takes
+    try:
+        assert first.poll() is None, "the first run ended before the race: make it larger"
+        second = subprocess.run(cmd + ["--seed", "1"], capture_output=True, text=True, timeout=120)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    stdout, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert second.returncode == 2
+    assert f"is being written by process {first.pid}" in second.stderr and str(out) in second.stderr
+    assert "Traceback" not in second.stderr
+    assert tree_bytes(out) == clean_copy(tmp_path, suffix, 0, n, chunk)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, f"clean{suffix}"])
+
+
+class Gated:
+    """A Box whose first chunk waits for a gate: a run held open at a known point."""
+
+    def __new__(cls, started: threading.Event, gate: threading.Event):
+        box = gs.Box([0, 0], [1, 1])
+
+        class _Gated(gs.Box):
+            def _sample_rows(self, key, r0, out, n_threads):
+                started.set()
+                assert gate.wait(60)
+                box._sample_rows(key, r0, out, n_threads)
+
+            def __repr__(self):
+                return repr(box)  # the same model, so the same metadata as a clean run
+
+        return _Gated([0, 0], [1, 1])
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet", ".zarr"])
+def test_two_threads_racing_on_one_output(tmp_path, suffix):
+    out = tmp_path / f"u{suffix}"
+    started, gate, result = threading.Event(), threading.Event(), {}
+
+    def first():
+        try:
+            result["path"] = gs.generate(Gated(started, gate), 1000, rng=0, out=out, chunk=300)
+        except BaseException as exc:  # reported below
+            result["error"] = exc
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert started.wait(60)
+        with pytest.raises(gs.OutputInUseError, match=rf"{out.name} is being written by process {os.getpid()}"):
+            gs.generate(gs.Box([0, 0], [1, 1]), 1000, rng=1, out=out, chunk=300, overwrite=True)
+    finally:
+        gate.set()
+        t.join(60)
+    assert "error" not in result, result.get("error")
+    assert tree_bytes(out) == tree_bytes(gs.generate(gs.Box([0, 0], [1, 1]), 1000, rng=0, chunk=300,
+                                                     out=tmp_path / f"clean{suffix}"))
+    gs.generate(gs.Box([0, 0], [1, 1]), 10, rng=1, out=out, overwrite=True)  # the lock is free again
+    assert not (tmp_path / f"u{suffix}.lock").exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX")
+def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
+    out = tmp_path / "u.npy"
+    cmd = [sys.executable, "-m", "gensample", "sample", "unit-square", "-n", "400000", "--chunk", "20000",
+           "-o", str(out), "--no-progress", "--seed", "3"]
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = tmp_path / "u.npy.partial" / "done.log"
+    deadline = time.monotonic() + 60
+    while not started.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    run.kill()
+    run.wait()
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(np.load(out), gs.Box([0, 0], [1, 1]).sample(400_000, rng=3))

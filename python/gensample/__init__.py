@@ -15,13 +15,14 @@ from .kde import KDE
 from .polygon import MultiPolygon, Polygon
 from .raster import GeoMask, RasterMask
 from .regions import AcceptanceError, Box, Region
-from .scale import generate
+from .scale import OutputInUseError, generate
 from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AcceptanceError", "Box", "Distribution", "Flow", "GeoMask", "GMM", "KDE", "MultiPolygon", "Polygon", "RasterMask", "Region",
+    "AcceptanceError", "Box", "Distribution", "Flow", "GeoMask", "GMM", "KDE", "MultiPolygon", "OutputInUseError", "Polygon",
+    "RasterMask", "Region",
     "dask", "datasets", "fields", "generate", "get_num_threads", "io", "load", "metrics", "plot", "random", "set_num_threads",
     "__version__",
 ]

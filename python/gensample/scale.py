@@ -23,6 +23,12 @@ While it runs, the output lives in ``<out>.partial/`` beside the target: the dat
 renamed to ``out`` (so ``out`` is complete or absent) and the folder removed. A killed or
 interrupted run leaves the folder; ``resume=True`` with the same arguments carries on from
 it (``rng=None`` then reuses the stream of the first run).
+
+One run at a time writes an output: a run holds an exclusive lock on ``<out>.lock`` from
+start to finish, and a second run (another process, or another thread) fails at once with
+:class:`OutputInUseError` naming the first. The lock dies with its process, so a killed
+run never blocks the next. An existing ``.zarr`` store is replaced in one atomic swap
+where the system can (Linux); readers see the old store or the new one, never neither.
 """
 
 from __future__ import annotations
@@ -32,15 +38,17 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ._files import OutputInUseError, OutputLock, exchange, fsync, write_atomic
 from ._validation import as_path, check_bool, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
 from .distribution import Distribution
 from .random import key_from_rng
 
-__all__ = ["FORMATS", "default_chunk", "generate"]
+__all__ = ["FORMATS", "OutputInUseError", "default_chunk", "generate"]
 
 FORMATS = (".npy", ".parquet", ".zarr")
 _CHUNK_BYTES = 32 << 20  # default chunk: 32 MiB of output
@@ -168,28 +176,32 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
             bar.close()
         return result
     job = _Job.open(as_path(out, "out"), dist, n, dim, dtype, chunk, rng, overwrite, resume)
-    bar = _Progress(n, progress, job.final.name)
     try:
-        bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
-        for i in job.todo():
-            r0, r1 = job.rows(i)
-            buf = job.writer.buffer(r0, r1)
-            dist._sample_rows(job.key, r0, buf, threads)
-            job.writer.commit(i, r0, buf)
-            del buf  # an npy chunk's memory map closes here
-            job.mark_done(i)
-            bar.update(r1 - r0)
+        bar = _Progress(n, progress, job.final.name)
+        try:
+            bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
+            for i in job.todo():
+                r0, r1 = job.rows(i)
+                buf = job.writer.buffer(r0, r1)
+                dist._sample_rows(job.key, r0, buf, threads)
+                job.writer.commit(i, r0, buf)
+                del buf  # an npy chunk's memory map closes here
+                job.mark_done(i)
+                bar.update(r1 - r0)
+        finally:
+            bar.close()
+        return job.finish()
     finally:
-        bar.close()
-    return job.finish()
+        job.lock.release()
 
 
 class _Job:
-    """One file being generated: the partial folder, its state and its writer."""
+    """One file being generated: its lock, the partial folder, its state and its writer."""
 
-    def __init__(self, final: Path, partial: Path, state: dict, writer, done: set):
+    def __init__(self, final: Path, partial: Path, state: dict, writer, done: set, lock: OutputLock):
         self.final, self.partial, self.state, self.writer, self.done = final, partial, state, writer, done
         self.key, self.n, self.chunk = state["key"], state["n"], state["chunk"]
+        self.lock = lock
 
     @classmethod
     def open(cls, final: Path, dist, n, dim, dtype, chunk, rng, overwrite, resume) -> "_Job":
@@ -198,11 +210,22 @@ class _Job:
             raise ValueError(f"out must end in one of {', '.join(FORMATS)}, got {str(final)!r}")
         writer_cls = _WRITERS[suffix]
         writer_cls.check_available()
-        if final.exists() and not overwrite:
-            raise FileExistsError(f"{final} exists: pass overwrite=True to replace it")
         parent = final.parent
         if not parent.is_dir():
             raise FileNotFoundError(f"cannot write {final}: folder {parent} does not exist")
+        lock = OutputLock(final.with_name(final.name + ".lock"), str(final))
+        try:
+            return cls._open_locked(final, writer_cls, dist, n, dim, dtype, chunk, rng, overwrite, resume, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, final, writer_cls, dist, n, dim, dtype, chunk, rng, overwrite, resume, lock) -> "_Job":
+        suffix = final.suffix.lower()
+        if final.exists() and not overwrite:
+            raise FileExistsError(f"{final} exists: pass overwrite=True to replace it")
+        parent = final.parent
         if not os.access(parent, os.W_OK | os.X_OK):
             raise PermissionError(f"cannot write {final}: folder {parent} is not writable")
         _check_disk_space(parent, n * dim * dtype.itemsize, final)
@@ -219,16 +242,36 @@ class _Job:
             writer = writer_cls(partial, state)
             if writer.intact():
                 done = {i for i in cls._read_done(partial) if writer.has_chunk(i)}  # a removed chunk: again
-                return cls(final, partial, state, writer, done)
+                return cls(final, partial, state, writer, done, lock)
         state.setdefault("key", key_from_rng(rng))
         if partial.exists():
+            cls._warn_discarded(partial, state, resume, seeded=rng is not None)
             shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
         partial.mkdir()
-        _write_atomic(partial / "state.json", json.dumps(state, indent=1).encode())
+        write_atomic(partial / "state.json", json.dumps(state, indent=1).encode())
         writer = writer_cls(partial, state)
         writer.create(_metadata(dist, state))
         (partial / "done.log").touch()
-        return cls(final, partial, state, writer, set())
+        return cls(final, partial, state, writer, set(), lock)
+
+    @classmethod
+    def _warn_discarded(cls, partial: Path, state: dict, resume: bool, seeded: bool) -> None:
+        """Starting over throws away the finished chunks of an earlier run: say so (an
+        unseeded run counts as the same when all else is: resume would reuse its stream)."""
+        if resume or not (partial / "state.json").exists():
+            return
+        done = len(cls._read_done(partial))
+        if done == 0:
+            return
+        try:
+            old = json.loads((partial / "state.json").read_text())
+        except (OSError, ValueError):
+            old = {}
+        same = all(old.get(k) == v for k, v in state.items() if k != "key" or seeded)
+        what = "the same arguments" if same else "other arguments"
+        keep = "; resume=True would have kept them" if same else ""
+        warnings.warn(f"discarding {done} finished chunks of an earlier unfinished run with {what} in {partial}{keep}",
+                      UserWarning, stacklevel=5)
 
     @staticmethod
     def _read_state(partial: Path) -> dict:
@@ -265,13 +308,17 @@ class _Job:
 
     def finish(self) -> Path:
         data = self.writer.finish()
-        _fsync(data)
+        fsync(data)
         if self.final.suffix.lower() == ".zarr" and self.final.is_dir() and not self.final.is_symlink():
-            # A folder cannot be renamed over, and deleting a big store takes long: move the
-            # old one aside whole first, so a kill never leaves a half-deleted store at final.
-            os.replace(self.final, self.partial / "replaced.zarr")
-        os.replace(data, self.final)
-        _fsync(self.final.parent)
+            # A folder cannot be renamed over an existing one. Swap the two in one step where the
+            # system can; else move the old one aside whole first, so a kill never leaves a
+            # half-deleted store at final (resume=True finishes that swap).
+            if not exchange(data, self.final):
+                os.replace(self.final, self.partial / "replaced.zarr")
+                os.replace(data, self.final)
+        else:
+            os.replace(data, self.final)
+        fsync(self.final.parent)
         shutil.rmtree(self.partial)  # with the replaced store
         return self.final
 
@@ -296,28 +343,6 @@ def _check_disk_space(folder: Path, nbytes: int, final: Path) -> None:
     if nbytes > free:
         raise OSError(f"cannot write {final}: it needs {nbytes / 2**30:.2f} GiB and {folder} has "
                       f"{free / 2**30:.2f} GiB free")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file (or every file of a folder, and the folder) to the disk."""
-    if path.is_dir():
-        for root, _, files in os.walk(path):
-            for name in files:
-                _fsync(Path(root) / name)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _NpyWriter:
@@ -373,7 +398,7 @@ class _NpyWriter:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="gensample-flush")
-            self._flush = self._pool.submit(_fsync, self.path)
+            self._flush = self._pool.submit(fsync, self.path)
 
     def finish(self) -> Path:
         if hasattr(self, "_pool"):
@@ -405,7 +430,7 @@ class _ParquetWriter:
         return pa.schema([(c, kind) for c in self.state["columns"]], metadata=meta)
 
     def create(self, metadata: dict) -> None:
-        _write_atomic(self.partial / "metadata.json", json.dumps(metadata).encode())
+        write_atomic(self.partial / "metadata.json", json.dumps(metadata).encode())
 
     def intact(self) -> bool:
         return (self.partial / "metadata.json").exists()
