@@ -165,6 +165,95 @@ def test_dopri5_failures_are_reported():
         gs.Flow(gs.fields.Callable(lambda t, x: x, dim=2), "dopri5")
 
 
+def _stiff_mixture(d, k, seed):
+    """Covariances with eigenvalues from 1e-6 to 1e2 in random directions: the stiff fields
+    of GMMs fitted with a small reg_covar (scikit-learn's digits: constant pixels)."""
+    r = np.random.default_rng(seed)
+    covs = []
+    for _ in range(k):
+        q, _ = np.linalg.qr(r.normal(size=(d, d)))
+        covs.append((q * 10 ** r.uniform(-6, 2, d)) @ q.T)
+    return gs.GMM.from_parameters(np.full(k, 1 / k), r.normal(size=(k, d)) * 3, np.array(covs))
+
+
+def test_dopri5_log_density_is_inside_the_error_norm_as_in_the_reference():
+    """Each particle's steps control the divergence integral as well as x: the same steps,
+    log-densities and evaluations as the NumPy twin, particle by particle."""
+    g = _mixture(3, 3, np.random.default_rng(5))
+    field = gs.fields.GaussianMixture(g)
+    x = np.concatenate([g.sample(6, rng=1), [[4.0, -3.0, 2.0]]])
+    flow = gs.Flow(field, "dopri5", rtol=1e-6, atol=1e-8)
+    lp = flow.logpdf(x)
+    args = field._args()
+    f = lambda t, y: ref.mixture_velocity(*args, t, y[None])[0]  # noqa: E731
+    div = lambda t, y: ref.mixture_velocity(*args, t, y[None], with_div=True)[1][0]  # noqa: E731
+    want = [ref.dopri5(f, [1.0, 0.0], y, 1e-6, 1e-8, div=div) for y in x]
+    z = np.array([w[0][0] for w in want])
+    np.testing.assert_allclose(lp, -0.5 * np.sum(z[:, :3] ** 2, axis=1) - 1.5 * np.log(2 * np.pi) + z[:, 3],
+                               rtol=1e-12, atol=1e-10)
+    assert flow.stats_.evaluations == sum(w[1] for w in want)
+    assert flow.stats_.rejected == sum(w[3] for w in want)
+
+
+@pytest.mark.parametrize("d", [2, 16, 64])
+def test_dopri5_log_density_on_stiff_mixtures(d):
+    """Variances from 1e-6 to 1e2. Before the divergence entered the error norm, a 64-D GMM
+    of the digits gave log-densities 16-21 nats off at rtol = atol = 1e-6 with every status
+    0; now the answer is close, and where the global error still outgrows the per-step
+    tolerance (backwards, stiff directions expand), return_error says by how much."""
+    g = _stiff_mixture(d, 3, 100 * d)
+    x = np.concatenate([g.sample(24, rng=1), g.sample(8, rng=2) + np.random.default_rng(0).normal(size=(8, d)) * 0.01])
+    exact = g.logpdf(x)
+    for tol in (1e-6, 1e-8):
+        flow = gs.Flow(gs.fields.GaussianMixture(g), "dopri5", rtol=tol, atol=tol, max_steps=10**5, on_failure="return")
+        lp, est = flow.logpdf(x, return_error=True)
+        ok = flow.stats_.status == 0
+        assert ok.mean() > 0.9
+        err = np.abs(lp - exact)
+        assert err[ok].max() < 200 * tol * (1 + np.abs(exact[ok])).max(), (tol, err.max())  # before: 321-2610x
+        assert (err[ok] <= 4 * est[ok] + 1e-4).all(), (tol, np.max(err / est))
+        assert np.isinf(est[~ok]).all()
+
+
+@pytest.mark.parametrize("solver, steps", [("rk4", 32), ("rk4", 256), ("euler", 64), ("heun", 16)])
+def test_fixed_step_log_density_reports_its_error(solver, steps):
+    """Fixed steps on a stiff field are tens of nats off; the estimate says so (step
+    doubling alone said 3,000 times too little there)."""
+    g = _stiff_mixture(8, 3, 801)
+    x = g.sample(30, rng=3)
+    flow = gs.Flow(gs.fields.GaussianMixture(g), solver, steps=steps)
+    plain = flow.logpdf(x)
+    lp, est = flow.logpdf(x, return_error=True)
+    np.testing.assert_array_equal(lp, plain)  # the answer itself does not change
+    assert flow.stats_.status is None  # stats_ of the answer's run, not the estimate's
+    err = np.abs(lp - g.logpdf(x))
+    assert (err <= 4 * est + 1e-4).all(), np.max(err / est)
+    # a Python field: step doubling with Richardson's factor, in its asymptotic regime
+    smooth = _mixture(2, 2, np.random.default_rng(4))
+    field = gs.fields.GaussianMixture(smooth)
+    call = gs.fields.Callable(lambda t, y: field.velocity(t, y), dim=2,
+                              divergence=lambda t, y: ref.mixture_velocity(*field._args(), t, y, with_div=True)[1])
+    lp, est = gs.Flow(call, solver, steps=steps).logpdf(smooth.sample(20, rng=5), return_error=True)
+    err = np.abs(lp - smooth.logpdf(smooth.sample(20, rng=5)))
+    assert (err <= 4 * est + 1e-9).all() and (est < 1).all()
+
+
+def test_flow_stats_repr_counts_statuses():
+    g = _mixture(3, 2, np.random.default_rng(13))
+    flow = gs.Flow(gs.fields.GaussianMixture(g), "dopri5", max_steps=60, rtol=1e-10, atol=1e-10, on_failure="return")
+    flow.integrate(np.random.default_rng(14).normal(size=(300, 2)) * 3)
+    counts = np.bincount(flow.stats_.status, minlength=4)
+    assert counts[0] > 0 and counts[1] > 0
+    text = repr(flow.stats_)
+    assert len(text) < 200 and "status: " in text
+    assert f"{counts[0]} finished" in text and f"{counts[1]} max_steps" in text
+    fixed = gs.Flow(gs.fields.GaussianMixture(g), steps=4)
+    fixed.sample(10, rng=0)
+    assert repr(fixed.stats_) == "FlowStats(evaluations=160, accepted=40, rejected=0)"
+    with pytest.raises(TypeError, match="return_error"):
+        flow.logpdf([[0.0, 0.0]], return_error="yes")
+
+
 # ---- MLP ------------------------------------------------------------------------------
 
 def _net(d, width=32, act=torch.nn.SiLU, inputs=None, seed=0):

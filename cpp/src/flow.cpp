@@ -857,9 +857,12 @@ struct Adaptive {
     int64_t n_stops, n;   // n: all particles (the snapshots' stride)
 };
 
-// RMS over d coordinates of v / scale, per lane, in double.
+// RMS over d coordinates of v / scale, per lane, in double; with `extra`, the larger of that
+// and the squared ratio extra[lane] of one more quantity (the log-density, when it is
+// integrated), which the mean over d coordinates would otherwise dilute d-fold.
 template <class T, int B>
-GENSAMPLE_INLINE void rms_lanes(const V<T, B>* v, const V<T, B>* scale, int64_t d, double* out) {
+GENSAMPLE_INLINE void rms_lanes(const V<T, B>* v, const V<T, B>* scale, int64_t d, double* out,
+                                const double* extra = nullptr) {
     V<T, B> sum{};
     for (int64_t i = 0; i < d; ++i) {
         const V<T, B> r = v[i] / scale[i];
@@ -867,7 +870,10 @@ GENSAMPLE_INLINE void rms_lanes(const V<T, B>* v, const V<T, B>* scale, int64_t 
     }
     alignas(64) T lanes[kWidth<T, B>];
     simd::store(lanes, sum);
-    for (int l = 0; l < kWidth<T, B>; ++l) out[l] = std::sqrt(double(lanes[l]) / double(d));
+    for (int l = 0; l < kWidth<T, B>; ++l) {
+        const double mean = double(lanes[l]) / double(d);
+        out[l] = std::sqrt(extra ? std::max(mean, extra[l]) : mean);
+    }
 }
 
 template <class T, int B>
@@ -990,14 +996,26 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
                 const V<T, B> ax = X[i] < T(0) ? -X[i] : X[i], an = Xn[i] < T(0) ? -Xn[i] : Xn[i];
                 scale[i] = atol + simd::max<T>(ax, an) * rtol;
             }
-            rms_lanes<T, B>(err, scale, d, norm);
-            alignas(64) T take[W], xs[W], divs[W];
-            V<T, B> ddiv{};
+            alignas(64) T take[W], xs[W], divs[W], div_errs[W];
+            double div_norm[W];
             if (kDiv) {
-                ddiv = T(kB[0]) * dv[0];
+                // The log-density is integrated as one more quantity whose error the step
+                // must keep within tolerance on its own: a step that gets x right but the
+                // divergence integral wrong is rejected. Without it, stiff fields (variances of
+                // 1e-6) gave log-densities 20 nats off with every status 0.
+                V<T, B> ddiv = T(kB[0]) * dv[0], ediv = T(kE[0]) * dv[0];
                 for (int j = 1; j < 6; ++j) ddiv += T(kB[j]) * dv[j];
+                for (int j = 1; j < 7; ++j) ediv += T(kE[j]) * dv[j];
                 simd::store(divs, ddiv);
+                simd::store(div_errs, ediv);
+                for (int l = 0; l < W; ++l) {
+                    const double l_new = ldl[l] + h[l] * double(divs[l]);
+                    const double r = h[l] * double(div_errs[l]) /
+                                     (double(atol) + std::max(std::fabs(ldl[l]), std::fabs(l_new)) * double(rtol));
+                    div_norm[l] = r * r;
+                }
             }
+            rms_lanes<T, B>(err, scale, d, norm, kDiv ? div_norm : nullptr);
             for (int l = 0; l < W; ++l) {
                 take[l] = T(0);
                 if (h[l] == 0 && !running[l]) continue;

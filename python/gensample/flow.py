@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import _short, as_array, as_points, check_choice, check_n_threads, check_positive_int, check_real
+from ._validation import _short, as_array, as_points, check_bool, check_choice, check_n_threads, check_positive_int, check_real
 from .distribution import Distribution
 from .fields import _Field, path_tuple
 from .random import key_from_rng
@@ -24,6 +24,7 @@ __all__ = ["Flow", "FlowStats", "SOLVERS"]
 
 SOLVERS = ("euler", "midpoint", "heun", "rk4", "dopri5")  # the first four: flow.hpp's Solver enum
 _STAGES = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
+_ORDER = _STAGES  # explicit Runge-Kutta up to order 4: the order is the number of stages
 _STATUS = ("finished", "max_steps", "step_underflow", "not_finite")  # flow.hpp's Status
 _LOG_2PI = float(np.log(2 * np.pi))
 
@@ -42,6 +43,14 @@ class FlowStats(NamedTuple):
     def finished(self) -> int:
         """Particles that reached the end."""
         return int(np.sum(self.status == 0)) if self.status is not None else -1
+
+    def __repr__(self) -> str:
+        text = f"FlowStats(evaluations={self.evaluations}, accepted={self.accepted}, rejected={self.rejected}"
+        if self.status is None:
+            return text + ")"
+        counts = np.bincount(self.status, minlength=len(_STATUS))
+        summary = ", ".join(f"{int(c)} {name}" for c, name in zip(counts, _STATUS) if c)
+        return f"{text}, status: {summary or 'no particles'})"
 
 
 def _times(times, name="times") -> np.ndarray:
@@ -82,7 +91,9 @@ class Flow(Distribution):
     rtol, atol : float, default 1e-5
         dopri5's tolerances, per particle: each particle takes its own steps, controlled
         by the RMS over its coordinates of ``err / (atol + rtol max(|x|, |x_new|))`` (scipy's
-        RK45 rule, one trajectory at a time), never the whole batch's norm.
+        RK45 rule, one trajectory at a time), never the whole batch's norm. In ``logpdf``
+        the log-density's own error ratio counts too (the larger of the two): a step must
+        get the divergence integral right, not only x.
     max_steps : int, default 10_000
         dopri5's step attempts per particle before it gives up.
     on_failure : {"raise", "return"}
@@ -270,16 +281,66 @@ class Flow(Distribution):
         self._run(0.0, 1.0, out, None, None, n_threads, noise)
         _check_finite(self, out, "the sample")
 
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x, n_threads=None, return_error=False):
         """``log p_1(x)`` by integrating back to t = 0 with the divergence -> (n,) float64.
 
-        ``log p_1(x) = log N(x_0; 0, I) - int_0^1 div u_t(x_t) dt`` along the path through x;
-        the error is the solver's (about 1e-6 with rk4 and 64 steps on a smooth mixture).
+        ``log p_1(x) = log N(x_0; 0, I) - int_0^1 div u_t(x_t) dt`` along the path through x.
+        The error is the solver's: about 1e-6 with rk4 and 64 steps on a smooth mixture, but
+        far more where the field is stiff (a mixture with variances of 1e-6, as a GMM fitted
+        with scikit-learn's default ``reg_covar`` to data with constant pixels has): there
+        fixed steps can be tens of nats off. dopri5 keeps each step's error of the state and
+        of the log-density within ``rtol``/``atol``; the error that reaches the answer can
+        still be 10-1000 times that in such fields, so ask for the estimate when it matters.
+
+        With ``return_error=True`` returns ``(logp, error)``, ``error`` (n,) an estimate of
+        ``|logp - log p_1(x)|`` per point from a second, more accurate integration; ``logp``
+        is the same as without it. For dopri5 the second runs at tolerances 32 times
+        tighter (it costs 2-3x). For fixed steps it is dopri5 at ``rtol = atol = 1e-9``
+        where the field allows (a few times the cost); for a Python callable field, twice
+        the steps with Richardson's estimate for the solver's order, which holds only once
+        the steps are fine enough to be in their asymptotic regime. Particles that dopri5
+        could not finish get ``inf``. On mixtures with variances from 1e-6 to 1e2 in up to
+        64 dimensions the true error stayed within 4 times the estimate.
+
+        >>> import numpy as np, gensample as gs
+        >>> g = gs.GMM.from_parameters([1.0], [[0.0, 0.0]], [np.diag([1.0, 1e-4])])
+        >>> lp, err = gs.Flow(gs.fields.GaussianMixture(g), steps=16).logpdf([[0.5, 0.0]], return_error=True)
+        >>> bool(abs(lp[0] - g.logpdf([[0.5, 0.0]])[0]) < 2 * err[0])
+        True
         """
         x = np.array(as_points(x, self.dim, dtype=np.float64, squares=True), copy=True)
-        log_det = np.zeros(len(x))
+        return_error = check_bool(return_error, "return_error")
+        threads = check_n_threads(n_threads)
         solver = self.solver if self.sde is None else "rk4"  # an SDE flow: its probability-flow ODE
-        self._run(1.0, 0.0, x, log_det, None, check_n_threads(n_threads), None, solver)
+        logp = self._logpdf(x, threads, solver)
+        if not return_error:
+            return logp
+        stats = self.stats_
+        if solver == "dopri5":
+            finer = Flow(self.field, "dopri5", rtol=self.rtol / 32, atol=self.atol / 32, max_steps=32 * self.max_steps,
+                         on_failure="return", path=self.path)
+            gain = 32 / 31  # the error of the first, if the second's is 32 times smaller
+        elif self.field._engine(True) is not None:
+            # Step doubling fails where fixed steps are too coarse for a stiff field (its
+            # estimate was 3000 times too small there): compare with an adaptive solve.
+            finer = Flow(self.field, "dopri5", rtol=1e-9, atol=1e-9, max_steps=10**6, on_failure="return",
+                         path=self.path)
+            gain = 1.0
+        else:
+            finer = Flow(self.field, solver, steps=2 * self.steps, path=self.path)
+            order = _ORDER[solver]
+            gain = 2**order / (2**order - 1)  # Richardson: the coarse error from the difference
+        error = np.abs(logp - finer._logpdf(x, threads, finer.solver)) * gain
+        for run in (stats, finer.stats_):
+            if run.status is not None:
+                error[run.status != 0] = np.inf  # a particle that did not finish has no estimate
+        self.stats_ = stats  # the answer's integration, not the estimate's
+        return logp, error
+
+    def _logpdf(self, x, threads, solver) -> np.ndarray:
+        x = x.copy()
+        log_det = np.zeros(len(x))
+        self._run(1.0, 0.0, x, log_det, None, threads, None, solver)
         _check_finite(self, x, "x")
         _check_finite(self, log_det[:, None], "x")
         return -0.5 * np.einsum("ij,ij->i", x, x) - 0.5 * self.dim * _LOG_2PI + log_det

@@ -136,23 +136,33 @@ B = np.array([35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
 E = np.array([-71 / 57600, 0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40])
 
 
-def dopri5(f, stops, y, rtol: float, atol: float, max_steps: int = 10**6):
+def dopri5(f, stops, y, rtol: float, atol: float, max_steps: int = 10**6, div=None):
     """One particle y (d,) from stops[0] through stops[1:] with dopri5 for f(t, y) -> (d,);
     returns (states at the stops, evaluations, accepted, rejected, status) with status
-    'finished', 'max_steps' or 'step_underflow' (flow.hpp's rules, scipy's RK45 control)."""
+    'finished', 'max_steps' or 'step_underflow' (flow.hpp's rules, scipy's RK45 control).
+
+    With ``div(t, y) -> float``, the log-density l (from 0, dl/dt = div) is integrated beside
+    y and each state ends with l; the error norm is the larger of y's RMS and l's own ratio
+    (not diluted among d coordinates). The first step is chosen from y alone, as in the core."""
     rms = lambda v: np.sqrt(np.mean(v * v))  # noqa: E731
     y = np.array(y, np.float64)
     t0, t_end = float(stops[0]), float(stops[-1])
     direction, interval = (1.0 if t_end >= t0 else -1.0), abs(t_end - t0)
     out = []
+    if div is not None:
+        y0, f0 = y, f
+        y = np.append(y, 0.0)
+        f = lambda t, ya: np.append(f0(t, ya[:-1]), div(t, ya[:-1]))  # noqa: E731
     if interval == 0:
         return [y.copy() for _ in stops[1:]], 0, 0, 0, "finished"
     k1 = f(t0, y)
-    scale = atol + np.abs(y) * rtol
-    d0, d1 = rms(y / scale), rms(k1 / scale)
+    yx, kx = (y0, k1[:-1]) if div is not None else (y, k1)  # the first step from y alone
+    scale = atol + np.abs(yx) * rtol
+    d0, d1 = rms(yx / scale), rms(kx / scale)
     h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
     h0 = min(h0, interval)
-    d2 = rms((f(t0 + h0 * direction, y + h0 * direction * k1) - k1) / scale) / h0
+    probe = f(t0 + h0 * direction, y + h0 * direction * k1)
+    d2 = rms(((probe[:-1] if div is not None else probe) - kx) / scale) / h0
     h1 = max(1e-6, h0 * 1e-3) if d1 <= 1e-15 and d2 <= 1e-15 else (0.01 / max(d1, d2)) ** 0.2
     h_abs = min(100 * h0, h1, interval)
     t, stop, evaluations, accepted, rejected, attempts, was_rejected = t0, 1, 2, 0, 0, 0, False
@@ -177,7 +187,8 @@ def dopri5(f, stops, y, rtol: float, atol: float, max_steps: int = 10**6):
         K.append(f(t_new, y_new))
         evaluations += 6
         err = sum(e * k for e, k in zip(E, K)) * h
-        norm = rms(err / (atol + np.maximum(np.abs(y), np.abs(y_new)) * rtol))
+        ratio = err / (atol + np.maximum(np.abs(y), np.abs(y_new)) * rtol)
+        norm = rms(ratio) if div is None else max(rms(ratio[:-1]), abs(ratio[-1]))
         if norm < 1:
             factor = 10.0 if norm == 0 else min(10.0, 0.9 * norm**-0.2)
             h_abs *= min(1.0, factor) if was_rejected else factor
