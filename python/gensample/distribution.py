@@ -6,7 +6,7 @@ import abc
 
 import numpy as np
 
-from ._validation import check_count, check_float_dtype, check_n_threads, empty_output
+from ._validation import check_bool, check_count, check_float_dtype, check_n_threads, empty_output
 
 
 class Distribution(abc.ABC):
@@ -35,16 +35,27 @@ class Distribution(abc.ABC):
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """Log-density at each row of ``x`` (shape ``(n, dim)``), shape ``(n,)``."""
 
-    def _sample_by_rows(self, n, rng, dtype, n_threads) -> np.ndarray:
+    def _sample_by_rows(self, n, rng, dtype, n_threads, progress=False) -> np.ndarray:
         """``sample`` for models that fill rows ``r0 ..`` of stream ``key`` in place with
-        ``_sample_rows(key, r0, out, n_threads)``: checks the arguments, allocates, fills."""
+        ``_sample_rows(key, r0, out, n_threads)``: checks the arguments, allocates, fills
+        (with progress, in 100 batches: rows are pure functions of (key, row))."""
+        from ._progress import Progress
         from .random import key_from_rng
 
         n = check_count(n)
         dtype = check_float_dtype(dtype)
         threads = check_n_threads(n_threads)
+        progress = check_bool(progress, "progress")
         out = empty_output(n, self.dim, dtype)
-        self._sample_rows(key_from_rng(rng), 0, out, threads)
+        key = key_from_rng(rng)
+        if not progress:
+            self._sample_rows(key, 0, out, threads)
+            return out
+        step = max(1, -(-n // 100))
+        with Progress(n, True, f"{type(self).__name__}.sample") as bar:
+            for r0 in range(0, n, step):
+                self._sample_rows(key, r0, out[r0:r0 + step], threads)
+                bar.update(len(out[r0:r0 + step]))
         return out
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:

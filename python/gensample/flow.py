@@ -270,9 +270,13 @@ class Flow(Distribution):
         row = {float(t): i for i, t in enumerate(stops[1:])}
         return np.stack([start if t == t0 else snaps[row[float(t)]] for t in ask])
 
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
-        """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d)."""
-        return self._sample_by_rows(n, rng, dtype, n_threads)
+    def sample(self, n, rng=None, dtype=np.float64, n_threads=None, progress=False) -> np.ndarray:
+        """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d).
+
+        ``progress=True`` shows progress on stderr (:func:`gensample.generate`'s rules); the
+        particles then go in 100 batches, which changes no value.
+        """
+        return self._sample_by_rows(n, rng, dtype, n_threads, progress=progress)
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""

@@ -14,12 +14,14 @@ import warnings
 import numpy as np
 
 from . import _core
+from ._progress import Progress
 from ._validation import (
     _short,
     as_array,
     as_dataset,
     as_points,
     as_sample_weights,
+    check_bool,
     check_choice,
     check_count,
     check_float_dtype,
@@ -253,18 +255,21 @@ class GMM(Distribution):
 
     # ---- fit ----------------------------------------------------------------------------
 
-    def fit(self, X, weights=None, n_threads=None) -> "GMM":
-        """Fit by EM to the rows of ``X`` (n, d), with optional non-negative sample ``weights``."""
+    def fit(self, X, weights=None, n_threads=None, progress=False) -> "GMM":
+        """Fit by EM to the rows of ``X`` (n, d), with optional non-negative sample ``weights``;
+        ``progress=True`` reports the EM iterations and the lower bound on stderr
+        (:func:`gensample.generate`'s rules)."""
         X = as_dataset(X)
+        progress = check_bool(progress, "progress")
         n = X.shape[0]
         v = np.ones(n) if weights is None else as_sample_weights(weights, n) * n
         if int(np.count_nonzero(v)) < self.n_components:
             raise ValueError(f"n_components={self.n_components} needs at least as many samples (rows of X) with "
                              f"positive weight, got {int(np.count_nonzero(v))}")
         threads = check_n_threads(n_threads)
-        return self._fit(X, v, threads)
+        return self._fit(X, v, threads, progress=progress)
 
-    def _fit(self, X, v, threads, override=None) -> "GMM":
+    def _fit(self, X, v, threads, override=None, progress=False) -> "GMM":
         """EM from each of n_init initialisations (or from the current parameters, warm).
 
         ``override``: any of "weights", "means", "covariances" replacing the initialisation's
@@ -283,7 +288,7 @@ class GMM(Distribution):
                 w, m, c = self._initialise(X, v, _core.subkey(key, i), threads)
                 start = (override.get("weights", w), override.get("means", m), override.get("covariances", c))
             self._set(*start)
-            lower_bound, n_iter, converged = self._em(X, v, threads)
+            lower_bound, n_iter, converged = self._em(X, v, threads, progress)
             if best is None or lower_bound > best[0]:
                 best = (lower_bound, n_iter, converged, self.weights_, self.means_, self.covariances_)
         self.lower_bound_, self.n_iter_, self.converged_ = best[:3]
@@ -293,18 +298,20 @@ class GMM(Distribution):
                           "raise max_iter or tol, or check the data", ConvergenceWarning, stacklevel=3)
         return self
 
-    def _em(self, X, v, threads) -> tuple:
+    def _em(self, X, v, threads, progress=False) -> tuple:
         """EM iterations from the current parameters: (lower bound, iterations, converged)."""
         full = self.covariance in ("full", "tied")
         total = float(v.sum())
         lower_bound = -np.inf
-        for it in range(1, self.max_iter + 1):
-            previous = lower_bound
-            weight, first, second, ll = _core.gmm_em_moments(self._engine(np.float64), X, v, full, threads)
-            lower_bound = ll / total
-            self._set(*self._m_step(weight, first, second))
-            if abs(lower_bound - previous) < self.tol:
-                return lower_bound, it, True
+        with Progress(self.max_iter, progress, "GMM.fit", unit="EM iterations") as bar:
+            for it in range(1, self.max_iter + 1):
+                previous = lower_bound
+                weight, first, second, ll = _core.gmm_em_moments(self._engine(np.float64), X, v, full, threads)
+                lower_bound = ll / total
+                self._set(*self._m_step(weight, first, second))
+                bar.update(1, lower_bound=f"{lower_bound:.6g}")
+                if abs(lower_bound - previous) < self.tol:
+                    return lower_bound, it, True
         return lower_bound, self.max_iter, False
 
     def _m_step(self, weight, first, second):

@@ -17,7 +17,9 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._validation import _short, as_array, as_dataset, check_allocation, check_choice, check_n_threads, check_positive_int, check_real
+from ._progress import Progress
+from ._validation import (_short, as_array, as_dataset, check_allocation, check_bool, check_choice, check_n_threads,
+                          check_positive_int, check_real)
 from .distribution import Distribution
 from .random import key_from_rng
 
@@ -123,17 +125,20 @@ def mmd(x, y, kernel="gaussian", bandwidth="median", n_threads=None) -> float:
     return _mmd2_from_sums(sxx, syy, sxy, len(x), len(y))
 
 
-def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rng=None, n_threads=None):
+def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rng=None, n_threads=None,
+             progress=False):
     """A permutation test of "x and y come from one distribution": ``(mmd2, p_value)``.
 
     The bandwidth is fixed on the pooled sample; each of ``n_permutations`` random splits
     of the pooled sample gives an MMD^2, and ``p = (1 + #{MMD^2_perm >= MMD^2}) / (1 + P)``.
-    Each permutation costs (n + m) n kernel evaluations.
+    Each permutation costs (n + m) n kernel evaluations. ``progress=True`` reports the
+    permutations on stderr (:func:`gensample.generate`'s rules).
     """
     x, y = _pair(x, y)
     _check_sizes(x, y, "mmd_test")
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     threads = check_n_threads(n_threads)
+    progress = check_bool(progress, "progress")
     gamma = _gamma(kernel, bandwidth, x, y)
     z = np.concatenate([x, y])
     n, m = len(x), len(y)
@@ -148,7 +153,11 @@ def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rn
 
     observed = statistic(np.arange(n))
     gen = np.random.default_rng(key_from_rng(rng))
-    null = np.array([statistic(gen.permutation(n + m)[:n]) for _ in range(n_permutations)])
+    null = np.empty(n_permutations)
+    with Progress(n_permutations, progress, "mmd_test", unit="permutations") as bar:
+        for i in range(n_permutations):
+            null[i] = statistic(gen.permutation(n + m)[:n])
+            bar.update(1)
     return observed, float((1 + np.count_nonzero(null >= observed)) / (1 + n_permutations))
 
 
