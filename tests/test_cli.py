@@ -3,6 +3,7 @@
 import io
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -129,8 +130,10 @@ def test_plot_writes_a_picture(tmp_path, capsys):
 def test_bench_lists_and_refuses_unknown_areas(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     assert main(["bench", "--list"]) == 0
-    areas = capsys.readouterr().out.split()
-    assert {"random", "regions", "kde", "gmm", "flows", "scale"} <= set(areas)
+    lines = capsys.readouterr().out.splitlines()
+    areas = {line.split()[0] for line in lines}
+    assert {"random", "regions", "kde", "gmm", "flows", "scale", "metrics", "contention"} <= areas
+    assert all(len(line.split()) > 3 for line in lines)  # each with what it measures
     assert main(["bench", "nope"]) == 2
     assert "unknown bench area 'nope'" in capsys.readouterr().err
 
@@ -146,10 +149,12 @@ def test_bench_outside_a_checkout(tmp_path, capsys, monkeypatch):
     [
         (["sample", "nope", "-n", "3", "-o", "x.npy"], "unknown model 'nope'"),
         (["sample", "unit-square", "-n", "-3", "-o", "x.npy"], "-n must be non-negative"),
-        (["sample", "unit-square", "-n", "3", "-o", "x.csv"], "out must end in one of .npy, .parquet, .zarr"),
+        (["sample", "unit-square", "-n", "3", "-o", "x.csv"], "-o must end in one of .npy, .parquet, .zarr"),
         (["sample", "unit-square", "-n", str(2**62), "-o", "x.npy"], "GiB free"),
-        (["sample", "unit-square", "-n", "3", "--threads", "0", "-o", "x.npy"], "n_threads must be a positive"),
-        (["sample", "unit-square", "-n", "3", "--chunk", "0", "-o", "x.npy"], "chunk must be a positive integer"),
+        (["sample", "unit-square", "-n", "3", "--threads", "0", "-o", "x.npy"], "--threads must be a positive"),
+        (["sample", "unit-square", "-n", "3", "--chunk", "0", "-o", "x.npy"], "--chunk must be a positive"),
+        (["info", "model.npy"], "is an .npz archive (a model file?) named .npy"),
+        (["info", "notes.npz"], "notes.npz is not a gensample model file: not an .npz archive"),
         (["sample", "unit-square", "-n", "3", "-o", "no/such/folder/x.npy"], "does not exist"),
         (["fit", "gmm", "missing.npy", "-o", "m.npz"], "missing.npy"),
         (["fit", "kde", "data.npy", "--bandwidth", "wide", "-o", "m.npz"], "--bandwidth must be"),
@@ -159,6 +164,9 @@ def test_bench_outside_a_checkout(tmp_path, capsys, monkeypatch):
 def test_user_errors_exit_2_without_traceback(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save("data.npy", np.ones((10, 2)))
+    with open("model.npy", "wb") as f:
+        np.savez(f, a=np.ones(2))  # a zip archive named .npy
+    Path("notes.npz").write_text("not an archive")
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -169,7 +177,7 @@ def test_existing_outputs_need_overwrite(tmp_path, capsys):
     np.save(out, np.zeros(3))
     before = out.read_bytes()
     assert main(["sample", "moons", "-n", "10", "-o", str(out)]) == 2
-    assert "exists: pass overwrite=True" in capsys.readouterr().err and out.read_bytes() == before
+    assert "exists: pass --overwrite to replace it" in capsys.readouterr().err and out.read_bytes() == before
     assert main(["sample", "moons", "-n", "10", "-o", str(out), "--overwrite"]) == 0
     np.save(tmp_path / "d.npy", np.random.default_rng(0).normal(size=(50, 2)))
     (tmp_path / "m.npz").write_bytes(b"keep me")
@@ -196,3 +204,50 @@ def test_entry_point_and_help():
     assert "--resume" in done.stdout and "--chunk" in done.stdout
     done = subprocess.run([sys.executable, "-m", "gensample", "frobnicate"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_counts_as_people_write_them(tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    assert main(["sample", "unit-square", "-n", "1e3", "--chunk", "2.5e2", "--seed", "1", "-o", str(out)]) == 0
+    assert out.read_bytes() == npy_bytes(gs.Box([0, 0], [1, 1]).sample(1000, rng=1))
+    for bad in ("2.5", "1e3.5", "ten", "1e30"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["sample", "unit-square", "-n", bad, "-o", str(tmp_path / "t.npy")])
+        assert exit_.value.code == 2
+        assert "expected a whole number such as 1000000 or 1e6" in capsys.readouterr().err
+
+
+def test_cli_words_name_flags_not_keywords(tmp_path, capsys):
+    """The library says resume=True; the command line says --resume."""
+    from gensample.__main__ import _cli_words
+
+    assert _cli_words("x exists: pass overwrite=True to replace it") == "x exists: pass --overwrite to replace it"
+    assert _cli_words("other arguments (n differ); pass resume=False to start over") == \
+        "other arguments (n differ); run without --resume to start over"
+    assert _cli_words("discarding 2 finished chunks ...; resume=True would have kept them").endswith(
+        "--resume would have kept them")
+    out = tmp_path / "s.npy"
+    partial = tmp_path / "s.npy.partial"
+    partial.mkdir()  # a run left unfinished, then started again without --resume
+    (partial / "state.json").write_text("{}")
+    (partial / "done.log").write_text("0\n1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest: shown, not raised
+        assert main(["sample", "unit-square", "-n", "1000", "--chunk", "100", "--seed", "1", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("gensample: warning: discarding 2 finished chunks") and "Traceback" not in err
+    assert main(["sample", "unit-square", "-n", "10", "-o", str(out)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["sample", "unit-square", "-n", "10", "--chunk", "5", "-o", str(out), "--overwrite"]) == 0
+    (partial).mkdir()
+    (partial / "state.json").write_text('{"format": "gensample-partial"}')
+    assert main(["sample", "unit-square", "-n", "10", "-o", str(out), "--overwrite", "--resume"]) == 2
+    assert "run without --resume to start over" in capsys.readouterr().err
+
+
+def test_bench_passes_size_threads_and_repeats_through(tmp_path, capfd):
+    (tmp_path / "bench_echo.py").write_text('"""Echoes its arguments."""\nimport sys\nprint("argv", sys.argv[1:])\n')
+    assert main(["bench", "echo", "--dir", str(tmp_path), "--n", "1e3", "--threads", "2", "--repeats", "1"]) == 0
+    assert "argv ['--n=1000', '--threads=2', '--repeats=1']" in capfd.readouterr().out
+    assert main(["bench", "--list", "--dir", str(tmp_path)]) == 0
+    assert "echo         Echoes its arguments." in capfd.readouterr().out

@@ -267,3 +267,14 @@ def test_format_is_documented_json(tmp_path):
 def test_save_to_a_file_object_is_refused_with_a_clear_error(tmp_path):
     with pytest.raises(TypeError):
         MODELS["box"].save(io.BytesIO())
+
+
+def test_a_model_file_is_an_npz(tmp_path):
+    """A zip archive under a .npy name fools every .npy reader (gensample info said
+    'AttributeError'): save refuses any other suffix and names the right one."""
+    gmm = MODELS["gmm-full"]
+    for name in ("m.npy", "m", "m.parquet"):
+        with pytest.raises(ValueError, match=r"path must end in \.npz .* use '.*m\.npz'"):
+            gmm.save(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    assert gs.load(gmm.save(tmp_path / "M.NPZ")).dim == gmm.dim

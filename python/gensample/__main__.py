@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,41 @@ class UsageError(Exception):
     """A user mistake: reported on stderr without a traceback, exit code 2."""
 
 
+def _count(text: str) -> int:
+    """A row count as people write it: 1000000, 1e6, 1_000_000 (a whole number)."""
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 1000000 or 1e6, got {text!r}") from None
+    if not value.is_integer() or abs(value) >= 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 1000000 or 1e6, got {text!r}")
+    return int(value)
+
+
+# The library's messages name its keywords; the command line's name its flags.
+_FLAGS = [
+    (re.compile(r"\bpass overwrite=True\b"), "pass --overwrite"),
+    (re.compile(r"\bpass resume=False\b"), "run without --resume"),
+    (re.compile(r"\bresume=True\b"), "--resume"),
+    (re.compile(r"\boverwrite=True\b"), "--overwrite"),
+    (re.compile(r"\bon_failure='return'\b"), "a model whose on_failure is 'return'"),
+    (re.compile(r"^n must\b"), "-n must"),
+    (re.compile(r"^chunk must\b"), "--chunk must"),
+    (re.compile(r"^n_threads must\b"), "--threads must"),
+    (re.compile(r"^out must\b"), "-o must"),
+]
+
+
+def _cli_words(message: str) -> str:
+    for pattern, flag in _FLAGS:
+        message = pattern.sub(flag, message)
+    return message
+
+
 def _model(name: str):
     """A built-in model by name, or a model file by path."""
     if name in MODELS:
@@ -61,6 +98,8 @@ def _sample(args) -> int:
 
     if args.n < 0:
         raise UsageError(f"-n must be non-negative, got {args.n}")
+    if args.chunk is not None and args.chunk < 1:
+        raise UsageError(f"--chunk must be a positive number of rows, got {args.chunk}")
     seed = secrets.randbits(63) if args.seed is None else args.seed
     model = _model(args.model)
     path = generate(model, args.n, rng=seed, out=args.output, chunk=args.chunk, dtype=np.dtype(args.dtype),
@@ -161,15 +200,25 @@ def _bench(args) -> int:
                          "run from the checkout or pass --dir PATH/TO/bench")
     suites = {p.stem[len("bench_"):]: p for p in sorted(folder.glob("bench_*.py"))}
     if args.list:
-        print("\n".join(suites))
+        for name, path in suites.items():
+            print(f"{name:<12} {_first_line(path)}")
         return 0
     if args.area is not None and args.area not in suites:
         raise UsageError(f"unknown bench area {args.area!r}; areas in {folder}: {', '.join(suites)}")
+    passed = [f"--{k}={v}" for k in ("n", "threads", "repeats") if (v := getattr(args, k)) is not None]
     status = 0
     for area in [args.area] if args.area else list(suites):
-        print(f"== bench {area} ({suites[area]})", flush=True)
-        status = max(status, subprocess.call([sys.executable, str(suites[area])], cwd=folder.parent))
+        print(f"== bench {area} ({suites[area]}) {' '.join(passed)}", flush=True)
+        status = max(status, subprocess.call([sys.executable, str(suites[area]), *passed], cwd=folder.parent))
     return status
+
+
+def _first_line(path: Path) -> str:
+    """The first line of a suite's docstring: what it measures against what."""
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return doc.strip().split("\n")[0]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,12 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Draw N samples of MODEL into FILE, in chunks (bounded memory). The same seed "
                                    "gives the same bytes for any --chunk and --threads.")
     p.add_argument("model", metavar="MODEL", help=f"a model file (.npz) or one of: {', '.join(sorted(MODELS))}")
-    p.add_argument("-n", type=int, required=True, help="number of samples")
+    p.add_argument("-n", type=_count, required=True, help="number of samples (1000000 or 1e6)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file: .npy, .parquet or .zarr")
     p.add_argument("--seed", type=int, default=None, help="seed (default: a fresh one, printed)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--chunk", type=int, default=None, help="rows per chunk (default: 32 MiB)")
-    p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--chunk", type=_count, default=None, help="rows per chunk (default: 32 MiB)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads (default: gensample's rules: OMP_NUM_THREADS, else all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     p.add_argument("--resume", action="store_true", help="carry on from an interrupted run's FILE.partial/")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -224,15 +274,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_plot)
 
     p = sub.add_parser("bench", help="run the bench/ suites of a source checkout (peers side by side)")
-    p.add_argument("area", nargs="?", help="one suite (random, regions, kde, gmm, flows, scale); default: all")
-    p.add_argument("--list", action="store_true", help="list the suites")
+    p.add_argument("area", nargs="?", help="one suite (see --list); default: all")
+    p.add_argument("--list", action="store_true", help="list the suites and what each measures")
     p.add_argument("--dir", default=None, help="the bench/ folder (default: ./bench or the checkout's)")
+    p.add_argument("--n", type=_count, default=None, help="the suite's size (its --n; see its --help)")
+    p.add_argument("--threads", type=int, default=None, help="gensample's threads in the suite")
+    p.add_argument("--repeats", type=int, default=None, help="runs per case (the best or the median counts)")
     p.set_defaults(run=_bench)
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"gensample: warning: {_cli_words(str(message))}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -240,7 +298,7 @@ def main(argv=None) -> int:
         print(f"gensample: interrupted{hint}", file=sys.stderr)
         return 1
     except (UsageError, ValueError, TypeError, OSError, MemoryError, ImportError, RuntimeError) as exc:
-        print(f"gensample: error: {exc}", file=sys.stderr)
+        print(f"gensample: error: {_cli_words(str(exc))}", file=sys.stderr)
         return 2
 
 

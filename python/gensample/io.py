@@ -92,7 +92,8 @@ def to_arrays(model) -> dict:
 
 
 def save(model, path, overwrite: bool = False) -> Path:
-    """Write ``model`` to ``path`` (a ``.npz`` model file; the suffix is not added).
+    """Write ``model`` to ``path``, a ``.npz`` model file (another suffix is an error: a zip
+    archive named ``.npy`` would fool every reader of ``.npy`` files).
 
     The file appears complete or not at all: it is written under a temporary name and
     renamed. An existing file is replaced only with ``overwrite=True``.
@@ -105,6 +106,9 @@ def save(model, path, overwrite: bool = False) -> Path:
     True
     """
     path = as_path(path)
+    if path.suffix.lower() != ".npz":
+        raise ValueError(f"path must end in .npz (a model file is an .npz archive), got {str(path)!r}: "
+                         f"use {str(path.with_suffix('.npz'))!r}")
     if path.exists() and not check_bool(overwrite, "overwrite"):
         raise FileExistsError(f"{path} exists: pass overwrite=True to replace it")
     arrays = to_arrays(model)
@@ -154,6 +158,10 @@ def _read(path: Path) -> tuple[dict, dict]:
     """(header, arrays) of a model file, read whole: any fault of the archive is a ValueError."""
     where = str(path)
     with open(path, "rb") as f:  # our own handle: closed whatever the archive's state
+        magic = f.read(6)
+        f.seek(0)
+        if not magic.startswith(b"PK\x03\x04") and magic != b"\x93NUMPY":
+            raise ValueError(f"{where} is not a gensample model file: not an .npz archive")
         try:
             z = np.load(f, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):
