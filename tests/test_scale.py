@@ -409,19 +409,6 @@ def test_npy_chunks_are_mapped_one_at_a_time(tmp_path, monkeypatch):
     assert seen == [(3000, 2), (3000, 2), (3000, 2), (1000, 2)]
 
 
-def test_missing_optional_writers_name_their_extra(tmp_path, monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("pyarrow", "zarr")
-                        else real(name, *a))
-    with pytest.raises(ImportError, match=r"pip install 'gensample\[parquet\]'"):
-        gs.generate(GMM, 10, out=tmp_path / "x.parquet")
-    with pytest.raises(ImportError, match=r"pip install 'gensample\[dask\]'"):
-        gs.generate(GMM, 10, out=tmp_path / "x.zarr")
-    assert list(tmp_path.iterdir()) == []
-
-
 # ---- one writer per output ------------------------------------------------------------------
 
 def clean_copy(tmp_path, suffix: str, seed: int, n: int, chunk: int) -> dict:

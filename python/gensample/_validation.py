@@ -279,3 +279,14 @@ def as_sample_weights(weights, n: int, name: str = "weights", data: str = "X") -
         raise ValueError(f"{name} must have a positive sum (got all zeros)")
     w = w / w.max()  # the sum of huge weights must not overflow
     return w / np.sum(w)
+
+
+def require(module: str, what: str, extra: str):
+    """Import an optional dependency, or raise an ImportError that names the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{what} needs {module.split('.')[0]}: pip install \"gensample[{extra}]\" "
+                          f"(from a source checkout: pip install \".[{extra}]\")") from exc

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_count, check_float_dtype, check_positive_int
+from ._validation import check_count, check_float_dtype, check_positive_int, require
 from .random import key_from_rng
 from .scale import check_model, default_chunk
 
@@ -75,11 +75,8 @@ def sample(dist, n, chunks=None, rng=None, dtype=np.float64, n_threads=1, client
     >>> bool((x.compute() == gmm.sample(10_000, rng=0)).all())
     True
     """
-    try:
-        import dask
-        import dask.array as da
-    except ImportError as exc:
-        raise ImportError("gensample.dask needs dask: pip install 'gensample[dask]'") from exc
+    dask = require("dask", "gensample.dask", "dask")
+    da = require("dask.array", "gensample.dask", "dask")
     dist = check_model(dist)
     n = check_count(n)
     dtype = check_float_dtype(dtype)

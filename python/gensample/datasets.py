@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_allocation, check_n_threads, check_positive_int, check_real, empty_output
+from ._validation import (as_points, check_allocation, check_n_threads, check_positive_int, check_real, empty_output,
+                          require)
 from .distribution import Distribution
 from .raster import GeoMask, RasterMask
 
@@ -46,8 +47,10 @@ def world_land(resolution: float = 1 / 120, method: str = "exact", cache: bool =
     is cached (``cache_dir()``), so later loads skip the 1 GB mask.
 
     >>> import gensample as gs
-    >>> land = gs.datasets.world_land(resolution=1.0)        # doctest: +SKIP
-    >>> lonlat = land.sample(1_000_000, rng=0)               # doctest: +SKIP
+    >>> land = gs.datasets.world_land(resolution=1.0)        # 1-degree cells
+    >>> lonlat = land.sample(1_000_000, rng=0)
+    >>> round(float(land.contains(lonlat).mean()), 3)
+    1.0
     """
     factor = resolution * _LAND_CELLS_PER_DEGREE
     if not (math.isfinite(factor) and factor >= 1 and abs(factor - round(factor)) < 1e-9):
@@ -60,14 +63,15 @@ def world_land(resolution: float = 1 / 120, method: str = "exact", cache: bool =
     try:  # the version only: importing the package would load its 1 GB mask
         version = metadata.version("global-land-mask")
     except metadata.PackageNotFoundError as exc:
-        raise ImportError("world_land() needs global-land-mask: pip install 'gensample[datasets]'") from exc
+        raise ImportError("world_land() needs global-land-mask: pip install \"gensample[datasets]\" "
+                          "(from a source checkout: pip install \".[datasets]\")") from exc
     path = cache_dir() / f"world_land_{factor}_v{_CACHE_VERSION}_{version}.npz"
     shape = (21600 // factor, 43200 // factor)
     if cache and path.exists():
         with np.load(path) as z:
             runs = (z["row_ptr"], z["start"], z["length"], None)
         return GeoMask._from_runs(shape, runs, (-90.0, 90.0), (-180.0, 180.0), method=method)
-    from global_land_mask import globe
+    globe = require("global_land_mask.globe", "world_land()", "datasets")
 
     land = ~globe._mask  # True = water in the package
     if factor > 1:
@@ -90,7 +94,8 @@ def horse(method: str = "exact") -> RasterMask:
     try:
         from skimage import data
     except ImportError as exc:
-        raise ImportError("horse() needs scikit-image: pip install 'gensample[datasets]'") from exc
+        raise ImportError("horse() needs scikit-image: pip install \"gensample[datasets]\" "
+                          "(from a source checkout: pip install \".[datasets]\")") from exc
     return RasterMask(~data.horse(), method=method)
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_positive_int
+from ._validation import check_positive_int, require
 
 __all__ = ["density", "flow_paths", "region", "scatter", "world"]
 
 
 def _axes(ax):
+    require("matplotlib", "gensample.plot", "plot")
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -149,6 +150,7 @@ def region(region, ax=None, resolution=400, color="tab:blue", alpha=0.6, extent=
 def flow_paths(flow, n=300, steps=40, ax=None, rng=0, cmap="viridis"):
     """``n`` particles carried by a 2-D :class:`~gensample.Flow` from ``N(0, I)`` (grey dots)
     to ``p_model`` (coloured dots), with their paths at ``steps`` times in between."""
+    require("matplotlib", "gensample.plot", "plot")
     from matplotlib.collections import LineCollection
 
     from .flow import Flow

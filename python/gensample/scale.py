@@ -37,14 +37,15 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._files import OutputInUseError, OutputLock, exchange, fsync, write_atomic
-from ._validation import as_path, check_bool, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output
+from ._progress import Progress
+from ._validation import (as_path, check_bool, check_count, check_float_dtype, check_n_threads, check_positive_int,
+                          empty_output, require)
 from .distribution import Distribution
 from .random import key_from_rng
 
@@ -95,27 +96,6 @@ def fingerprint(dist) -> str:
     return h.hexdigest()
 
 
-class _Progress:
-    """A tqdm bar on stderr when asked for, tqdm is installed and stderr is a terminal."""
-
-    def __init__(self, total: int, enabled: bool, desc: str):
-        self._bar = None
-        if enabled and total > 0 and hasattr(sys.stderr, "isatty") and sys.stderr.isatty():
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                return
-            self._bar = tqdm(total=total, unit="rows", unit_scale=True, desc=desc, file=sys.stderr)
-
-    def update(self, rows: int) -> None:
-        if self._bar is not None:
-            self._bar.update(rows)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
 def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress=True, n_threads=None,
              overwrite=False, resume=False):
     """Draw ``n`` rows of ``dist`` in chunks: an ``(n, dim)`` array, or a file at ``out``.
@@ -136,7 +116,8 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
         the output does not depend on it.
     dtype : float64 or float32
     progress : bool
-        Show a progress bar (tqdm, when installed and stderr is a terminal).
+        Show progress on stderr: a tqdm bar on a terminal (when tqdm is installed), else a
+        line every 10 s, so that batch logs show it too.
     n_threads : int, optional
         Threads for each chunk (default: :func:`gensample.get_num_threads`).
     overwrite : bool
@@ -166,7 +147,7 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
     if out is None:
         result = empty_output(n, dim, dtype)
         key = key_from_rng(rng)
-        bar = _Progress(n, progress, "sampling")
+        bar = Progress(n, progress, "sampling")
         try:
             for r0 in range(0, n, chunk):
                 part = result[r0:r0 + chunk]
@@ -177,7 +158,7 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
         return result
     job = _Job.open(as_path(out, "out"), dist, n, dim, dtype, chunk, rng, overwrite, resume)
     try:
-        bar = _Progress(n, progress, job.final.name)
+        bar = Progress(n, progress, job.final.name)
         try:
             bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
             for i in job.todo():
@@ -330,14 +311,6 @@ def _metadata(dist, state) -> dict:
             "dtype": state["dtype"], "key": state["key"]}
 
 
-def _require(module: str, what: str, extra: str) -> None:
-    """An optional dependency, or an ImportError that names the extra that brings it."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise ImportError(f"{what} needs {module}: pip install 'gensample[{extra}]'")
-
-
 def _check_disk_space(folder: Path, nbytes: int, final: Path) -> None:
     free = shutil.disk_usage(folder).free
     if nbytes > free:
@@ -417,7 +390,7 @@ class _ParquetWriter:
 
     @staticmethod
     def check_available() -> None:
-        _require("pyarrow", "writing .parquet", "parquet")
+        require("pyarrow.parquet", "writing .parquet", "parquet")
 
     def _part(self, i: int) -> Path:
         return self.partial / f"part-{i:09d}.parquet"
@@ -475,7 +448,7 @@ class _ZarrWriter:
 
     @staticmethod
     def check_available() -> None:
-        _require("zarr", "writing .zarr", "dask")
+        require("zarr", "writing .zarr", "dask")
 
     def create(self, metadata: dict) -> None:
         import zarr
@@ -522,9 +495,16 @@ def inspect(path) -> dict:
     reading its data."""
     path = Path(os.fspath(path))
     fmt = _format_of(path)
+    if fmt == ".parquet":
+        require("pyarrow.parquet", "reading .parquet", "parquet")
+    elif fmt == ".zarr":
+        require("zarr", "reading .zarr", "dask")
     try:
         if fmt == ".npy":
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            if isinstance(arr, np.lib.npyio.NpzFile):
+                arr.close()
+                raise ValueError("it is an .npz archive (a model file?) named .npy")
             if arr.ndim != 2:
                 raise ValueError(f"expected a 2-D array, got shape {arr.shape}")
             return {"format": "npy", "rows": arr.shape[0], "dim": arr.shape[1], "dtype": arr.dtype.name}

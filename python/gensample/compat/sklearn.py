@@ -27,10 +27,14 @@ import numbers
 import numpy as np
 import warnings
 
-from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from .._validation import require
+
+require("sklearn", "gensample.compat.sklearn", "sklearn")  # before the imports below fail without a hint
+
+from sklearn.base import BaseEstimator, DensityMixin  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning  # noqa: E402
+from sklearn.utils import check_random_state  # noqa: E402
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data  # noqa: E402
 
 from .._validation import check_count
 from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning
