@@ -68,7 +68,9 @@ def main():
     ap.add_argument("--n", type=int, default=10**7, help="rows for the samplers")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--busy", type=int, nargs="+", default=[0, 1, 2], help="busy processes beside the calls")
+    ap.add_argument("--threads", type=int, default=None, help="threads of the 'default' column (default: gensample's)")
     args = ap.parse_args()
+    gs.set_num_threads(args.threads)
     info = machine()
     print(f"# contention on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
           f"[{info['gensample_simd']}], default {info['gensample_threads']} threads; median of {args.repeats}")

@@ -26,12 +26,13 @@ torch runs with the same thread count as gensample. Usage:
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 import numpy as np
 
 import gensample as gs
 from gensample.reference import flow as ref
-from harness import Case, run
+from harness import Case, collect, optional, run
 
 
 def mixture(rng):
@@ -226,16 +227,16 @@ def cases(n, threads):
 
 
 def main():
-    import torch
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="particles")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     gs.set_num_threads(args.threads)
-    torch.set_num_threads(gs.get_num_threads())
-    result = run("flows", cases(args.n, args.threads), repeats=args.repeats)
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(gs.get_num_threads())
+    result = run("flows", collect(partial(cases, args.n, args.threads)), repeats=args.repeats)
     threads = result["machine"]["gensample_threads"]
     for row in result["results"]:
         if "particles" in row["case"]:

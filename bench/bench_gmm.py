@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from functools import partial
 
 import numpy as np
 
 import gensample as gs
 from gensample.reference import gmm as ref
-from harness import Case, run
+from harness import Case, collect, optional, run
 
 CHECK = 2000  # points whose log-density is compared with the reference
 
@@ -174,8 +175,6 @@ def sample_cases(n_samples, threads):
 
 
 def main():
-    import torch
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10**6, help="points to evaluate")
     ap.add_argument("--fit-n", type=int, default=200_000, help="points to fit")
@@ -185,11 +184,13 @@ def main():
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     gs.set_num_threads(args.threads)  # the compat fit uses the default
-    torch.set_num_threads(gs.get_num_threads())
-    cases = density_cases(2, args.n, args.threads) + density_cases(16, args.n, args.threads)
-    cases += em_cases(2, args.fit_n, args.iterations)
-    cases += em_cases(16, args.fit_n, args.iterations)
-    run("gmm", cases + sample_cases(args.samples, args.threads), repeats=args.repeats)
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(gs.get_num_threads())
+    cases = collect(partial(density_cases, 2, args.n, args.threads), partial(density_cases, 16, args.n, args.threads),
+                    partial(em_cases, 2, args.fit_n, args.iterations), partial(em_cases, 16, args.fit_n, args.iterations),
+                    partial(sample_cases, args.samples, args.threads))
+    run("gmm", cases, repeats=args.repeats)
 
 
 if __name__ == "__main__":

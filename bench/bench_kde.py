@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from functools import partial
 
 import numpy as np
 
 import gensample as gs
-from harness import Case, run
+from harness import Case, collect, run
 
 CHECK = 400  # queries whose log-density is compared with the exact reference
 
@@ -149,8 +150,10 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    cases = density_cases(2, args.n, args.n, args.threads) + density_cases(8, args.n, args.n, args.threads)
-    run("kde", cases + sample_cases(args.samples, args.threads), repeats=args.repeats)
+    cases = collect(partial(density_cases, 2, args.n, args.n, args.threads),
+                    partial(density_cases, 8, args.n, args.n, args.threads),
+                    partial(sample_cases, args.samples, args.threads))
+    run("kde", cases, repeats=args.repeats)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tracemalloc
 import numpy as np
 
 import gensample as gs
-from harness import Case, run
+from harness import Case, optional, run
 
 BLOCK = 1024  # peer rows per distance block
 
@@ -70,10 +70,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--repeats", type=int, default=2)
     args = p.parse_args()
-    import torch
-
+    torch = optional("torch")
     threads = args.threads or gs.get_num_threads()
-    torch.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
     gs.set_num_threads(threads)
     n, pn = args.n, args.peer_n
     cases = []
@@ -95,7 +95,8 @@ def main() -> None:
         cases.append(Case(f"mmd {tag}", lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
                           lambda xs=xs, ys=ys, h=h: mmd_with(cdist_sum, xs, ys, h), "scipy cdist blocks",
                           3.0 * n * n, 3.0 * pn * pn, note=lambda s=note_sc: s))
-        cases.append(Case(f"mmd {tag}", lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
+        if torch is not None:
+            cases.append(Case(f"mmd {tag}", lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
                           lambda xs=xs, ys=ys, h=h: mmd_with(torch_sum, xs, ys, h), "torch.cdist blocks",
                           3.0 * n * n, 3.0 * pn * pn,
                           note=lambda b=torch_block: f"torch block {b / 2**20:.0f} MiB"))
@@ -105,7 +106,8 @@ def main() -> None:
             cases.append(Case(f"energy {tag}", lambda x=x, y=y: gs.metrics.energy_distance(x, y),
                               lambda xs=xs, ys=ys: energy_with(cdist_sum, xs, ys), "scipy cdist blocks",
                               3.0 * n * n, 3.0 * pn * pn, note=lambda e=e_err: f"error {e:.1e}"))
-            cases.append(Case(f"energy {tag}", lambda x=x, y=y: gs.metrics.energy_distance(x, y),
+            if torch is not None:
+                cases.append(Case(f"energy {tag}", lambda x=x, y=y: gs.metrics.energy_distance(x, y),
                               lambda xs=xs, ys=ys: energy_with(torch_sum, xs, ys), "torch.cdist blocks",
                               3.0 * n * n, 3.0 * pn * pn))
     run("metrics", cases, repeats=args.repeats)

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from functools import partial
 
 import numpy as np
 
 import gensample as gs
-from harness import Case, run
+from harness import Case, collect, run
 
 
 def jitter_cells(rng, flat_idx, shape, extent):
@@ -189,7 +190,7 @@ def main():
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     gs.set_num_threads(args.threads)
-    run("regions", cases(args.n, args.threads), repeats=args.repeats)
+    run("regions", collect(partial(cases, args.n, args.threads)), repeats=args.repeats)
 
 
 if __name__ == "__main__":

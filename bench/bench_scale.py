@@ -139,12 +139,15 @@ def main() -> None:
     p.add_argument("--dask-chunk", type=int, default=5 * 10**6)
     p.add_argument("--repeats", type=int, default=3, help="fresh processes per case; the fastest counts")
     p.add_argument("--dir", default=None, help="folder for the output files (default: a temporary one)")
+    p.add_argument("--threads", type=int, default=None, help="gensample's threads in each fresh process")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         args.case = args.child
         return child(args)
+    if args.threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the children's default (gensample.threads)
 
     sys.path.insert(0, str(HERE))
     from harness import machine

@@ -29,6 +29,31 @@ class Case:
     note: Callable[[], str] | None = None  # after timing: e.g. the accuracy of each side
 
 
+def collect(*builders) -> list:
+    """The cases of each builder (a callable returning a list of Case). A builder whose peer
+    is not installed is skipped with a line saying which module it needs, so a run without
+    one optional peer still measures the others."""
+    cases = []
+    for build in builders:
+        try:
+            cases += build()
+        except ModuleNotFoundError as exc:
+            name = getattr(build, "__name__", None) or getattr(getattr(build, "func", None), "__name__", str(build))
+            print(f"skipped {name}: its peer needs {exc.name}, which is not installed (pip install \".[bench]\")")
+    return cases
+
+
+def optional(module: str):
+    """A peer's module, or None with a line saying it is skipped."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        print(f"skipped the {module} peers: {module} is not installed (pip install \".[bench]\")")
+        return None
+
+
 def machine() -> dict:
     import gensample
     from gensample import _core
