@@ -68,6 +68,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {
+        "date": time.strftime("%Y-%m-%d"),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "platform": platform.platform(),
@@ -77,7 +78,25 @@ def machine() -> dict:
         "gensample_threads": gensample.get_num_threads(),
         "gensample_simd": _core.simd_isa(),
         "openmp": _core.have_openmp(),
+        "peers": peer_versions(),
     }
+
+
+PEERS = ("scipy", "scikit-learn", "torch", "KDEpy", "torchdiffeq", "flow_matching", "geopandas", "shapely",
+         "global-land-mask", "dask", "pyarrow", "zarr")
+
+
+def peer_versions() -> dict:
+    """The installed version of every peer a suite may run (absent ones left out)."""
+    from importlib import metadata
+
+    found = {}
+    for name in PEERS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
 
 
 def _time(fn) -> float:
