@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+
+import gensample as gs
 from scipy import stats
 
 from gensample.compat.scipy import gaussian_kde
@@ -117,3 +119,13 @@ def test_kernel_density_errors():
         KernelDensity(bandwidth=-1.0).fit(np.zeros((3, 2)))
     with pytest.raises(ValueError):
         KernelDensity().fit(np.zeros((3, 2)), sample_weight=[1.0, -1.0, 1.0])
+
+
+def test_singular_data_raises_linalg_error():
+    """scipy raises numpy.linalg.LinAlgError, and user code is written as
+    ``except np.linalg.LinAlgError`` (scipy's test_singular_data_covariance_gh10205)."""
+    data = np.array([[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]])  # a constant row: singular covariance
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        gaussian_kde(data)
+    with pytest.raises(ValueError):  # still a ValueError, as before
+        gs.KDE().fit(data.T)

@@ -288,7 +288,10 @@ class GMM(Distribution):
                 w, m, c = self._initialise(X, v, _core.subkey(key, i), threads)
                 start = (override.get("weights", w), override.get("means", m), override.get("covariances", c))
             self._set(*start)
-            lower_bound, n_iter, converged = self._em(X, v, threads, progress)
+            # A warm fit goes on from the last one's lower bound (as scikit-learn's does), so
+            # fits of a few iterations each see convergence instead of restarting from -inf.
+            previous = getattr(self, "lower_bound_", -np.inf) if warm else -np.inf
+            lower_bound, n_iter, converged = self._em(X, v, threads, progress, previous)
             if best is None or lower_bound > best[0]:
                 best = (lower_bound, n_iter, converged, self.weights_, self.means_, self.covariances_)
         self.lower_bound_, self.n_iter_, self.converged_ = best[:3]
@@ -298,11 +301,11 @@ class GMM(Distribution):
                           "raise max_iter or tol, or check the data", ConvergenceWarning, stacklevel=3)
         return self
 
-    def _em(self, X, v, threads, progress=False) -> tuple:
-        """EM iterations from the current parameters: (lower bound, iterations, converged)."""
+    def _em(self, X, v, threads, progress=False, lower_bound=-np.inf) -> tuple:
+        """EM iterations from the current parameters and the lower bound they reached:
+        (lower bound, iterations, converged)."""
         full = self.covariance in ("full", "tied")
         total = float(v.sum())
-        lower_bound = -np.inf
         with Progress(self.max_iter, progress, "GMM.fit", unit="EM iterations") as bar:
             for it in range(1, self.max_iter + 1):
                 previous = lower_bound

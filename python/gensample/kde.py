@@ -102,7 +102,8 @@ def _cholesky(H: np.ndarray, what: str) -> np.ndarray:
     except np.linalg.LinAlgError:
         L = None
     if L is None or not np.isfinite(L).all() or not (np.diag(L) > 0).all():
-        raise ValueError(
+        # LinAlgError is a ValueError too: code written for scipy's gaussian_kde catches it.
+        raise np.linalg.LinAlgError(
             f"{what} is not positive definite; if the data lie in a lower-dimensional subspace "
             "(collinear coordinates, a constant column, fewer points than dimensions), reduce "
             "the dimension first or pass an explicit bandwidth"

@@ -123,6 +123,9 @@ class KernelDensity(DensityMixin, BaseEstimator):
         return self.kde_.sample(n_samples, rng=[int(v) for v in seed])
 
 
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
 def _seed(random_state) -> list:
     """gensample seed words from a scikit-learn random_state (advancing it, as sklearn does)."""
     return [int(v) for v in check_random_state(random_state).randint(0, 2**32, size=2, dtype=np.uint64)]
@@ -132,12 +135,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """A Gaussian mixture with scikit-learn's interface (``sklearn.mixture.GaussianMixture``).
 
     Same parameters; ``verbose`` and ``verbose_interval`` are accepted and print nothing.
-    ``init_params`` behaves as :class:`gensample.GMM`'s ``init`` (``"kmeans"``: k-means++
-    seeds and Lloyd steps; ``"k-means++"`` and ``"random_from_data"``: every point joins its
-    nearest seed; ``"random"``: random responsibilities); ``random_state`` seeds gensample's
-    streams, so random starts differ from scikit-learn's. Given ``weights_init``,
-    ``means_init`` and ``precisions_init`` the fit starts where scikit-learn's does and
-    reaches the same solution.
+    The starts are scikit-learn's own, drawn from the same ``random_state`` in the same order
+    (its ``KMeans``, ``kmeans_plusplus``, random responsibilities or random points, then the
+    same parameter estimates), so the same seed gives the same fit; EM then runs in
+    gensample's core. ``weights_init``, ``means_init`` and ``precisions_init`` replace the
+    start's parameters as in scikit-learn.
 
     Attributes: ``weights_``, ``means_``, ``covariances_``, ``precisions_``,
     ``precisions_cholesky_``, ``converged_``, ``n_iter_``, ``lower_bound_``,
@@ -186,6 +188,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 out["covariances"] = 1.0 / p
         return out
 
+    def _start(self, X, random_state) -> dict:
+        """scikit-learn's starting parameters: responsibilities from its initialisation, drawn
+        from random_state in its order, then its estimates of weights, means and covariances."""
+        from sklearn.cluster import KMeans, kmeans_plusplus
+
+        n, k = len(X), self.n_components
+        resp = np.zeros((n, k))
+        if self.init_params == "kmeans":
+            labels = KMeans(n_clusters=k, n_init=1, random_state=random_state).fit(X).labels_
+            resp[np.arange(n), labels] = 1
+        elif self.init_params == "random":
+            resp = random_state.uniform(size=(n, k))
+            resp /= resp.sum(axis=1)[:, None]
+        elif self.init_params == "random_from_data":
+            resp[random_state.choice(n, size=k, replace=False), np.arange(k)] = 1
+        else:  # "k-means++"
+            _, indices = kmeans_plusplus(X, k, random_state=random_state)
+            resp[indices, np.arange(k)] = 1
+        nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
+        means = resp.T @ X / nk[:, None]
+        reg, ct = self.reg_covar, self.covariance_type
+        if ct == "full":
+            cov = np.empty((k, X.shape[1], X.shape[1]))
+            for j in range(k):
+                diff = X - means[j]
+                cov[j] = (resp[:, j] * diff.T) @ diff / nk[j]
+                cov[j].flat[:: X.shape[1] + 1] += reg
+        elif ct == "tied":
+            cov = (X.T @ X - (nk * means.T) @ means) / nk.sum()
+            cov.flat[:: X.shape[1] + 1] += reg
+        else:
+            cov = resp.T @ (X * X) / nk[:, None] - 2 * means * (resp.T @ X) / nk[:, None] + means**2 + reg
+            if ct == "spherical":
+                cov = cov.mean(axis=1)
+        return {"weights": nk / n, "means": means, "covariances": cov}
+
     def fit(self, X, y=None):
         """Fit by EM (``n_init`` starts, the best kept). Returns self."""
         self.fit_predict(X, y)
@@ -201,26 +239,41 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"The 'covariance_type' parameter of GaussianMixture must be one of "
                              f"{set(COVARIANCE_TYPES)}. Got {self.covariance_type!r} instead.")
-        gmm = GMM(n_components=self.n_components, covariance=self.covariance_type, tol=self.tol,
-                  reg_covar=self.reg_covar, max_iter=self.max_iter, n_init=self.n_init, init=self.init_params,
-                  warm_start=self.warm_start, rng=_seed(self.random_state))
-        if self.warm_start and hasattr(self, "gmm_") and self.gmm_.dim == d:
-            gmm._set(self.gmm_.weights_, self.gmm_.means_, self.gmm_.covariances_)
+        if self.init_params not in INIT_PARAMS:
+            raise ValueError(f"The 'init_params' parameter of GaussianMixture must be one of {set(INIT_PARAMS)}. "
+                             f"Got {self.init_params!r} instead.")
+        warm = self.warm_start and hasattr(self, "gmm_") and self.gmm_.dim == d
+        random_state = check_random_state(self.random_state)
         given = self._override(d)
         k = self.n_components
-        checked = gmm._check_parameters(given.get("weights", np.full(k, 1.0 / k)),
-                                        given.get("means", np.zeros((k, d))),
-                                        given.get("covariances", _unit_covariances(self.covariance_type, k, d)))
-        override = {name: value for name, value in zip(("weights", "means", "covariances"), checked)
-                    if name in given}
+        placeholder = GMM(n_components=k, covariance=self.covariance_type, reg_covar=self.reg_covar)
+        checked = placeholder._check_parameters(given.get("weights", np.full(k, 1.0 / k)),
+                                                given.get("means", np.zeros((k, d))),
+                                                given.get("covariances", _unit_covariances(self.covariance_type, k, d)))
+        given = {name: value for name, value in zip(("weights", "means", "covariances"), checked) if name in given}
+        best = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            gmm._fit(X, np.ones(n), 0, override)
-        for w in caught:
-            if issubclass(w.category, ConvergenceWarning):
-                warnings.warn(str(w.message), SklearnConvergenceWarning, stacklevel=2)
-            else:
+            for _ in range(1 if warm else self.n_init):
+                gmm = GMM(n_components=k, covariance=self.covariance_type, tol=self.tol, reg_covar=self.reg_covar,
+                          max_iter=self.max_iter, warm_start=warm)
+                if warm:
+                    gmm._set(self.gmm_.weights_, self.gmm_.means_, self.gmm_.covariances_)
+                    gmm.lower_bound_ = self.gmm_.lower_bound_
+                    gmm._fit(X, np.ones(n), 0)
+                else:
+                    start = given if len(given) == 3 else {**self._start(X, random_state), **given}
+                    gmm._fit(X, np.ones(n), 0, start)
+                if best is None or gmm.lower_bound_ > best.lower_bound_:
+                    best = gmm
+        gmm = best
+        for w in caught:  # scikit-learn warns once, about the start it keeps
+            if not issubclass(w.category, ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if not gmm.converged_:
+            warnings.warn(f"Best performing initialization did not converge. Try different init parameters, or "
+                          f"increase max_iter, tol, or check for degenerate data (max_iter={self.max_iter}, "
+                          f"tol={self.tol}).", SklearnConvergenceWarning, stacklevel=2)
         self.gmm_ = gmm
         for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "converged_",
                      "n_iter_", "lower_bound_"):
