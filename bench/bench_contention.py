@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import gensample as gs
-from harness import machine
+from harness import machine, timed
 
 
 def cases(n: int, folder: Path) -> dict:
@@ -50,17 +50,13 @@ def cases(n: int, folder: Path) -> dict:
         f"Flow(rk4, 16 steps).sample {n // 100:.0e}": lambda t: flow.sample(n // 100, rng=0, n_threads=t),
         f"generate .npy {n:.0e} x 2": lambda t: gs.generate(gmm2, n, rng=0, out=out, overwrite=True, progress=False,
                                                          n_threads=t),
+        f"generate .parquet {n:.0e} x 2": lambda t: gs.generate(gmm2, n, rng=0, out=folder / "out.parquet",
+                                                             overwrite=True, progress=False, n_threads=t),
     }
 
 
 def busy_processes(k: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(k)]
-
-
-def timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main():

@@ -99,7 +99,8 @@ def peer_versions() -> dict:
     return found
 
 
-def _time(fn) -> float:
+def timed(fn) -> float:
+    """Seconds one call of fn takes, after a garbage collection."""
     gc.collect()
     t0 = time.perf_counter()
     result = fn()
@@ -120,8 +121,8 @@ def run(suite: str, cases: list[Case], repeats: int = 3, out_dir: Path | None = 
         case.gensample(), case.peer()  # warm up (imports, first-touch of code pages)
         peer_t, gs_t = [], []
         for _ in range(repeats):
-            peer_t.append(_time(case.peer))
-            gs_t.append(_time(case.gensample))
+            peer_t.append(timed(case.peer))
+            gs_t.append(timed(case.gensample))
         p, g = min(peer_t), min(gs_t)
         peer_work = case.peer_work or case.work
         ratio = (p / peer_work) / (g / case.work)  # time per item, peer over gensample

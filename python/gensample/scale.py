@@ -147,33 +147,24 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
     if out is None:
         result = empty_output(n, dim, dtype)
         key = key_from_rng(rng)
-        bar = Progress(n, progress, "sampling")
-        try:
+        with Progress(n, progress, "sampling") as bar:
             for r0 in range(0, n, chunk):
                 part = result[r0:r0 + chunk]
                 dist._sample_rows(key, r0, part, threads)
                 bar.update(len(part))
-        finally:
-            bar.close()
         return result
     job = _Job.open(as_path(out, "out"), dist, n, dim, dtype, chunk, rng, overwrite, resume)
-    try:
-        bar = Progress(n, progress, job.final.name)
-        try:
-            bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
-            for i in job.todo():
-                r0, r1 = job.rows(i)
-                buf = job.writer.buffer(r0, r1)
-                dist._sample_rows(job.key, r0, buf, threads)
-                job.writer.commit(i, r0, buf)
-                del buf  # an npy chunk's memory map closes here
-                job.mark_done(i)
-                bar.update(r1 - r0)
-        finally:
-            bar.close()
+    with job.lock, Progress(n, progress, job.final.name) as bar:
+        bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
+        for i in job.todo():
+            r0, r1 = job.rows(i)
+            buf = job.writer.buffer(r0, r1)
+            dist._sample_rows(job.key, r0, buf, threads)
+            job.writer.commit(i, r0, buf)
+            del buf  # an npy chunk's memory map closes here
+            job.mark_done(i)
+            bar.update(r1 - r0)
         return job.finish()
-    finally:
-        job.lock.release()
 
 
 class _Job:

@@ -10,8 +10,9 @@ How many threads a call uses, first rule that applies:
    ``loky`` workers set ``OMP_NUM_THREADS`` to their share of the cores, so gensample takes
    that share there;
 4. in a child process of ``multiprocessing`` (any start method, ``concurrent.futures``
-   process pools included) whose environment sets no ``OMP_NUM_THREADS``: one thread, the
-   share of one worker among a pool of as many workers as cores;
+   process pools included) or any child made by ``os.fork()``, whose environment sets no
+   ``OMP_NUM_THREADS``: one thread, the share of one worker among a pool of as many workers
+   as cores;
 5. otherwise every core this process may run on (its CPU affinity).
 
 Threads that have no work sleep instead of spinning, and the calling thread works beside
