@@ -78,8 +78,12 @@ def scale_table(result: dict) -> list[str]:
     for r in result.get("generate", []):
         lines.append(f"| {r['model']} | {r['case']} | {r['seconds']:.2f} | {r['points_per_s'] / 1e6:.1f} | "
                      f"{r['max_maxrss_mb']:.0f} | {r['time_vs_memory']:.2f}x |")
-    for r in result.get("dask", []):
-        lines.append(f"| dask | {r.get('case', '')} | {r.get('seconds', float('nan')):.2f} | | | |")
+    if result.get("dask"):
+        lines += ["", "| case | peer | peer s | gensample s | ratio | gensample M points/s |", "|---|---|---:|---:|---:|---:|"]
+        for r in result["dask"]:
+            lines.append(f"| {r['case']} (n = {r['n']:.0e}, blocks of {r['chunk']:.0e}) | {r['peer']} | "
+                         f"{r['peer_s']:.2f} | {r['gensample_s']:.2f} | {r['ratio']:.1f}x | "
+                         f"{r['gensample_points_per_s'] / 1e6:.1f} |")
     return lines
 
 
@@ -110,6 +114,9 @@ def headline(results: dict) -> str:
             rows.append(f"| contention | the default thread count beside 0-2 busy processes | 1 thread | "
                         f"{1 / s['worst_default_over_one_thread']:.2f}x in the worst row, "
                         f"{s['quiet_speedup_median']:.2f}x quiet (median) | {where} |")
+        elif suite == "scale":
+            for r in result.get("dask", []):
+                rows.append(f"| scale | gs.dask.sample: {r['case']} | {r['peer']} | {r['ratio']:.1f}x | {where} |")
         elif "results" in result:
             top = best_against_best_peer(result)
             if top:

@@ -29,23 +29,21 @@ from . import _core
 from ._validation import check_n_threads, check_positive_int
 
 
-def _set_process_share() -> None:
-    """Rule 4 above: a multiprocessing child with no OMP_NUM_THREADS takes one thread."""
-    mp = sys.modules.get("multiprocessing")
-    # A spawned child imports its main module (and so gensample) before parent_process() is
-    # set, but after it has taken its name.
-    child = mp is not None and (mp.parent_process() is not None or mp.current_process().name != "MainProcess")
+def _set_process_share(child: bool) -> None:
+    """Rule 4 above: a child process with no OMP_NUM_THREADS takes one thread."""
     _core.set_process_share(1 if child and not os.environ.get("OMP_NUM_THREADS") else 0)
 
 
-def _after_fork_in_child() -> None:
-    """A forked child is a worker of its parent's pool (rule 4), whatever made it."""
-    _core.set_process_share(0 if os.environ.get("OMP_NUM_THREADS") else 1)
+def _is_multiprocessing_child() -> bool:
+    mp = sys.modules.get("multiprocessing")
+    # A spawned child imports its main module (and so gensample) before parent_process() is
+    # set, but after it has taken its name.
+    return mp is not None and (mp.parent_process() is not None or mp.current_process().name != "MainProcess")
 
 
-_set_process_share()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_set_process_share(_is_multiprocessing_child())
+if hasattr(os, "register_at_fork"):  # a forked child is a worker of its parent, whatever made it
+    os.register_at_fork(after_in_child=lambda: _set_process_share(True))
 
 
 def set_num_threads(n: int | None) -> None:

@@ -94,7 +94,8 @@ std::atomic<int>& process_share();
 // the process share.
 int resolve_threads(int n_threads);
 
-// True: this build has no OpenMP runtime for threadpoolctl to see (threads still run).
+// Whether this build links an OpenMP runtime, whose limits (OMP_NUM_THREADS, threadpoolctl)
+// the default thread count follows; without one the pool still runs threads.
 bool have_openmp();
 
 namespace detail {
