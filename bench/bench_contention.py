@@ -20,12 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from harness import machine, timed
 
 import gensample as gs
-from harness import machine, timed
 
 
 def cases(n: int, folder: Path) -> dict:
@@ -48,10 +49,12 @@ def cases(n: int, folder: Path) -> dict:
         f"raster scene.sample {n:.0e}": lambda t: scene.sample(n, rng=0, n_threads=t),
         "KDE.logpdf 2e4 x 2e4": lambda t: kde.logpdf(queries, n_threads=t),
         f"Flow(rk4, 16 steps).sample {n // 100:.0e}": lambda t: flow.sample(n // 100, rng=0, n_threads=t),
-        f"generate .npy {n:.0e} x 2": lambda t: gs.generate(gmm2, n, rng=0, out=out, overwrite=True, progress=False,
-                                                         n_threads=t),
-        f"generate .parquet {n:.0e} x 2": lambda t: gs.generate(gmm2, n, rng=0, out=folder / "out.parquet",
-                                                             overwrite=True, progress=False, n_threads=t),
+        f"generate .npy {n:.0e} x 2": lambda t: gs.generate(
+            gmm2, n, rng=0, out=out, overwrite=True, progress=False, n_threads=t
+        ),
+        f"generate .parquet {n:.0e} x 2": lambda t: gs.generate(
+            gmm2, n, rng=0, out=folder / "out.parquet", overwrite=True, progress=False, n_threads=t
+        ),
     }
 
 
@@ -68,8 +71,10 @@ def main():
     args = ap.parse_args()
     gs.set_num_threads(args.threads)
     info = machine()
-    print(f"# contention on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
-          f"[{info['gensample_simd']}], default {info['gensample_threads']} threads; median of {args.repeats}")
+    print(
+        f"# contention on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
+        f"[{info['gensample_simd']}], default {info['gensample_threads']} threads; median of {args.repeats}"
+    )
     header = f"{'busy':>4}  {'case':<34} {'1 thread s':>10} {'default s':>10} {'1 / default':>11}"
     print(header)
     print("-" * len(header))
@@ -85,18 +90,28 @@ def main():
                 for name, call in calls.items():
                     if call is None:  # NumPy's reference row: one thread, no default to compare
                         ts = [timed(lambda: generator.standard_normal((args.n, 2))) for _ in range(args.repeats)]
-                        rows.append({"busy": busy, "case": name, "one_thread_s": statistics.median(ts),
-                                     "one_thread_all_s": ts})
+                        rows.append(
+                            {"busy": busy, "case": name, "one_thread_s": statistics.median(ts), "one_thread_all_s": ts}
+                        )
                         print(f"{busy:>4}  {name:<34} {statistics.median(ts):10.3f}")
                         continue
                     call(1), call(None)  # warm up
                     one, default = [], []
                     for _ in range(args.repeats):  # alternately, so drift hits both
-                        one.append(timed(lambda: call(1)))
-                        default.append(timed(lambda: call(None)))
+                        one.append(timed(partial(call, 1)))
+                        default.append(timed(partial(call, None)))
                     m1, md = statistics.median(one), statistics.median(default)
-                    rows.append({"busy": busy, "case": name, "one_thread_s": m1, "default_s": md,
-                                 "speedup": m1 / md, "one_thread_all_s": one, "default_all_s": default})
+                    rows.append(
+                        {
+                            "busy": busy,
+                            "case": name,
+                            "one_thread_s": m1,
+                            "default_s": md,
+                            "speedup": m1 / md,
+                            "one_thread_all_s": one,
+                            "default_all_s": default,
+                        }
+                    )
                     print(f"{busy:>4}  {name:<34} {m1:10.3f} {md:10.3f} {m1 / md:10.2f}x")
             finally:
                 for p in procs:
@@ -105,17 +120,32 @@ def main():
     timed_rows = [r for r in rows if "speedup" in r]
     worst = min(r["speedup"] for r in timed_rows)
     quiet = [r["speedup"] for r in timed_rows if r["busy"] == 0]
-    summary = {"worst_default_over_one_thread": 1 / worst,
-               "quiet_speedup_min": min(quiet) if quiet else None,
-               "quiet_speedup_median": statistics.median(quiet) if quiet else None}
+    summary = {
+        "worst_default_over_one_thread": 1 / worst,
+        "quiet_speedup_min": min(quiet) if quiet else None,
+        "quiet_speedup_median": statistics.median(quiet) if quiet else None,
+    }
     print(f"worst row: the default takes {1 / worst:.2f}x the one-thread time (target <= 1.10)")
     if quiet:
-        print(f"quiet: the default is {summary['quiet_speedup_median']:.2f}x one thread (median over rows; "
-              f"lowest {summary['quiet_speedup_min']:.2f}x; target >= 1.6x on 2 cores)")
+        print(
+            f"quiet: the default is {summary['quiet_speedup_median']:.2f}x one thread (median over rows; "
+            f"lowest {summary['quiet_speedup_min']:.2f}x; target >= 1.6x on 2 cores)"
+        )
     out = Path(__file__).parent / "results" / "contention.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"suite": "contention", "machine": info, "repeats": args.repeats, "n": args.n,
-                               "summary": summary, "results": rows}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "suite": "contention",
+                "machine": info,
+                "repeats": args.repeats,
+                "n": args.n,
+                "summary": summary,
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

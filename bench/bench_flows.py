@@ -29,10 +29,10 @@ import argparse
 from functools import partial
 
 import numpy as np
+from harness import Case, collect, optional, run
 
 import gensample as gs
 from gensample.reference import flow as ref
-from harness import Case, collect, optional, run
 
 
 def mixture(rng):
@@ -88,6 +88,7 @@ def cases(n, threads):
         def go():
             out["gs"] = flow.integrate(x, n_threads=threads)
             return out["gs"]
+
         return go
 
     def tdq(method, steps, dtype):
@@ -96,9 +97,11 @@ def cases(n, threads):
 
         def go():
             with torch.no_grad():
-                out["peer"] = odeint(u, start, torch.tensor([0.0, 1.0], dtype=dtype), method=method,
-                                     options={"step_size": 1.0 / steps})[-1].numpy()
+                out["peer"] = odeint(
+                    u, start, torch.tensor([0.0, 1.0], dtype=dtype), method=method, options={"step_size": 1.0 / steps}
+                )[-1].numpy()
             return out["peer"]
+
         return go
 
     def fm(method, steps, dtype):
@@ -113,9 +116,11 @@ def cases(n, threads):
 
         def go():
             with torch.no_grad():
-                out["peer"] = solver.sample(start, step_size=1.0 / steps, method=method,
-                                            time_grid=torch.tensor([0.0, 1.0], dtype=dtype)).numpy()
+                out["peer"] = solver.sample(
+                    start, step_size=1.0 / steps, method=method, time_grid=torch.tensor([0.0, 1.0], dtype=dtype)
+                ).numpy()
             return out["peer"]
+
         return go
 
     def numpy_rk4(steps):
@@ -123,9 +128,11 @@ def cases(n, threads):
         small = x0[: max(1, n // 10)]
 
         def go():
-            out["peer"], _ = ref.integrate(lambda t, x: (ref.mixture_velocity(*field._args(), t, x), 0.0), "rk4",
-                                           grid, small)
+            out["peer"], _ = ref.integrate(
+                lambda t, x: (ref.mixture_velocity(*field._args(), t, x), 0.0), "rk4", grid, small
+            )
             return out["peer"]
+
         return go, len(small)
 
     def note():
@@ -133,6 +140,7 @@ def cases(n, threads):
             peer = out["peer"]
             rows = slice(0, len(peer))
             return f"err: gs {err(out['gs'])}, peer {np.abs(peer - exact[rows]).max():.1e}"
+
         return f
 
     def counted(u):
@@ -141,6 +149,7 @@ def cases(n, threads):
         def f(t, x):
             calls[0] += 1
             return u(t, x)
+
         return f, calls
 
     def gs_dopri5():
@@ -150,6 +159,7 @@ def cases(n, threads):
             out["gs"] = flow.integrate(x0, n_threads=threads)
             out["gs_evals"] = flow.stats_.evaluations / n
             return out["gs"]
+
         return go
 
     def tdq_dopri5():
@@ -159,20 +169,31 @@ def cases(n, threads):
         def go():
             calls[0] = 0
             with torch.no_grad():
-                out["peer"] = odeint(u, start, torch.tensor([0.0, 1.0], dtype=torch.float64), method="dopri5",
-                                     rtol=1e-5, atol=1e-5)[-1].numpy()
+                out["peer"] = odeint(
+                    u, start, torch.tensor([0.0, 1.0], dtype=torch.float64), method="dopri5", rtol=1e-5, atol=1e-5
+                )[-1].numpy()
             out["peer_evals"] = calls[0]
             return out["peer"]
+
         return go
 
     def dopri5_note():
-        return (f"evals/particle: gs {out['gs_evals']:.1f}, peer {out['peer_evals']}; "
-                f"err: gs {err(out['gs'])}, peer {err(out['peer'])}")
+        return (
+            f"evals/particle: gs {out['gs_evals']:.1f}, peer {out['peer_evals']}; "
+            f"err: gs {err(out['gs'])}, peer {err(out['peer'])}"
+        )
 
     # The MLP: one torch module, its weights copied into gs.fields.MLP.
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(3, 256), torch.nn.SiLU(), torch.nn.Linear(256, 256), torch.nn.SiLU(),
-                              torch.nn.Linear(256, 256), torch.nn.SiLU(), torch.nn.Linear(256, 2))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 256),
+        torch.nn.SiLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.SiLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.SiLU(),
+        torch.nn.Linear(256, 2),
+    )
     mlp = gs.fields.MLP.from_torch(net)
     n_mlp = max(1, n // 10)
     m0 = x0[:n_mlp]
@@ -185,6 +206,7 @@ def cases(n, threads):
         def go():
             out["gs"] = flow.integrate(small, n_threads=threads)
             return out["gs"]
+
         return go
 
     def torch_mlp():
@@ -195,9 +217,11 @@ def cases(n, threads):
 
         def go():
             with torch.no_grad():
-                out["peer"] = odeint(u, start, torch.tensor([0.0, 1.0]), method="rk4",
-                                     options={"step_size": 1.0 / 25})[-1].numpy()
+                out["peer"] = odeint(u, start, torch.tensor([0.0, 1.0]), method="rk4", options={"step_size": 1.0 / 25})[
+                    -1
+                ].numpy()
             return out["peer"]
+
         return go
 
     def mlp_note():
@@ -207,22 +231,71 @@ def cases(n, threads):
     evals = float(n) * 100
     np_go, np_n = numpy_rk4(25)
     return [
-        Case("dopri5 1e-5 f64 (particles)", gs_dopri5(), tdq_dopri5(), "torchdiffeq dopri5 f64", float(n),
-             note=dopri5_note),
-        Case("MLP 3x256 rk4 25 f32", gs_mlp(), torch_mlp(), "torch + torchdiffeq rk4 f32", float(n_mlp) * 100,
-             note=mlp_note),
-        Case("rk4 25 steps f64", gensample("rk4", 25, x0), tdq("rk4", 25, torch.float64), "torchdiffeq odeint f64",
-             evals, note=note()),
-        Case("rk4 25 steps f32", gensample("rk4", 25, x0_32), tdq("rk4", 25, torch.float32),
-             "torchdiffeq odeint f32", evals, note=note()),
-        Case("rk4 25 steps f64", gensample("rk4", 25, x0), fm("rk4", 25, torch.float64),
-             "flow_matching ODESolver f64", evals, note=note()),
-        Case("euler 100 steps f64", gensample("euler", 100, x0), tdq("euler", 100, torch.float64),
-             "torchdiffeq odeint f64", evals, note=note()),
-        Case("euler 100 steps f32", gensample("euler", 100, x0_32), fm("euler", 100, torch.float32),
-             "flow_matching ODESolver f32", evals, note=note()),
-        Case("rk4 25 steps f64", gensample("rk4", 25, x0), np_go, "NumPy RK4 (reference twin)", evals,
-             float(np_n) * 100, note=note()),
+        Case(
+            "dopri5 1e-5 f64 (particles)",
+            gs_dopri5(),
+            tdq_dopri5(),
+            "torchdiffeq dopri5 f64",
+            float(n),
+            note=dopri5_note,
+        ),
+        Case(
+            "MLP 3x256 rk4 25 f32",
+            gs_mlp(),
+            torch_mlp(),
+            "torch + torchdiffeq rk4 f32",
+            float(n_mlp) * 100,
+            note=mlp_note,
+        ),
+        Case(
+            "rk4 25 steps f64",
+            gensample("rk4", 25, x0),
+            tdq("rk4", 25, torch.float64),
+            "torchdiffeq odeint f64",
+            evals,
+            note=note(),
+        ),
+        Case(
+            "rk4 25 steps f32",
+            gensample("rk4", 25, x0_32),
+            tdq("rk4", 25, torch.float32),
+            "torchdiffeq odeint f32",
+            evals,
+            note=note(),
+        ),
+        Case(
+            "rk4 25 steps f64",
+            gensample("rk4", 25, x0),
+            fm("rk4", 25, torch.float64),
+            "flow_matching ODESolver f64",
+            evals,
+            note=note(),
+        ),
+        Case(
+            "euler 100 steps f64",
+            gensample("euler", 100, x0),
+            tdq("euler", 100, torch.float64),
+            "torchdiffeq odeint f64",
+            evals,
+            note=note(),
+        ),
+        Case(
+            "euler 100 steps f32",
+            gensample("euler", 100, x0_32),
+            fm("euler", 100, torch.float32),
+            "flow_matching ODESolver f32",
+            evals,
+            note=note(),
+        ),
+        Case(
+            "rk4 25 steps f64",
+            gensample("rk4", 25, x0),
+            np_go,
+            "NumPy RK4 (reference twin)",
+            evals,
+            float(np_n) * 100,
+            note=note(),
+        ),
     ]
 
 
@@ -241,8 +314,10 @@ def main():
     for row in result["results"]:
         if "particles" in row["case"]:
             continue
-        print(f"{row['case']:<22} vs {row['peer']:<30} gensample {1e9 * threads / row['gensample_items_per_s']:.1f} "
-              f"ns/eval/core, peer {1e9 * threads / row['peer_items_per_s']:.1f}")
+        print(
+            f"{row['case']:<22} vs {row['peer']:<30} gensample {1e9 * threads / row['gensample_items_per_s']:.1f} "
+            f"ns/eval/core, peer {1e9 * threads / row['peer_items_per_s']:.1f}"
+        )
 
 
 if __name__ == "__main__":

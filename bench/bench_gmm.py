@@ -27,10 +27,10 @@ import warnings
 from functools import partial
 
 import numpy as np
+from harness import Case, collect, optional, run
 
 import gensample as gs
 from gensample.reference import gmm as ref
-from harness import Case, collect, optional, run
 
 CHECK = 2000  # points whose log-density is compared with the reference
 
@@ -66,8 +66,10 @@ def torch_mixture(g: gs.GMM):
     import torch
     from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-    return MixtureSameFamily(Categorical(probs=torch.from_numpy(g.weights_)),
-                             MultivariateNormal(torch.from_numpy(g.means_), scale_tril=torch.from_numpy(g._chol)))
+    return MixtureSameFamily(
+        Categorical(probs=torch.from_numpy(g.weights_)),
+        MultivariateNormal(torch.from_numpy(g.means_), scale_tril=torch.from_numpy(g._chol)),
+    )
 
 
 def torch_logpdf(mix, x, chunk=16384):
@@ -102,25 +104,55 @@ def density_cases(d, n, threads):
     gs32 = lambda: g.logpdf(x32, n_threads=threads)  # noqa: E731
 
     def errors(peer):
-        return lambda: (f"err: gs {error(g.logpdf(x[:CHECK]), exact):.1e}, "
-                        f"gs32 {error(g.logpdf(x32[:CHECK]), exact):.1e}, peer {error(peer(x[:CHECK]), exact):.1e}")
+        return lambda: (
+            f"err: gs {error(g.logpdf(x[:CHECK]), exact):.1e}, "
+            f"gs32 {error(g.logpdf(x32[:CHECK]), exact):.1e}, peer {error(peer(x[:CHECK]), exact):.1e}"
+        )
 
     tag = f"d={d} K={k}"
     return [
-        Case(f"logpdf f64 {tag}", gs64, lambda: sk.score_samples(small), "sklearn score_samples", pairs,
-             small_pairs, errors(sk.score_samples)),
-        Case(f"logpdf f32 {tag}", gs32, lambda: sk.score_samples(small), "sklearn score_samples", pairs,
-             small_pairs),
-        Case(f"logpdf f64 {tag}", gs64, lambda: torch_logpdf(mix, small), "torch MixtureSameFamily", pairs,
-             small_pairs, errors(lambda q: torch_logpdf(mix, q))),
-        Case(f"logpdf f64 {tag}", gs64, lambda: gemm_logpdf(g, small), "NumPy one-GEMM", pairs, small_pairs,
-             errors(lambda q: gemm_logpdf(g, q))),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: sk.score_samples(small),
+            "sklearn score_samples",
+            pairs,
+            small_pairs,
+            errors(sk.score_samples),
+        ),
+        Case(f"logpdf f32 {tag}", gs32, lambda: sk.score_samples(small), "sklearn score_samples", pairs, small_pairs),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: torch_logpdf(mix, small),
+            "torch MixtureSameFamily",
+            pairs,
+            small_pairs,
+            errors(lambda q: torch_logpdf(mix, q)),
+        ),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: gemm_logpdf(g, small),
+            "NumPy one-GEMM",
+            pairs,
+            small_pairs,
+            errors(lambda q: gemm_logpdf(g, q)),
+        ),
         Case(f"logpdf f32 {tag}", gs32, lambda: gemm_logpdf(g, small), "NumPy one-GEMM", pairs, small_pairs),
         # both sides on the tenth: the (n, K) output of 10^6 points would be 512 MB
-        Case(f"predict_proba f64 {tag}", lambda: g.predict_proba(small, n_threads=threads),
-             lambda: sk.predict_proba(small), "sklearn predict_proba", small_pairs, small_pairs,
-             lambda: f"max |p - exact|: gs {np.abs(g.predict_proba(x[:CHECK]) - exact_resp).max():.1e}, "
-                     f"peer {np.abs(sk.predict_proba(x[:CHECK]) - exact_resp).max():.1e}"),
+        Case(
+            f"predict_proba f64 {tag}",
+            lambda: g.predict_proba(small, n_threads=threads),
+            lambda: sk.predict_proba(small),
+            "sklearn predict_proba",
+            small_pairs,
+            small_pairs,
+            lambda: (
+                f"max |p - exact|: gs {np.abs(g.predict_proba(x[:CHECK]) - exact_resp).max():.1e}, "
+                f"peer {np.abs(sk.predict_proba(x[:CHECK]) - exact_resp).max():.1e}"
+            ),
+        ),
     ]
 
 
@@ -136,8 +168,14 @@ def em_cases(d, n, iterations):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = GaussianMixture(16, max_iter=2, random_state=0).fit(X)
-    kw = dict(weights_init=start.weights_, means_init=start.means_, precisions_init=start.precisions_,
-              init_params="random_from_data", tol=0.0, max_iter=iterations)  # the init is overridden
+    kw = dict(
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=start.precisions_,
+        init_params="random_from_data",
+        tol=0.0,
+        max_iter=iterations,
+    )  # the init is overridden
     fitted = {}
 
     def fit(cls, name):
@@ -146,12 +184,22 @@ def em_cases(d, n, iterations):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 fitted[name] = cls(16, **kw).fit(X)
             return fitted[name]
+
         return go
 
-    return [Case(f"EM iteration d={d} K=16 n={n:.0e}", fit(GsGaussianMixture, "gs"), fit(GaussianMixture, "sk"),
-                 "sklearn GaussianMixture",
-                 iterations, note=lambda: (f"{iterations} its; mean log-lik gs {fitted['gs'].lower_bound_:.12f}, "
-                                           f"peer {fitted['sk'].lower_bound_:.12f}"))]
+    return [
+        Case(
+            f"EM iteration d={d} K=16 n={n:.0e}",
+            fit(GsGaussianMixture, "gs"),
+            fit(GaussianMixture, "sk"),
+            "sklearn GaussianMixture",
+            iterations,
+            note=lambda: (
+                f"{iterations} its; mean log-lik gs {fitted['gs'].lower_bound_:.12f}, "
+                f"peer {fitted['sk'].lower_bound_:.12f}"
+            ),
+        )
+    ]
 
 
 def sample_cases(n_samples, threads):
@@ -187,9 +235,13 @@ def main():
     torch = optional("torch")
     if torch is not None:
         torch.set_num_threads(gs.get_num_threads())
-    cases = collect(partial(density_cases, 2, args.n, args.threads), partial(density_cases, 16, args.n, args.threads),
-                    partial(em_cases, 2, args.fit_n, args.iterations), partial(em_cases, 16, args.fit_n, args.iterations),
-                    partial(sample_cases, args.samples, args.threads))
+    cases = collect(
+        partial(density_cases, 2, args.n, args.threads),
+        partial(density_cases, 16, args.n, args.threads),
+        partial(em_cases, 2, args.fit_n, args.iterations),
+        partial(em_cases, 16, args.fit_n, args.iterations),
+        partial(sample_cases, args.samples, args.threads),
+    )
     run("gmm", cases, repeats=args.repeats)
 
 

@@ -24,9 +24,9 @@ import warnings
 from functools import partial
 
 import numpy as np
+from harness import Case, collect, run
 
 import gensample as gs
-from harness import Case, collect, run
 
 CHECK = 400  # queries whose log-density is compared with the exact reference
 
@@ -103,26 +103,78 @@ def density_cases(d, n, m, threads):
 
     tag = f"d={d}"
     return [
-        Case(f"logpdf f64 {tag} Scott H", lambda: ours_scott.logpdf(q, n_threads=threads),
-             lambda: scipy_kde.logpdf(qs.T), "scipy gaussian_kde.logpdf", pairs, small_pairs,
-             scott_errors(lambda: error(scipy_kde.logpdf(q[:CHECK].T), exact_scott))),
-        Case(f"logpdf f32 {tag} Scott H", lambda: ours_scott.logpdf(q32, n_threads=threads),
-             lambda: scipy_kde.logpdf(qs.T), "scipy gaussian_kde.logpdf", pairs, small_pairs),
-        Case(f"logpdf f64 {tag} Scott H", lambda: ours_scott.logpdf(q, n_threads=threads),
-             lambda: scipy_kde.evaluate(qs.T), "scipy gaussian_kde.evaluate", pairs, small_pairs,
-             scott_errors(lambda: error(np.log(scipy_kde.evaluate(q[:CHECK].T)), exact_scott))),
-        Case(f"logpdf f64 {tag}", gs64, lambda: sk0.score_samples(qs), "sklearn KernelDensity rtol=0", pairs,
-             small_pairs, with_errors(lambda: error(sk0.score_samples(q[:CHECK]), exact))),
-        Case(f"logpdf f64 {tag}", gs64, lambda: sk4.score_samples(qs), "sklearn KernelDensity rtol=1e-4", pairs,
-             small_pairs, with_errors(lambda: error(sk4.score_samples(q[:CHECK]), exact))),
-        Case(f"logpdf f64 {tag}", gs64, lambda: kdepy(naive), "KDEpy NaiveKDE", pairs, small_pairs,
-             with_errors(lambda: error(np.log(naive.evaluate(q[:CHECK])), exact))),
-        Case(f"logpdf f64 {tag}", gs64, lambda: kdepy(tree), "KDEpy TreeKDE", pairs, small_pairs,
-             with_errors(lambda: error(np.log(tree.evaluate(q[:CHECK])), exact))),
-        Case(f"logpdf f64 {tag}", gs64, lambda: exact_logpdf(X, qs, h), "NumPy chunked logsumexp", pairs,
-             small_pairs, with_errors(lambda: 0.0)),
-        Case(f"logpdf f32 {tag}", gs32, lambda: exact_logpdf(X, qs, h), "NumPy chunked logsumexp", pairs,
-             small_pairs),
+        Case(
+            f"logpdf f64 {tag} Scott H",
+            lambda: ours_scott.logpdf(q, n_threads=threads),
+            lambda: scipy_kde.logpdf(qs.T),
+            "scipy gaussian_kde.logpdf",
+            pairs,
+            small_pairs,
+            scott_errors(lambda: error(scipy_kde.logpdf(q[:CHECK].T), exact_scott)),
+        ),
+        Case(
+            f"logpdf f32 {tag} Scott H",
+            lambda: ours_scott.logpdf(q32, n_threads=threads),
+            lambda: scipy_kde.logpdf(qs.T),
+            "scipy gaussian_kde.logpdf",
+            pairs,
+            small_pairs,
+        ),
+        Case(
+            f"logpdf f64 {tag} Scott H",
+            lambda: ours_scott.logpdf(q, n_threads=threads),
+            lambda: scipy_kde.evaluate(qs.T),
+            "scipy gaussian_kde.evaluate",
+            pairs,
+            small_pairs,
+            scott_errors(lambda: error(np.log(scipy_kde.evaluate(q[:CHECK].T)), exact_scott)),
+        ),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: sk0.score_samples(qs),
+            "sklearn KernelDensity rtol=0",
+            pairs,
+            small_pairs,
+            with_errors(lambda: error(sk0.score_samples(q[:CHECK]), exact)),
+        ),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: sk4.score_samples(qs),
+            "sklearn KernelDensity rtol=1e-4",
+            pairs,
+            small_pairs,
+            with_errors(lambda: error(sk4.score_samples(q[:CHECK]), exact)),
+        ),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: kdepy(naive),
+            "KDEpy NaiveKDE",
+            pairs,
+            small_pairs,
+            with_errors(lambda: error(np.log(naive.evaluate(q[:CHECK])), exact)),
+        ),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: kdepy(tree),
+            "KDEpy TreeKDE",
+            pairs,
+            small_pairs,
+            with_errors(lambda: error(np.log(tree.evaluate(q[:CHECK])), exact)),
+        ),
+        Case(
+            f"logpdf f64 {tag}",
+            gs64,
+            lambda: exact_logpdf(X, qs, h),
+            "NumPy chunked logsumexp",
+            pairs,
+            small_pairs,
+            with_errors(lambda: 0.0),
+        ),
+        Case(f"logpdf f32 {tag}", gs32, lambda: exact_logpdf(X, qs, h), "NumPy chunked logsumexp", pairs, small_pairs),
     ]
 
 
@@ -136,10 +188,20 @@ def sample_cases(n_samples, threads):
     sk = KernelDensity(bandwidth=0.5).fit(X)
     ours_iso = gs.KDE(bandwidth=0.5).fit(X)
     return [
-        Case("sample d=8 (Scott, full H)", lambda: ours.sample(n_samples, rng=0, n_threads=threads),
-             lambda: scipy_kde.resample(n_samples, seed=0), "scipy gaussian_kde.resample", n_samples),
-        Case("sample d=8 (h = 0.5)", lambda: ours_iso.sample(n_samples, rng=0, n_threads=threads),
-             lambda: sk.sample(n_samples, random_state=0), "sklearn KernelDensity.sample", n_samples),
+        Case(
+            "sample d=8 (Scott, full H)",
+            lambda: ours.sample(n_samples, rng=0, n_threads=threads),
+            lambda: scipy_kde.resample(n_samples, seed=0),
+            "scipy gaussian_kde.resample",
+            n_samples,
+        ),
+        Case(
+            "sample d=8 (h = 0.5)",
+            lambda: ours_iso.sample(n_samples, rng=0, n_threads=threads),
+            lambda: sk.sample(n_samples, random_state=0),
+            "sklearn KernelDensity.sample",
+            n_samples,
+        ),
     ]
 
 
@@ -150,9 +212,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    cases = collect(partial(density_cases, 2, args.n, args.n, args.threads),
-                    partial(density_cases, 8, args.n, args.n, args.threads),
-                    partial(sample_cases, args.samples, args.threads))
+    cases = collect(
+        partial(density_cases, 2, args.n, args.n, args.threads),
+        partial(density_cases, 8, args.n, args.n, args.threads),
+        partial(sample_cases, args.samples, args.threads),
+    )
     run("kde", cases, repeats=args.repeats)
 
 

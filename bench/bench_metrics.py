@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import tracemalloc
+from functools import partial
 
 import numpy as np
+from harness import Case, optional, run
 
 import gensample as gs
-from harness import Case, optional, run
 
 BLOCK = 1024  # peer rows per distance block
 
@@ -28,14 +29,14 @@ BLOCK = 1024  # peer rows per distance block
 def cdist_sum(x, y, f):
     from scipy.spatial.distance import cdist
 
-    return sum(float(f(cdist(x[a:a + BLOCK], y, "sqeuclidean")).sum()) for a in range(0, len(x), BLOCK))
+    return sum(float(f(cdist(x[a : a + BLOCK], y, "sqeuclidean")).sum()) for a in range(0, len(x), BLOCK))
 
 
 def torch_sum(x, y, f):
     import torch
 
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    return sum(float(f(torch.cdist(tx[a:a + BLOCK], ty) ** 2).sum()) for a in range(0, len(x), BLOCK))
+    return sum(float(f(torch.cdist(tx[a : a + BLOCK], ty) ** 2).sum()) for a in range(0, len(x), BLOCK))
 
 
 def mmd_with(total, x, y, h):
@@ -87,29 +88,61 @@ def main() -> None:
         exact_small = mmd_with(cdist_sum, xs.astype(np.float64), ys.astype(np.float64), h)
         small = gs.metrics.mmd(xs, ys, bandwidth=h)
         err = abs(small - exact_small) / abs(exact_small)
-        gs_mem = peak_bytes(lambda: gs.metrics.mmd(x, y, bandwidth=h))
-        sc_mem = peak_bytes(lambda: mmd_with(cdist_sum, xs, ys, h))
+        gs_mem = peak_bytes(partial(gs.metrics.mmd, x, y, bandwidth=h))
+        sc_mem = peak_bytes(partial(mmd_with, cdist_sum, xs, ys, h))
         torch_block = BLOCK * pn * np.dtype(dtype).itemsize
-        note_sc = (f"error {err:.1e}; memory: gensample {gs_mem / 2**20:.1f} MiB at 1e5 x 1e5, "
-                   f"scipy blocks {sc_mem / 2**20:.0f} MiB at 1e4 x 1e4")
-        cases.append(Case(f"mmd {tag}", lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
-                          lambda xs=xs, ys=ys, h=h: mmd_with(cdist_sum, xs, ys, h), "scipy cdist blocks",
-                          3.0 * n * n, 3.0 * pn * pn, note=lambda s=note_sc: s))
+        note_sc = (
+            f"error {err:.1e}; memory: gensample {gs_mem / 2**20:.1f} MiB at 1e5 x 1e5, "
+            f"scipy blocks {sc_mem / 2**20:.0f} MiB at 1e4 x 1e4"
+        )
+        cases.append(
+            Case(
+                f"mmd {tag}",
+                lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
+                lambda xs=xs, ys=ys, h=h: mmd_with(cdist_sum, xs, ys, h),
+                "scipy cdist blocks",
+                3.0 * n * n,
+                3.0 * pn * pn,
+                note=lambda s=note_sc: s,
+            )
+        )
         if torch is not None:
-            cases.append(Case(f"mmd {tag}", lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
-                          lambda xs=xs, ys=ys, h=h: mmd_with(torch_sum, xs, ys, h), "torch.cdist blocks",
-                          3.0 * n * n, 3.0 * pn * pn,
-                          note=lambda b=torch_block: f"torch block {b / 2**20:.0f} MiB"))
+            cases.append(
+                Case(
+                    f"mmd {tag}",
+                    lambda x=x, y=y, h=h: gs.metrics.mmd(x, y, bandwidth=h),
+                    lambda xs=xs, ys=ys, h=h: mmd_with(torch_sum, xs, ys, h),
+                    "torch.cdist blocks",
+                    3.0 * n * n,
+                    3.0 * pn * pn,
+                    note=lambda b=torch_block: f"torch block {b / 2**20:.0f} MiB",
+                )
+            )
         if dtype == np.float64:
             exact_e = energy_with(cdist_sum, xs, ys)
             e_err = abs(gs.metrics.energy_distance(xs, ys) - exact_e) / exact_e
-            cases.append(Case(f"energy {tag}", lambda x=x, y=y: gs.metrics.energy_distance(x, y),
-                              lambda xs=xs, ys=ys: energy_with(cdist_sum, xs, ys), "scipy cdist blocks",
-                              3.0 * n * n, 3.0 * pn * pn, note=lambda e=e_err: f"error {e:.1e}"))
+            cases.append(
+                Case(
+                    f"energy {tag}",
+                    lambda x=x, y=y: gs.metrics.energy_distance(x, y),
+                    lambda xs=xs, ys=ys: energy_with(cdist_sum, xs, ys),
+                    "scipy cdist blocks",
+                    3.0 * n * n,
+                    3.0 * pn * pn,
+                    note=lambda e=e_err: f"error {e:.1e}",
+                )
+            )
             if torch is not None:
-                cases.append(Case(f"energy {tag}", lambda x=x, y=y: gs.metrics.energy_distance(x, y),
-                              lambda xs=xs, ys=ys: energy_with(torch_sum, xs, ys), "torch.cdist blocks",
-                              3.0 * n * n, 3.0 * pn * pn))
+                cases.append(
+                    Case(
+                        f"energy {tag}",
+                        lambda x=x, y=y: gs.metrics.energy_distance(x, y),
+                        lambda xs=xs, ys=ys: energy_with(torch_sum, xs, ys),
+                        "torch.cdist blocks",
+                        3.0 * n * n,
+                        3.0 * pn * pn,
+                    )
+                )
     run("metrics", cases, repeats=args.repeats)
 
 

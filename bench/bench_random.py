@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from harness import Case, run
 
 import gensample as gs
-from harness import Case, run
 
 
 def cases(n: int) -> list[Case]:
@@ -25,26 +25,46 @@ def cases(n: int) -> list[Case]:
     for dtype in (np.float64, np.float32):
         dn = np.dtype(dtype).name
         buf = np.zeros((n, 1), dtype=dtype)
-        out.append(Case(f"uniform {dn} ({n:.0e}, 1) out=",
-                        lambda b=buf, t=dtype: gs.random.uniform(n, 1, rng=1, dtype=t, out=b),
-                        lambda b=buf, t=dtype: g.random(dtype=t, out=b),
-                        "Generator.random", n))
-        out.append(Case(f"normal {dn} ({n:.0e}, 1) out=",
-                        lambda b=buf, t=dtype: gs.random.normal(n, 1, rng=1, dtype=t, out=b),
-                        lambda b=buf, t=dtype: g.standard_normal(dtype=t, out=b),
-                        "Generator.standard_normal", n))
+        out.append(
+            Case(
+                f"uniform {dn} ({n:.0e}, 1) out=",
+                lambda b=buf, t=dtype: gs.random.uniform(n, 1, rng=1, dtype=t, out=b),
+                lambda b=buf, t=dtype: g.random(dtype=t, out=b),
+                "Generator.random",
+                n,
+            )
+        )
+        out.append(
+            Case(
+                f"normal {dn} ({n:.0e}, 1) out=",
+                lambda b=buf, t=dtype: gs.random.normal(n, 1, rng=1, dtype=t, out=b),
+                lambda b=buf, t=dtype: g.standard_normal(dtype=t, out=b),
+                "Generator.standard_normal",
+                n,
+            )
+        )
     for dtype in (np.float64, np.float32):
         dn = np.dtype(dtype).name
         for dim in (1, 10):
             rows = n // dim
-            out.append(Case(f"uniform {dn} ({rows:.0e}, {dim})",
-                            lambda r=rows, d=dim, t=dtype: gs.random.uniform(r, d, rng=1, dtype=t),
-                            lambda r=rows, d=dim, t=dtype: g.random((r, d), dtype=t),
-                            "Generator.random", rows * dim))
-            out.append(Case(f"normal {dn} ({rows:.0e}, {dim})",
-                            lambda r=rows, d=dim, t=dtype: gs.random.normal(r, d, rng=1, dtype=t),
-                            lambda r=rows, d=dim, t=dtype: g.standard_normal((r, d), dtype=t),
-                            "Generator.standard_normal", rows * dim))
+            out.append(
+                Case(
+                    f"uniform {dn} ({rows:.0e}, {dim})",
+                    lambda r=rows, d=dim, t=dtype: gs.random.uniform(r, d, rng=1, dtype=t),
+                    lambda r=rows, d=dim, t=dtype: g.random((r, d), dtype=t),
+                    "Generator.random",
+                    rows * dim,
+                )
+            )
+            out.append(
+                Case(
+                    f"normal {dn} ({rows:.0e}, {dim})",
+                    lambda r=rows, d=dim, t=dtype: gs.random.normal(r, d, rng=1, dtype=t),
+                    lambda r=rows, d=dim, t=dtype: g.standard_normal((r, d), dtype=t),
+                    "Generator.standard_normal",
+                    rows * dim,
+                )
+            )
     return out
 
 

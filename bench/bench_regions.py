@@ -21,9 +21,9 @@ import warnings
 from functools import partial
 
 import numpy as np
+from harness import Case, collect, run
 
 import gensample as gs
-from harness import Case, collect, run
 
 
 def jitter_cells(rng, flat_idx, shape, extent):
@@ -133,51 +133,130 @@ def cases(n: int, threads: int | None) -> list[Case]:
 
     land = gs.datasets.world_land()
     land_mask = ~globe._mask
-    out.append(Case(f"world land exact ({n:.0e})", lambda: land.sample(n, rng=1), lambda: numpy_land_rejection(rng, n, land_mask),
-                    "NumPy rejection, asin lat", n))
-    out.append(Case(f"world land exact ({n:.0e}), 1 thread", lambda: land.sample(n, rng=1, n_threads=1),
-                    lambda: numpy_land_rejection(rng, n, land_mask), "NumPy rejection, asin lat", n))
-    out.append(Case(f"world land exact ({n:.0e})", lambda: land.sample(n, rng=1), lambda: is_land_rejection(rng, n // 10),
-                    "global_land_mask.is_land rej.", n, peer_work=n // 10))
+    out.append(
+        Case(
+            f"world land exact ({n:.0e})",
+            lambda: land.sample(n, rng=1),
+            lambda: numpy_land_rejection(rng, n, land_mask),
+            "NumPy rejection, asin lat",
+            n,
+        )
+    )
+    out.append(
+        Case(
+            f"world land exact ({n:.0e}), 1 thread",
+            lambda: land.sample(n, rng=1, n_threads=1),
+            lambda: numpy_land_rejection(rng, n, land_mask),
+            "NumPy rejection, asin lat",
+            n,
+        )
+    )
+    out.append(
+        Case(
+            f"world land exact ({n:.0e})",
+            lambda: land.sample(n, rng=1),
+            lambda: is_land_rejection(rng, n // 10),
+            "global_land_mask.is_land rej.",
+            n,
+            peer_work=n // 10,
+        )
+    )
     # the alias urn over 30" cells would need 300M cells in memory: 6' cells instead
     land6 = gs.datasets.world_land(resolution=0.1)
     cells6 = np.flatnonzero(land6._cells()[0])
     r6 = cells6 // 3600
     edges = np.sin(np.radians(90 - np.arange(1801) * 0.1))
     urn = DiscreteAliasUrn(edges[r6] - edges[r6 + 1], random_state=rng)
-    out.append(Case(f"world land 6' exact ({n:.0e})", lambda: land6.sample(n, rng=1),
-                    lambda: urn_geo(urn, cells6, (1800, 3600), rng, n), "scipy DiscreteAliasUrn", n))
+    out.append(
+        Case(
+            f"world land 6' exact ({n:.0e})",
+            lambda: land6.sample(n, rng=1),
+            lambda: urn_geo(urn, cells6, (1800, 3600), rng, n),
+            "scipy DiscreteAliasUrn",
+            n,
+        )
+    )
 
     horse_mask = ~data.horse()
     horse = gs.datasets.horse()
     true_cells = np.flatnonzero(horse_mask)
-    out.append(Case(f"horse ({n:.0e})", lambda: horse.sample(n, rng=1),
-                    lambda: jitter_cells(rng, rng.choice(true_cells, n), horse_mask.shape, (0, 400, 0, 328)),
-                    "Generator.choice + jitter", n))
+    out.append(
+        Case(
+            f"horse ({n:.0e})",
+            lambda: horse.sample(n, rng=1),
+            lambda: jitter_cells(rng, rng.choice(true_cells, n), horse_mask.shape, (0, 400, 0, 328)),
+            "Generator.choice + jitter",
+            n,
+        )
+    )
 
     weights = np.random.default_rng(1).random((1000, 1000))
     weighted = gs.RasterMask(np.ones(weights.shape, bool), weights=weights)
     wurn = DiscreteAliasUrn(weights.ravel(), random_state=rng)
-    out.append(Case(f"weighted raster 1000² ({n:.0e})", lambda: weighted.sample(n, rng=1),
-                    lambda: jitter_cells(rng, wurn.rvs(n), weights.shape, (0, 1000, 0, 1000)),
-                    "scipy DiscreteAliasUrn + jitter", n))
+    out.append(
+        Case(
+            f"weighted raster 1000² ({n:.0e})",
+            lambda: weighted.sample(n, rng=1),
+            lambda: jitter_cells(rng, wurn.rvs(n), weights.shape, (0, 1000, 0, 1000)),
+            "scipy DiscreteAliasUrn + jitter",
+            n,
+        )
+    )
 
     shell, holes = polygon_with_holes()
     geom = shapely.Polygon(shell, holes)
     poly = gs.Polygon(shell, holes)
     series = geopandas.GeoSeries([geom])
     small = max(n // 100, 1000)
-    out.append(Case(f"polygon 10k vertices ({n:.0e})", lambda: poly.sample(n, rng=1),
-                    lambda: series.sample_points(small, rng=rng), "geopandas sample_points", n, peer_work=small))
-    out.append(Case(f"polygon 10k vertices ({n:.0e})", lambda: poly.sample(n, rng=1),
-                    lambda: shapely_rejection(geom, rng, n // 10), "shapely contains_xy rejection", n, peer_work=n // 10))
-    out.append(Case(f"polygon 10k vertices ({n:.0e}), 1 thread", lambda: poly.sample(n, rng=1, n_threads=1),
-                    lambda: shapely_rejection(geom, rng, n // 10), "shapely contains_xy rejection", n, peer_work=n // 10))
+    out.append(
+        Case(
+            f"polygon 10k vertices ({n:.0e})",
+            lambda: poly.sample(n, rng=1),
+            lambda: series.sample_points(small, rng=rng),
+            "geopandas sample_points",
+            n,
+            peer_work=small,
+        )
+    )
+    out.append(
+        Case(
+            f"polygon 10k vertices ({n:.0e})",
+            lambda: poly.sample(n, rng=1),
+            lambda: shapely_rejection(geom, rng, n // 10),
+            "shapely contains_xy rejection",
+            n,
+            peer_work=n // 10,
+        )
+    )
+    out.append(
+        Case(
+            f"polygon 10k vertices ({n:.0e}), 1 thread",
+            lambda: poly.sample(n, rng=1, n_threads=1),
+            lambda: shapely_rejection(geom, rng, n // 10),
+            "shapely contains_xy rejection",
+            n,
+            peer_work=n // 10,
+        )
+    )
     tris = shapely.get_coordinates(shapely.constrained_delaunay_triangles(geom)).reshape(-1, 4, 2)[:, :3]
-    out.append(Case(f"polygon 10k vertices ({n:.0e})", lambda: poly.sample(n, rng=1),
-                    lambda: triangle_sampler(tris, rng, n), "NumPy over shapely triangles", n))
-    out.append(Case("polygon setup (10k vertices)", lambda: gs.Polygon(shell, holes),
-                    lambda: shapely.constrained_delaunay_triangles(geom), "shapely constrained triang.", 1))
+    out.append(
+        Case(
+            f"polygon 10k vertices ({n:.0e})",
+            lambda: poly.sample(n, rng=1),
+            lambda: triangle_sampler(tris, rng, n),
+            "NumPy over shapely triangles",
+            n,
+        )
+    )
+    out.append(
+        Case(
+            "polygon setup (10k vertices)",
+            lambda: gs.Polygon(shell, holes),
+            lambda: shapely.constrained_delaunay_triangles(geom),
+            "shapely constrained triang.",
+            1,
+        )
+    )
     if threads:
         gs.set_num_threads(threads)
     return out

@@ -67,8 +67,12 @@ def run_child(model_name: str, case: str, n: int, folder: str, repeats: int) -> 
     runs = []
     for _ in range(repeats):
         os.sync()  # no writeback of an earlier case's file during this one
-        out = subprocess.run([sys.executable, __file__, "--child", case, "--model", model_name, "--n", str(n),
-                              "--dir", folder], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", case, "--model", model_name, "--n", str(n), "--dir", folder],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["seconds"])
     return {**best, "all_seconds": [r["seconds"] for r in runs], "max_maxrss_mb": max(r["maxrss_mb"] for r in runs)}
@@ -91,7 +95,7 @@ def numpy_land_block(block_info=None, seed=0):
         c = np.minimum(((lon + 180) * 120).astype(np.int64), 43199)
         keep = ~land[r, c]
         k = min(int(keep.sum()), n - have)
-        out[have:have + k] = np.c_[lon[keep], lat[keep]][:k]
+        out[have : have + k] = np.c_[lon[keep], lat[keep]][:k]
         have += k
     return out
 
@@ -104,15 +108,21 @@ def dask_cases(n: int, chunk: int) -> list[dict]:
 
     land = gs.datasets.world_land()
     rows = []
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=40
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+
         def gs_sum(n_rows):
             return gs.dask.sample(land, n_rows, chunks=chunk, rng=1, dtype=np.float32).sum(axis=0, dtype=np.float64)
 
         def np_sum(n_rows):
             chunks = (tuple(min(chunk, n_rows - a) for a in range(0, n_rows, chunk)), (2,))
-            x = da.map_blocks(numpy_land_block, chunks=chunks, dtype=np.float32, meta=np.empty((0, 2), np.float32),
-                              seed=1)
+            x = da.map_blocks(
+                numpy_land_block, chunks=chunks, dtype=np.float32, meta=np.empty((0, 2), np.float32), seed=1
+            )
             return x.sum(axis=0, dtype=np.float64)
 
         for f in (gs_sum, np_sum):  # warm: the model on the workers, global-land-mask's grid loaded
@@ -125,10 +135,18 @@ def dask_cases(n: int, chunk: int) -> list[dict]:
                 c.compute(f(n)).result()
                 best.append(time.perf_counter() - t0)
             times[name] = min(best)
-        rows.append({"case": "world land sum, 2-worker LocalCluster", "n": n, "chunk": chunk,
-                     "gensample_s": times["gensample"], "peer": "map_blocks of NumPy rejection (30\" mask)",
-                     "peer_s": times["numpy"], "ratio": times["numpy"] / times["gensample"],
-                     "gensample_points_per_s": n / times["gensample"]})
+        rows.append(
+            {
+                "case": "world land sum, 2-worker LocalCluster",
+                "n": n,
+                "chunk": chunk,
+                "gensample_s": times["gensample"],
+                "peer": 'map_blocks of NumPy rejection (30" mask)',
+                "peer_s": times["numpy"],
+                "ratio": times["numpy"] / times["gensample"],
+                "gensample_points_per_s": n / times["gensample"],
+            }
+        )
     return rows
 
 
@@ -153,12 +171,16 @@ def main() -> None:
     from harness import machine
 
     info = machine()
-    print(f"# scale on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
-          f"[{info['gensample_simd']}, {info['gensample_threads']} threads], numpy {info['numpy']}")
+    print(
+        f"# scale on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
+        f"[{info['gensample_simd']}, {info['gensample_threads']} threads], numpy {info['numpy']}"
+    )
     folder = Path(args.dir or tempfile.mkdtemp(prefix="gensample-bench-"))
     rows = []
-    print(f"n = {args.n:.0e} float32 2-D points per case, best of {args.repeats} fresh processes; peak RSS is "
-          "the largest of them")
+    print(
+        f"n = {args.n:.0e} float32 2-D points per case, best of {args.repeats} fresh processes; peak RSS is "
+        "the largest of them"
+    )
     header = f"{'model':<12} {'case':<22} {'s':>7} {'M points/s':>11} {'peak RSS MB':>12} {'vs memory':>10}"
     print(header)
     print("-" * len(header))
@@ -168,17 +190,27 @@ def main() -> None:
             for case in ("memory", "npy", "parquet"):
                 r = run_child(name, case, args.n, str(folder), args.repeats)
                 mem = r if case == "memory" else mem
-                row = {"model": name, "case": case, "n": args.n, **r, "points_per_s": args.n / r["seconds"],
-                       "time_vs_memory": r["seconds"] / mem["seconds"]}
+                row = {
+                    "model": name,
+                    "case": case,
+                    "n": args.n,
+                    **r,
+                    "points_per_s": args.n / r["seconds"],
+                    "time_vs_memory": r["seconds"] / mem["seconds"],
+                }
                 rows.append(row)
                 label = "sample() in memory" if case == "memory" else f"generate -> .{case}"
-                print(f"{name:<12} {label:<22} {r['seconds']:7.2f} {args.n / r['seconds'] / 1e6:11.1f} "
-                      f"{r['max_maxrss_mb']:12.0f} {row['time_vs_memory']:9.2f}x")
+                print(
+                    f"{name:<12} {label:<22} {r['seconds']:7.2f} {args.n / r['seconds'] / 1e6:11.1f} "
+                    f"{r['max_maxrss_mb']:12.0f} {row['time_vs_memory']:9.2f}x"
+                )
         dask_rows = dask_cases(args.dask_n, args.dask_chunk) if args.dask_n else []
         for r in dask_rows:
-            print(f"\n{r['case']}: n = {r['n']:.0e} in blocks of {r['chunk']:.0e}: gensample {r['gensample_s']:.2f} s "
-                  f"({r['gensample_points_per_s'] / 1e6:.1f} M points/s), {r['peer']} {r['peer_s']:.2f} s, "
-                  f"ratio {r['ratio']:.1f}x")
+            print(
+                f"\n{r['case']}: n = {r['n']:.0e} in blocks of {r['chunk']:.0e}: gensample {r['gensample_s']:.2f} s "
+                f"({r['gensample_points_per_s'] / 1e6:.1f} M points/s), {r['peer']} {r['peer_s']:.2f} s, "
+                f"ratio {r['ratio']:.1f}x"
+            )
     finally:
         if args.dir is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -12,8 +12,8 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def collect(*builders) -> list:
             cases += build()
         except ModuleNotFoundError as exc:
             name = getattr(build, "__name__", None) or getattr(getattr(build, "func", None), "__name__", str(build))
-            print(f"skipped {name}: its peer needs {exc.name}, which is not installed (pip install \".[bench]\")")
+            print(f'skipped {name}: its peer needs {exc.name}, which is not installed (pip install ".[bench]")')
     return cases
 
 
@@ -50,7 +50,7 @@ def optional(module: str):
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError:
-        print(f"skipped the {module} peers: {module} is not installed (pip install \".[bench]\")")
+        print(f'skipped the {module} peers: {module} is not installed (pip install ".[bench]")')
         return None
 
 
@@ -82,8 +82,20 @@ def machine() -> dict:
     }
 
 
-PEERS = ("scipy", "scikit-learn", "torch", "KDEpy", "torchdiffeq", "flow_matching", "geopandas", "shapely",
-         "global-land-mask", "dask", "pyarrow", "zarr")
+PEERS = (
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "KDEpy",
+    "torchdiffeq",
+    "flow_matching",
+    "geopandas",
+    "shapely",
+    "global-land-mask",
+    "dask",
+    "pyarrow",
+    "zarr",
+)
 
 
 def peer_versions() -> dict:
@@ -111,8 +123,10 @@ def timed(fn) -> float:
 
 def run(suite: str, cases: list[Case], repeats: int = 3, out_dir: Path | None = None) -> dict:
     info = machine()
-    print(f"# {suite} on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
-          f"[{info['gensample_simd']}, {info['gensample_threads']} threads], numpy {info['numpy']}")
+    print(
+        f"# {suite} on {info['cpu']} ({info['cores']} cores), gensample {info['gensample']} "
+        f"[{info['gensample_simd']}, {info['gensample_threads']} threads], numpy {info['numpy']}"
+    )
     header = f"{'case':<34} {'peer':<28} {'peer s':>8} {'gs s':>8} {'ratio':>7} {'gs items/s':>11}"
     print(header)
     print("-" * len(header))
@@ -126,10 +140,19 @@ def run(suite: str, cases: list[Case], repeats: int = 3, out_dir: Path | None = 
         p, g = min(peer_t), min(gs_t)
         peer_work = case.peer_work or case.work
         ratio = (p / peer_work) / (g / case.work)  # time per item, peer over gensample
-        row = {"case": case.name, "peer": case.peer_name, "peer_s": p, "gensample_s": g,
-               "ratio": ratio, "gensample_items_per_s": case.work / g, "peer_items_per_s": peer_work / p,
-               "peer_items": peer_work, "gensample_items": case.work,
-               "peer_all_s": peer_t, "gensample_all_s": gs_t}
+        row = {
+            "case": case.name,
+            "peer": case.peer_name,
+            "peer_s": p,
+            "gensample_s": g,
+            "ratio": ratio,
+            "gensample_items_per_s": case.work / g,
+            "peer_items_per_s": peer_work / p,
+            "peer_items": peer_work,
+            "gensample_items": case.work,
+            "peer_all_s": peer_t,
+            "gensample_all_s": gs_t,
+        }
         rows.append(row)
         note = "" if peer_work == case.work else f"  (peer on {peer_work:.0e} items)"
         if case.note is not None:

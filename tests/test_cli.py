@@ -40,14 +40,39 @@ def test_sample_any_format_any_chunk_same_rows(tmp_path, suffix):
     ref = gs.datasets.hostage_scene().sample(5000, rng=1)
     for chunk in ("700", "5000"):
         out = tmp_path / f"s{chunk}{suffix}"
-        assert main(["sample", "hostage-scene", "-n", "5000", "--seed", "1", "--chunk", chunk, "--threads", "1",
-                     "-o", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "sample",
+                    "hostage-scene",
+                    "-n",
+                    "5000",
+                    "--seed",
+                    "1",
+                    "--chunk",
+                    chunk,
+                    "--threads",
+                    "1",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         np.testing.assert_array_equal(gs.scale.read(out), ref)
 
 
 def test_sample_builtin_datasets(tmp_path):
-    for name in ("hostage-scene", "moons", "checkerboard", "circles", "eight-gaussians", "spirals", "pinwheel",
-                 "unit-cube"):
+    for name in (
+        "hostage-scene",
+        "moons",
+        "checkerboard",
+        "circles",
+        "eight-gaussians",
+        "spirals",
+        "pinwheel",
+        "unit-cube",
+    ):
         out = tmp_path / f"{name}.npy"
         assert main(["sample", name, "-n", "100", "--seed", "3", "-o", str(out)]) == 0
         assert np.load(out).shape[0] == 100
@@ -56,8 +81,22 @@ def test_sample_builtin_datasets(tmp_path):
 def test_fit_save_sample_info_round_trip(tmp_path, capsys):
     X = np.random.default_rng(0).normal(size=(2000, 2)) * [1.0, 3.0]
     np.save(tmp_path / "data.npy", X)
-    assert main(["fit", "gmm", str(tmp_path / "data.npy"), "--components", "3", "--seed", "1",
-                 "-o", str(tmp_path / "gmm.npz")]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "gmm",
+                str(tmp_path / "data.npy"),
+                "--components",
+                "3",
+                "--seed",
+                "1",
+                "-o",
+                str(tmp_path / "gmm.npz"),
+            ]
+        )
+        == 0
+    )
     assert "GMM (3 full components" in capsys.readouterr().out
     gmm = gs.load(tmp_path / "gmm.npz")
     ref = gs.GMM(3, "full", rng=1).fit(X)
@@ -71,8 +110,22 @@ def test_fit_save_sample_info_round_trip(tmp_path, capsys):
     assert main(["info", str(tmp_path / "s.npy")]) == 0
     assert "npy samples, 3000 rows x 2 columns, float64" in capsys.readouterr().out
 
-    assert main(["fit", "kde", str(tmp_path / "s.npy"), "--bandwidth", "0.25", "--kernel", "epanechnikov",
-                 "-o", str(tmp_path / "kde.npz")]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "kde",
+                str(tmp_path / "s.npy"),
+                "--bandwidth",
+                "0.25",
+                "--kernel",
+                "epanechnikov",
+                "-o",
+                str(tmp_path / "kde.npz"),
+            ]
+        )
+        == 0
+    )
     kde = gs.load(tmp_path / "kde.npz")
     assert kde.kernel == "epanechnikov" and np.allclose(kde.bandwidth_, 0.0625 * np.eye(2))
 
@@ -81,7 +134,9 @@ def test_fit_reads_parquet_and_zarr(tmp_path):
     for suffix in (".parquet", ".zarr"):
         gs.generate(gs.datasets.moons(), 500, rng=0, out=tmp_path / f"d{suffix}")
         assert main(["fit", "kde", str(tmp_path / f"d{suffix}"), "-o", str(tmp_path / f"k{suffix}.npz")]) == 0
-        np.testing.assert_array_equal(gs.load(tmp_path / f"k{suffix}.npz").data_, gs.datasets.moons().sample(500, rng=0))
+        np.testing.assert_array_equal(
+            gs.load(tmp_path / f"k{suffix}.npz").data_, gs.datasets.moons().sample(500, rng=0)
+        )
 
 
 def test_info_on_parquet_shows_what_gensample_recorded(tmp_path, capsys):
@@ -199,8 +254,9 @@ def test_corrupt_model_file_is_a_clear_error_and_nothing_is_written(tmp_path, ca
 def test_entry_point_and_help():
     done = subprocess.run([sys.executable, "-m", "gensample", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and all(c in done.stdout for c in ("sample", "fit", "info", "plot", "bench"))
-    done = subprocess.run([sys.executable, "-m", "gensample", "sample", "--help"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "gensample", "sample", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert "--resume" in done.stdout and "--chunk" in done.stdout
     done = subprocess.run([sys.executable, "-m", "gensample", "frobnicate"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "invalid choice" in done.stderr
@@ -222,10 +278,13 @@ def test_cli_words_name_flags_not_keywords(tmp_path, capsys):
     from gensample.__main__ import _cli_words
 
     assert _cli_words("x exists: pass overwrite=True to replace it") == "x exists: pass --overwrite to replace it"
-    assert _cli_words("other arguments (n differ); pass resume=False to start over") == \
-        "other arguments (n differ); run without --resume to start over"
+    assert (
+        _cli_words("other arguments (n differ); pass resume=False to start over")
+        == "other arguments (n differ); run without --resume to start over"
+    )
     assert _cli_words("discarding 2 finished chunks ...; resume=True would have kept them").endswith(
-        "--resume would have kept them")
+        "--resume would have kept them"
+    )
     out = tmp_path / "s.npy"
     partial = tmp_path / "s.npy.partial"
     partial.mkdir()  # a run left unfinished, then started again without --resume

@@ -18,8 +18,9 @@ from gensample.gmm import COVARIANCE_TYPES  # noqa: E402
 
 def _data(seed=1):
     rng = np.random.default_rng(seed)
-    return np.concatenate([rng.normal(-2, 0.7, (700, 3)), rng.normal(2, 1.0, (500, 3)),
-                           rng.normal([0, 3, 0], 0.5, (300, 3))])
+    return np.concatenate(
+        [rng.normal(-2, 0.7, (700, 3)), rng.normal(2, 1.0, (500, 3)), rng.normal([0, 3, 0], 0.5, (300, 3))]
+    )
 
 
 def _start(X, covariance):
@@ -27,8 +28,9 @@ def _start(X, covariance):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sk = SkGaussianMixture(3, covariance_type=covariance, random_state=0, max_iter=3).fit(X)
-    return dict(covariance_type=covariance, weights_init=sk.weights_, means_init=sk.means_,
-                precisions_init=sk.precisions_)
+    return dict(
+        covariance_type=covariance, weights_init=sk.weights_, means_init=sk.means_, precisions_init=sk.precisions_
+    )
 
 
 @pytest.mark.parametrize("covariance", COVARIANCE_TYPES)
@@ -75,8 +77,9 @@ def test_sample_returns_points_and_labels_grouped():
     assert (np.diff(y) >= 0).all()  # grouped by component, as scikit-learn returns them
     for k in range(3):  # each group lies around its own component
         assert np.abs(x[y == k].mean(axis=0) - gm.means_[k]).max() < 0.2
-    np.testing.assert_array_equal(GaussianMixture(3, random_state=5).fit(X).sample(10)[0],
-                                  GaussianMixture(3, random_state=5).fit(X).sample(10)[0])
+    np.testing.assert_array_equal(
+        GaussianMixture(3, random_state=5).fit(X).sample(10)[0], GaussianMixture(3, random_state=5).fit(X).sample(10)[0]
+    )
     with pytest.raises(ValueError, match="at least one sample"):
         gm.sample(0)
 
@@ -99,6 +102,7 @@ def test_gaussian_mixture_passes_check_estimator():
 
 
 # ---- behaviour that must match (issue: drop-ins that pass the peers' own suites) ----------
+
 
 @pytest.mark.parametrize("init", ["kmeans", "k-means++", "random", "random_from_data"])
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "tied", "spherical"])

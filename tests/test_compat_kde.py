@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
-import gensample as gs
 from scipy import stats
 
+import gensample as gs
 from gensample.compat.scipy import gaussian_kde
 from gensample.kde import KERNELS
 
@@ -40,8 +39,9 @@ def test_gaussian_kde_matches_scipy(bw, weighted):
     assert (ours.d, ours.n) == (theirs.d, theirs.n)
     assert ours.resample(seed=1).shape == theirs.resample(seed=1).shape == (3, int(theirs.neff))
     np.testing.assert_array_equal(ours.resample(7, seed=2), ours.resample(7, seed=2))
-    np.testing.assert_array_equal(ours.resample(7, seed=np.random.RandomState(3)),
-                                  ours.resample(7, seed=np.random.RandomState(3)))
+    np.testing.assert_array_equal(
+        ours.resample(7, seed=np.random.RandomState(3)), ours.resample(7, seed=np.random.RandomState(3))
+    )
     m_ours, m_theirs = ours.marginal([0, 2]), theirs.marginal([0, 2])
     assert _rel(m_ours.logpdf(pts[[0, 2]]), m_theirs.logpdf(pts[[0, 2]])) < 1e-12
 

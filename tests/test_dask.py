@@ -65,9 +65,12 @@ def test_bad_arguments():
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed", reason="distributed is in the test extra")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster, \
-            distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=40
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -135,8 +138,24 @@ def test_cluster_writes_zarr_npy_stack_and_parquet(client, tmp_path):
 def test_generate_cli_and_dask_give_the_same_bytes(client, tmp_path):
     from gensample.__main__ import main
 
-    assert main(["sample", "moons", "-n", "7000", "--seed", "5", "--chunk", "900", "-o", str(tmp_path / "c.npy"),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "moons",
+                "-n",
+                "7000",
+                "--seed",
+                "5",
+                "--chunk",
+                "900",
+                "-o",
+                str(tmp_path / "c.npy"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     gs.generate(gs.datasets.moons(), 7000, rng=5, out=tmp_path / "g.npy", chunk=2500)
     x = client.compute(gs.dask.sample(gs.datasets.moons(), 7000, chunks=1300, rng=5)).result()
     b = io.BytesIO()

@@ -26,10 +26,27 @@ import gensample.threads
 from gensample import _files, _progress
 
 # Every module of the package (a new one fails test_every_module_is_listed until it is here).
-MODULES = [gensample, gensample.compat.scipy, gensample.compat.sklearn, gensample.dask, gensample.datasets,
-           gensample.fields, gensample.flow, gensample.gmm, gensample.io, gensample.kde, gensample.metrics, gensample.plot,
-           gensample.polygon, gensample.random, gensample.raster, gensample.regions, gensample.scale, gensample.threads,
-           _progress]
+MODULES = [
+    gensample,
+    gensample.compat.scipy,
+    gensample.compat.sklearn,
+    gensample.dask,
+    gensample.datasets,
+    gensample.fields,
+    gensample.flow,
+    gensample.gmm,
+    gensample.io,
+    gensample.kde,
+    gensample.metrics,
+    gensample.plot,
+    gensample.polygon,
+    gensample.random,
+    gensample.raster,
+    gensample.regions,
+    gensample.scale,
+    gensample.threads,
+    _progress,
+]
 WITHOUT_EXAMPLES = {_files}  # file-system primitives, tested in test_scale
 
 

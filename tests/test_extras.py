@@ -10,9 +10,12 @@ import pytest
 
 CASES = {
     "plot": ("matplotlib", "import gensample as gs; gs.plot.scatter(gs.datasets.moons(), n=10)"),
-    "flow_paths": ("matplotlib", "import gensample as gs, numpy as np\n"
-                   "g = gs.GMM.from_parameters([1.0], [[0.0, 0.0]], [np.eye(2)])\n"
-                   "gs.plot.flow_paths(gs.Flow(gs.fields.GaussianMixture(g)), n=5)"),
+    "flow_paths": (
+        "matplotlib",
+        "import gensample as gs, numpy as np\n"
+        "g = gs.GMM.from_parameters([1.0], [[0.0, 0.0]], [np.eye(2)])\n"
+        "gs.plot.flow_paths(gs.Flow(gs.fields.GaussianMixture(g)), n=5)",
+    ),
     "sklearn": ("sklearn", "import gensample.compat.sklearn"),
     "parquet": ("pyarrow", "import gensample as gs; gs.generate(gs.Box([0], [1]), 10, out='{tmp}/x.parquet')"),
     "parquet-read": ("pyarrow", "import gensample as gs; gs.scale.read('{tmp}/x.parquet')"),
@@ -21,8 +24,17 @@ CASES = {
     "datasets": ("global_land_mask", "import gensample as gs; gs.datasets.world_land(resolution=1.0, cache=False)"),
     "datasets-horse": ("skimage", "import gensample as gs; gs.datasets.horse()"),
 }
-EXTRA = {"plot": "plot", "flow_paths": "plot", "sklearn": "sklearn", "parquet": "parquet", "parquet-read": "parquet",
-         "dask": "dask", "dask-sample": "dask", "datasets": "datasets", "datasets-horse": "datasets"}
+EXTRA = {
+    "plot": "plot",
+    "flow_paths": "plot",
+    "sklearn": "sklearn",
+    "parquet": "parquet",
+    "parquet-read": "parquet",
+    "dask": "dask",
+    "dask-sample": "dask",
+    "datasets": "datasets",
+    "datasets-horse": "datasets",
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -20,8 +20,12 @@ def _mixture(k, d, rng, scale=1.0):
     return gs.GMM.from_parameters(w / w.sum(), rng.normal(size=(k, d)) * 2, cov)
 
 
-@given(k=st.integers(1, 6), d=st.integers(1, 5), t=st.sampled_from([0.0, 1e-9, 0.25, 0.5, 0.9, 1 - 1e-9, 1.0]),
-       seed=st.integers(0, 2**31))
+@given(
+    k=st.integers(1, 6),
+    d=st.integers(1, 5),
+    t=st.sampled_from([0.0, 1e-9, 0.25, 0.5, 0.9, 1 - 1e-9, 1.0]),
+    seed=st.integers(0, 2**31),
+)
 def test_field_matches_reference(k, d, t, seed):
     rng = np.random.default_rng(seed)
     field = gs.fields.GaussianMixture(_mixture(k, d, rng))
@@ -44,8 +48,9 @@ def test_velocity_is_the_posterior_mean_by_brute_force():
         x = np.array([-2.5, -0.3, 0.0, 1.7, 3.1])
         lik = stats.norm.pdf(x[:, None], loc=t * x1[None], scale=1 - t) * p1[None]
         posterior_mean = np.trapezoid(lik * x1[None], x1, axis=1) / np.trapezoid(lik, x1, axis=1)
-        np.testing.assert_allclose(field.velocity(t, x[:, None])[:, 0], (posterior_mean - x) / (1 - t), rtol=1e-7,
-                                   atol=1e-7)
+        np.testing.assert_allclose(
+            field.velocity(t, x[:, None])[:, 0], (posterior_mean - x) / (1 - t), rtol=1e-7, atol=1e-7
+        )
 
 
 def test_divergence_matches_finite_differences():
@@ -54,8 +59,10 @@ def test_divergence_matches_finite_differences():
     x = rng.normal(size=(10, 3)) * 2
     h = 1e-6
     for t in (0.0, 0.4, 1.0):
-        jac_trace = sum((field.velocity(t, x + h * e)[:, i] - field.velocity(t, x - h * e)[:, i]) / (2 * h)
-                        for i, e in enumerate(np.eye(3)))
+        jac_trace = sum(
+            (field.velocity(t, x + h * e)[:, i] - field.velocity(t, x - h * e)[:, i]) / (2 * h)
+            for i, e in enumerate(np.eye(3))
+        )
         np.testing.assert_allclose(field.divergence(t, x), jac_trace, rtol=1e-6, atol=1e-6)
 
 
@@ -72,8 +79,9 @@ def test_integration_matches_reference(solver):
     back = np.array(want)
     log_det = np.zeros(len(back))
     flow._run(1.0, 0.0, back, log_det, None, 0)
-    want_back, want_ld = ref.integrate(lambda t, x: ref.mixture_velocity(*field._args(), t, x, True), solver,
-                                       grid[::-1], want)
+    want_back, want_ld = ref.integrate(
+        lambda t, x: ref.mixture_velocity(*field._args(), t, x, True), solver, grid[::-1], want
+    )
     np.testing.assert_allclose(back, want_back, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(log_det, want_ld, rtol=1e-10, atol=1e-11)
 
@@ -114,8 +122,12 @@ def test_times_backwards_and_kde_targets():
     X = rng.normal(size=(40, 2))
     kde = gs.KDE(bandwidth=0.4).fit(X)
     as_gmm = gs.GMM.from_parameters(np.full(40, 1 / 40), X, np.full(40, 0.16), covariance="spherical")
-    np.testing.assert_allclose(gs.fields.GaussianMixture(kde).velocity(0.6, x0),
-                               gs.fields.GaussianMixture(as_gmm).velocity(0.6, x0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        gs.fields.GaussianMixture(kde).velocity(0.6, x0),
+        gs.fields.GaussianMixture(as_gmm).velocity(0.6, x0),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_sample_is_reproducible_row_by_row_and_thread_invariant():
@@ -133,8 +145,11 @@ def test_sample_is_reproducible_row_by_row_and_thread_invariant():
 
 @pytest.mark.slow
 def test_samples_follow_the_mixture():
-    g = gs.GMM.from_parameters([0.2, 0.5, 0.3], [[-3.0, 0.0], [0.0, 3.0], [3.0, 0.0]],
-                               np.stack([np.diag([0.3, 0.2]), np.diag([0.5, 0.5]), np.array([[0.4, 0.2], [0.2, 0.3]])]))
+    g = gs.GMM.from_parameters(
+        [0.2, 0.5, 0.3],
+        [[-3.0, 0.0], [0.0, 3.0], [3.0, 0.0]],
+        np.stack([np.diag([0.3, 0.2]), np.diag([0.5, 0.5]), np.array([[0.4, 0.2], [0.2, 0.3]])]),
+    )
     x = gs.Flow(gs.fields.GaussianMixture(g), "rk4", 64).sample(100_000, rng=3)
     truth = g.sample(100_000, rng=4)
     for i in range(2):  # each marginal, two-sample KS against exact draws
@@ -159,8 +174,9 @@ def test_callable_field_runs_the_same_solvers(solver):
     np.testing.assert_allclose(ours.integrate(x0), theirs.integrate(x0), rtol=1e-11, atol=1e-11)
     assert len(calls) == 9 * {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}[solver]  # one call per stage
     assert all(0.0 <= t <= 1.0 for t, _ in calls)
-    np.testing.assert_allclose(ours.integrate(x0, times=[0.5, 1.0]), theirs.integrate(x0, times=[0.5, 1.0]),
-                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(
+        ours.integrate(x0, times=[0.5, 1.0]), theirs.integrate(x0, times=[0.5, 1.0]), rtol=1e-11, atol=1e-11
+    )
     np.testing.assert_allclose(ours.logpdf(x0), theirs.logpdf(x0), rtol=1e-10, atol=1e-10)
     calls.clear()
     assert ours.sample(10, rng=1, dtype=np.float32).dtype == np.float32
@@ -175,7 +191,9 @@ def test_callable_field_errors():
         return out
 
     flow = gs.Flow(gs.fields.Callable(bad, dim=2), "rk4", 4)
-    with pytest.raises(FloatingPointError, match=r"step 2, stage 2 \(t = 0.625\) for 1 of 10 particles \(the first: row 3\)"):
+    with pytest.raises(
+        FloatingPointError, match=r"step 2, stage 2 \(t = 0.625\) for 1 of 10 particles \(the first: row 3\)"
+    ):
         flow.sample(10, rng=0)
     with pytest.raises(ValueError, match="expected float"):
         gs.Flow(gs.fields.Callable(lambda t, x: x[:, :1], dim=2)).sample(4, rng=0)
@@ -190,8 +208,9 @@ def test_callable_field_errors():
 def test_sde_without_noise_is_euler_and_paths_are_reproducible():
     rng = np.random.default_rng(10)
     mix = gs.fields.GaussianMixture(_mixture(3, 2, rng))
-    np.testing.assert_array_equal(gs.Flow(mix, steps=30, sde=0.0).sample(500, rng=1),
-                                  gs.Flow(mix, "euler", 30).sample(500, rng=1))
+    np.testing.assert_array_equal(
+        gs.Flow(mix, steps=30, sde=0.0).sample(500, rng=1), gs.Flow(mix, "euler", 30).sample(500, rng=1)
+    )
     flow = gs.Flow(mix, steps=30, sde=lambda t: 1.0 - t)
     a = flow.sample(2000, rng=4, n_threads=1)
     np.testing.assert_array_equal(a, flow.sample(2000, rng=4, n_threads=2))
@@ -208,8 +227,9 @@ def test_sde_without_noise_is_euler_and_paths_are_reproducible():
 
 @pytest.mark.slow
 def test_sde_samples_follow_the_mixture():
-    g = gs.GMM.from_parameters([0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]],
-                               np.stack([np.array([[0.3, 0.1], [0.1, 0.2]]), 0.4 * np.eye(2)]))
+    g = gs.GMM.from_parameters(
+        [0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]], np.stack([np.array([[0.3, 0.1], [0.1, 0.2]]), 0.4 * np.eye(2)])
+    )
     x = gs.Flow(gs.fields.GaussianMixture(g), steps=400, sde=1.0).sample(20_000, rng=5)
     truth = g.sample(20_000, rng=6)
     for i in range(2):
@@ -232,8 +252,9 @@ def test_empirical_field_matches_reference(bandwidth):
         np.testing.assert_array_equal(field.divergence(1.0, x), 0.0)
     else:  # the same as the Gaussian KDE's mixture field
         kde = gs.KDE(bandwidth=bandwidth).fit(X, weights=w)
-        np.testing.assert_allclose(field.velocity(0.6, x), gs.fields.GaussianMixture(kde).velocity(0.6, x),
-                                   rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(
+            field.velocity(0.6, x), gs.fields.GaussianMixture(kde).velocity(0.6, x), rtol=1e-11, atol=1e-11
+        )
 
 
 def test_empirical_flow_lands_on_the_data():
@@ -251,14 +272,17 @@ def test_guidance_combines_fields():
     x0 = rng.normal(size=(200, 2))
     for w, same_as in ((1.0, cond), (0.0, uncond)):
         guided = gs.Flow(gs.fields.Guided(cond, uncond, guidance=w), "rk4", 16)
-        np.testing.assert_allclose(guided.integrate(x0), gs.Flow(same_as, "rk4", 16).integrate(x0), rtol=1e-12,
-                                   atol=1e-12)
-        np.testing.assert_allclose(guided.logpdf(x0), gs.Flow(same_as, "rk4", 16).logpdf(x0), rtol=1e-11,
-                                   atol=1e-11)
+        np.testing.assert_allclose(
+            guided.integrate(x0), gs.Flow(same_as, "rk4", 16).integrate(x0), rtol=1e-12, atol=1e-12
+        )
+        np.testing.assert_allclose(guided.logpdf(x0), gs.Flow(same_as, "rk4", 16).logpdf(x0), rtol=1e-11, atol=1e-11)
     g = gs.fields.Guided(cond, uncond, guidance=2.5)
-    np.testing.assert_allclose(g.velocity(0.4, x0), uncond.velocity(0.4, x0) + 2.5 * (cond.velocity(0.4, x0)
-                                                                                      - uncond.velocity(0.4, x0)))
-    np.testing.assert_allclose(g.divergence(0.4, x0), -1.5 * uncond.divergence(0.4, x0) + 2.5 * cond.divergence(0.4, x0))
+    np.testing.assert_allclose(
+        g.velocity(0.4, x0), uncond.velocity(0.4, x0) + 2.5 * (cond.velocity(0.4, x0) - uncond.velocity(0.4, x0))
+    )
+    np.testing.assert_allclose(
+        g.divergence(0.4, x0), -1.5 * uncond.divergence(0.4, x0) + 2.5 * cond.divergence(0.4, x0)
+    )
     with pytest.raises(ValueError, match="dimensions differ"):
         gs.fields.Guided(cond, gs.fields.GaussianMixture(_mixture(2, 3, rng)))
     with pytest.raises(ValueError, match="guidance must be"):

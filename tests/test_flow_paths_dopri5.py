@@ -24,6 +24,7 @@ def _mixture(k, d, rng):
 
 # ---- paths ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", PATHS)
 def test_path_coefficients_match_reference_and_derivatives(path):
     for t in (0.0, 0.3, 0.77, 1.0):
@@ -33,7 +34,7 @@ def test_path_coefficients_match_reference_and_derivatives(path):
     a = lambda s: np.array([_core.flow_path_coefficients(path_tuple(path), v)[0] for v in s])  # noqa: E731
     s2 = lambda s: np.array([_core.flow_path_coefficients(path_tuple(path), v)[2] for v in s])  # noqa: E731
     c = np.array([_core.flow_path_coefficients(path_tuple(path), v) for v in t])
-    np.testing.assert_allclose(c[:, 1], (a(t + h) - a(t - h)) / (2 * h), rtol=1e-7)   # alpha'
+    np.testing.assert_allclose(c[:, 1], (a(t + h) - a(t - h)) / (2 * h), rtol=1e-7)  # alpha'
     np.testing.assert_allclose(c[:, 3], (s2(t + h) - s2(t - h)) / (4 * h), rtol=1e-6, atol=1e-9)  # sigma sigma'
     end = _core.flow_path_coefficients(path_tuple(path), 1.0)
     assert end[0] == 1.0 and end[2] == 0.0  # p_1 is the data
@@ -86,6 +87,7 @@ def test_sde_on_the_vp_path_matches_the_numpy_solver():
 
 # ---- dopri5 ---------------------------------------------------------------------------
 
+
 def _per_particle_reference(field, x0, stops, rtol, atol, path="linear"):
     f = lambda t, y: ref.mixture_velocity(*field._args(), t, y[None], path=path)[0]  # noqa: E731
     return [ref.dopri5(f, stops, y, rtol, atol) for y in x0]
@@ -115,7 +117,7 @@ def test_dopri5_steps_per_particle_and_stops():
     flow = gs.Flow(gs.fields.GaussianMixture(g), "dopri5", rtol=1e-7, atol=1e-7)
     x0 = rng.normal(size=(40, 2))
     x0[3] = [30.0, -30.0]  # an outlier takes more steps; the others' steps do not change
-    alone = [gs.Flow(flow.field, "dopri5", rtol=1e-7, atol=1e-7).integrate(x0[i:i + 1]) for i in (0, 3, 39)]
+    alone = [gs.Flow(flow.field, "dopri5", rtol=1e-7, atol=1e-7).integrate(x0[i : i + 1]) for i in (0, 3, 39)]
     both = flow.integrate(x0)
     for row, single in zip((0, 3, 39), alone):
         np.testing.assert_array_equal(both[row], single[0])
@@ -144,8 +146,9 @@ def test_dopri5_logpdf_float32_and_samples():
     assert s32.dtype == np.float32
     np.testing.assert_allclose(s32, s64, atol=0.05)
     np.testing.assert_array_equal(s64[500:700], flow.sample(700, rng=2)[500:700])
-    emp = gs.Flow(gs.fields.Empirical(g.sample(50, rng=3), bandwidth=0.2), "dopri5", rtol=1e-7,
-                  atol=1e-7).sample(300, rng=4)
+    emp = gs.Flow(gs.fields.Empirical(g.sample(50, rng=3), bandwidth=0.2), "dopri5", rtol=1e-7, atol=1e-7).sample(
+        300, rng=4
+    )
     ref_emp = gs.Flow(gs.fields.Empirical(g.sample(50, rng=3), bandwidth=0.2), "rk4", steps=400).sample(300, rng=4)
     np.testing.assert_allclose(emp, ref_emp, atol=1e-3)
 
@@ -189,8 +192,9 @@ def test_dopri5_log_density_is_inside_the_error_norm_as_in_the_reference():
     div = lambda t, y: ref.mixture_velocity(*args, t, y[None], with_div=True)[1][0]  # noqa: E731
     want = [ref.dopri5(f, [1.0, 0.0], y, 1e-6, 1e-8, div=div) for y in x]
     z = np.array([w[0][0] for w in want])
-    np.testing.assert_allclose(lp, -0.5 * np.sum(z[:, :3] ** 2, axis=1) - 1.5 * np.log(2 * np.pi) + z[:, 3],
-                               rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(
+        lp, -0.5 * np.sum(z[:, :3] ** 2, axis=1) - 1.5 * np.log(2 * np.pi) + z[:, 3], rtol=1e-12, atol=1e-10
+    )
     assert flow.stats_.evaluations == sum(w[1] for w in want)
     assert flow.stats_.rejected == sum(w[3] for w in want)
 
@@ -231,8 +235,11 @@ def test_fixed_step_log_density_reports_its_error(solver, steps):
     # a Python field: step doubling with Richardson's factor, in its asymptotic regime
     smooth = _mixture(2, 2, np.random.default_rng(4))
     field = gs.fields.GaussianMixture(smooth)
-    call = gs.fields.Callable(lambda t, y: field.velocity(t, y), dim=2,
-                              divergence=lambda t, y: ref.mixture_velocity(*field._args(), t, y, with_div=True)[1])
+    call = gs.fields.Callable(
+        lambda t, y: field.velocity(t, y),
+        dim=2,
+        divergence=lambda t, y: ref.mixture_velocity(*field._args(), t, y, with_div=True)[1],
+    )
     lp, est = gs.Flow(call, solver, steps=steps).logpdf(smooth.sample(20, rng=5), return_error=True)
     err = np.abs(lp - smooth.logpdf(smooth.sample(20, rng=5)))
     assert (err <= 4 * est + 1e-9).all() and (est < 1).all()
@@ -256,15 +263,25 @@ def test_flow_stats_repr_counts_statuses():
 
 # ---- MLP ------------------------------------------------------------------------------
 
+
 def _net(d, width=32, act=torch.nn.SiLU, inputs=None, seed=0):
     torch.manual_seed(seed)
     n_in = d + 1 + (0 if inputs is None else inputs)
-    return torch.nn.Sequential(torch.nn.Linear(n_in, width), act(), torch.nn.Linear(width, width), act(),
-                               torch.nn.Linear(width, d)).double()
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_in, width), act(), torch.nn.Linear(width, width), act(), torch.nn.Linear(width, d)
+    ).double()
 
 
-@pytest.mark.parametrize("act, name", [(torch.nn.SiLU, "silu"), (torch.nn.ReLU, "relu"), (torch.nn.Tanh, "tanh"),
-                                       (torch.nn.GELU, "gelu"), (lambda: torch.nn.GELU("tanh"), "gelu_tanh")])
+@pytest.mark.parametrize(
+    "act, name",
+    [
+        (torch.nn.SiLU, "silu"),
+        (torch.nn.ReLU, "relu"),
+        (torch.nn.Tanh, "tanh"),
+        (torch.nn.GELU, "gelu"),
+        (lambda: torch.nn.GELU("tanh"), "gelu_tanh"),
+    ],
+)
 def test_mlp_matches_torch_and_reference(act, name):
     d = 3
     net = _net(d, act=act)
@@ -276,8 +293,7 @@ def test_mlp_matches_torch_and_reference(act, name):
     np.testing.assert_allclose(mlp.velocity(0.3, x), want, rtol=1e-12, atol=1e-12)
     layers = list(zip(mlp.weights_, mlp.biases_, mlp.activations))
     np.testing.assert_allclose(mlp.velocity(0.3, x), ref.network_velocity(layers, 0.3, x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(mlp.divergence(0.3, x), ref.network_divergence(layers, 0.3, x), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(mlp.divergence(0.3, x), ref.network_divergence(layers, 0.3, x), rtol=1e-6, atol=1e-6)
     with torch.no_grad():  # float32: float32 weights and math
         want32 = net.float()(torch.cat([torch.from_numpy(x.astype(np.float32)), torch.full((37, 1), 0.3)], 1))
     u32 = mlp.velocity(0.3, x.astype(np.float32))
@@ -292,8 +308,10 @@ def test_mlp_flows_inputs_conditions_and_state_dicts():
     y = np.array([0.5, -1.0, 2.0])
     x = np.random.default_rng(1).normal(size=(20, d))
     with torch.no_grad():
-        inp = torch.cat([torch.full((20, 1), 0.7, dtype=torch.float64), torch.from_numpy(x),
-                         torch.from_numpy(np.tile(y, (20, 1)))], 1)
+        inp = torch.cat(
+            [torch.full((20, 1), 0.7, dtype=torch.float64), torch.from_numpy(x), torch.from_numpy(np.tile(y, (20, 1)))],
+            1,
+        )
         want = net(inp).numpy()
     field = mlp.condition(y)
     np.testing.assert_allclose(field.velocity(0.7, x), want, rtol=1e-12, atol=1e-12)
@@ -310,14 +328,20 @@ def test_mlp_flows_inputs_conditions_and_state_dicts():
     a = gs.Flow(mlp, "dopri5", rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(a.integrate(x), want, atol=1e-4)
     f = lambda t, z: ref.network_velocity(layers, t, z[None])[0]  # noqa: E731
-    np.testing.assert_allclose(a.integrate(x[:3]), [ref.dopri5(f, [0, 1], z, 1e-8, 1e-8)[0][0] for z in x[:3]],
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        a.integrate(x[:3]), [ref.dopri5(f, [0, 1], z, 1e-8, 1e-8)[0][0] for z in x[:3]], rtol=1e-12, atol=1e-12
+    )
     # logpdf by the exact divergence: a flow is a bijection, so log p_1(x_1) = log p_0(x_0) - int div
     x0 = np.random.default_rng(2).normal(size=(10, d))
     x1 = gs.Flow(mlp, "rk4", 200).integrate(x0)
     logp0 = -0.5 * (x0**2).sum(1) - np.log(2 * np.pi)
-    _, int_div = ref.integrate(lambda t, z: (ref.network_velocity(layers, t, z), ref.network_divergence(layers, t, z)),
-                               "rk4", np.linspace(0, 1, 201), x0, with_div=True)
+    _, int_div = ref.integrate(
+        lambda t, z: (ref.network_velocity(layers, t, z), ref.network_divergence(layers, t, z)),
+        "rk4",
+        np.linspace(0, 1, 201),
+        x0,
+        with_div=True,
+    )
     np.testing.assert_allclose(gs.Flow(mlp, "rk4", 200).logpdf(x1), logp0 - int_div, atol=1e-5)
     s = gs.Flow(mlp, steps=16).sample(3000, rng=3)
     np.testing.assert_array_equal(s, gs.Flow(mlp, steps=16).sample(3000, rng=3, n_threads=1))

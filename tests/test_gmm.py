@@ -18,6 +18,7 @@ ALPHA = 1e-4  # significance of every statistical test here
 
 def _random_covariances(covariance, k, d, rng, condition=1.0):
     """Valid covariances of the type's shape; `condition` stretches the eigenvalues (up to 10**condition)."""
+
     def spd():
         Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
         return (Q * np.logspace(0, condition, d)[rng.permutation(d)]) @ Q.T * rng.uniform(0.2, 2)
@@ -36,8 +37,9 @@ def _random_gmm(covariance, k, d, rng, condition=1.0, zero_weight=False):
     if zero_weight and k > 1:
         w[0] = 0.0
     w /= w.sum()
-    return gs.GMM.from_parameters(w, rng.normal(size=(k, d)) * 3, _random_covariances(covariance, k, d, rng, condition),
-                                  covariance=covariance)
+    return gs.GMM.from_parameters(
+        w, rng.normal(size=(k, d)) * 3, _random_covariances(covariance, k, d, rng, condition), covariance=covariance
+    )
 
 
 def _ref(g):
@@ -52,6 +54,7 @@ def _close(a, b, rel):
 
 
 # ---- against the reference ------------------------------------------------------------
+
 
 @given(
     covariance=st.sampled_from(COVARIANCE_TYPES),
@@ -187,6 +190,7 @@ def test_sample_matches_reference(covariance):
 
 # ---- against scikit-learn --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("covariance", COVARIANCE_TYPES)
 def test_evaluation_matches_sklearn(covariance):
     from sklearn.mixture import GaussianMixture
@@ -205,6 +209,7 @@ def test_evaluation_matches_sklearn(covariance):
 
 
 # ---- fitting --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("init", [i for i in INITS if i != "random"])
 @pytest.mark.parametrize("covariance", COVARIANCE_TYPES)
@@ -291,6 +296,7 @@ def test_n_init_keeps_the_best_start():
 
 # ---- conditioning and marginals ---------------------------------------------------------
 
+
 def _grid_conditional(g, value, dim, grid):
     """log p(x_other | x_dim = value) by brute force: the joint on a grid, normalised numerically."""
     pts = np.empty((grid.size, 2))
@@ -311,8 +317,9 @@ def test_condition_matches_brute_force(covariance, dim):
         assert cond.dim == 1 and cond.covariance == covariance
         np.testing.assert_allclose(cond.weights_.sum(), 1.0, rtol=1e-14)
         inside = slice(40_000, 80_001)  # where the density is not negligible
-        np.testing.assert_allclose(cond.logpdf(grid[inside, None]), _grid_conditional(g, value, dim, grid)[inside],
-                                   atol=1e-7)
+        np.testing.assert_allclose(
+            cond.logpdf(grid[inside, None]), _grid_conditional(g, value, dim, grid)[inside], atol=1e-7
+        )
 
 
 def test_condition_and_marginal_in_higher_dimension():
@@ -343,6 +350,7 @@ def test_marginal_matches_numerical_integration():
 
 # ---- samples ----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("covariance", COVARIANCE_TYPES)
 def test_sample_frequencies_and_moments(covariance):
@@ -366,6 +374,7 @@ def test_sample_frequencies_and_moments(covariance):
 
 
 # ---- bad input --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "args, kwargs, match",

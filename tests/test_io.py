@@ -23,8 +23,9 @@ def _quarter(X, w):
 
 def _mlp():
     rng = np.random.default_rng(1)
-    return gs.fields.MLP([rng.normal(size=(16, 3)), rng.normal(size=(2, 16))], [rng.normal(size=16), np.zeros(2)],
-                         ["silu", "identity"])
+    return gs.fields.MLP(
+        [rng.normal(size=(16, 3)), rng.normal(size=(2, 16))], [rng.normal(size=16), np.zeros(2)], ["silu", "identity"]
+    )
 
 
 def _models():
@@ -35,7 +36,9 @@ def _models():
     return {
         "box": gs.Box([0, 0, 0], [1, 2, 3]),
         "raster": gs.RasterMask(rng.random((20, 30)) > 0.4, extent=(0, 3, -1, 1), origin="lower"),
-        "raster-weighted-3d": gs.RasterMask(np.ones((3, 4, 5), bool), weights=rng.random((3, 4, 5)), method="rejection"),
+        "raster-weighted-3d": gs.RasterMask(
+            np.ones((3, 4, 5), bool), weights=rng.random((3, 4, 5)), method="rejection"
+        ),
         "geomask": gs.GeoMask(np.eye(90, 180, dtype=bool), method="rejection"),
         "hostage-scene": gs.datasets.hostage_scene(160, 120),
         "polygon": frame,
@@ -50,12 +53,19 @@ def _models():
         **{f"gmm-{c}": gs.GMM(2, c, rng=0).fit(X) for c in ("full", "diag", "spherical", "tied")},
         "gmm-given": gs.GMM.from_parameters([0.25, 0.75], [[0.0], [3.0]], [0.5, 2.0], covariance="spherical"),
         "flow-gmm": gs.Flow(gs.fields.GaussianMixture(gmm), steps=8),
-        "flow-kde-vp-sde": gs.Flow(gs.fields.GaussianMixture(gs.KDE(0.4).fit(X[:50])), steps=8, sde=0.5,
-                                   path=("vp", 0.2, 10.0)),
+        "flow-kde-vp-sde": gs.Flow(
+            gs.fields.GaussianMixture(gs.KDE(0.4).fit(X[:50])), steps=8, sde=0.5, path=("vp", 0.2, 10.0)
+        ),
         "flow-empirical": gs.Flow(gs.fields.Empirical(X[:40], weights=np.arange(1, 41), bandwidth=0.1), "heun", 8),
         "flow-mlp-dopri5": gs.Flow(_mlp(), "dopri5", rtol=1e-4, atol=1e-4),
-        "flow-guided": gs.Flow(gs.fields.Guided(gs.fields.GaussianMixture(gmm.condition([0.5], dims=[0])),
-                                                gs.fields.GaussianMixture(gmm.marginal([1])), 1.5), path="cosine"),
+        "flow-guided": gs.Flow(
+            gs.fields.Guided(
+                gs.fields.GaussianMixture(gmm.condition([0.5], dims=[0])),
+                gs.fields.GaussianMixture(gmm.marginal([1])),
+                1.5,
+            ),
+            path="cosine",
+        ),
         "moons": gs.datasets.moons(0.2),
         "circles": gs.datasets.circles(),
         "eight-gaussians": gs.datasets.eight_gaussians(),
@@ -72,8 +82,9 @@ def model(request):
 
 
 def test_every_model_type_is_covered():
-    assert {type(m).__name__ for m in MODELS.values()} | {"GaussianMixture", "Empirical", "MLP", "Guided"} \
-        == set(gs.io.MODEL_TYPES)
+    assert {type(m).__name__ for m in MODELS.values()} | {"GaussianMixture", "Empirical", "MLP", "Guided"} == set(
+        gs.io.MODEL_TYPES
+    )
 
 
 def test_save_load_gives_the_same_model(model, tmp_path):
@@ -83,7 +94,9 @@ def test_save_load_gives_the_same_model(model, tmp_path):
     assert repr(loaded) == repr(model) or callable(model.bandwidth)  # a callable bandwidth comes back as H
     a, b = model.sample(500, rng=3), loaded.sample(500, rng=3)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(model.sample(100, rng=4, dtype=np.float32), loaded.sample(100, rng=4, dtype=np.float32))
+    np.testing.assert_array_equal(
+        model.sample(100, rng=4, dtype=np.float32), loaded.sample(100, rng=4, dtype=np.float32)
+    )
     if not isinstance(model, gs.Flow):  # a Flow's logpdf integrates back: covered below on one model
         np.testing.assert_array_equal(model.logpdf(a[:50]), loaded.logpdf(a[:50]))
 
@@ -152,18 +165,21 @@ def _rewrite(path, out, edit_meta=None, edit_arrays=None):
     return out
 
 
-@pytest.mark.parametrize("edit_meta, edit_arrays, message", [
-    (lambda m: m.update(version=99), None, "format version 99"),
-    (lambda m: m.update(format="other"), None, "not a gensample model header"),
-    (lambda m: m["model"].update(type="Evil"), None, "unknown model type 'Evil'"),
-    (lambda m: m["model"]["params"].update(shape=[21, 30]), None, "sizes do not match"),
-    (lambda m: m["model"]["params"].pop("origin"), None, "invalid RasterMask"),
-    (lambda m: m["model"]["arrays"].update(start="nope"), None, "lacks array 'nope'"),
-    (None, lambda a: a.update({"model.start": a["model.start"] + 1000}), "passes the last"),
-    (None, lambda a: a.update({"model.length": a["model.length"] * 0}), "must not be empty"),
-    (None, lambda a: a.update({"model.row_ptr": a["model.row_ptr"][::-1].copy()}), "invalid RasterMask"),
-    (None, lambda a: a.update({"model.start": a["model.start"].astype(np.float64)}), "integer array"),
-])
+@pytest.mark.parametrize(
+    "edit_meta, edit_arrays, message",
+    [
+        (lambda m: m.update(version=99), None, "format version 99"),
+        (lambda m: m.update(format="other"), None, "not a gensample model header"),
+        (lambda m: m["model"].update(type="Evil"), None, "unknown model type 'Evil'"),
+        (lambda m: m["model"]["params"].update(shape=[21, 30]), None, "sizes do not match"),
+        (lambda m: m["model"]["params"].pop("origin"), None, "invalid RasterMask"),
+        (lambda m: m["model"]["arrays"].update(start="nope"), None, "lacks array 'nope'"),
+        (None, lambda a: a.update({"model.start": a["model.start"] + 1000}), "passes the last"),
+        (None, lambda a: a.update({"model.length": a["model.length"] * 0}), "must not be empty"),
+        (None, lambda a: a.update({"model.row_ptr": a["model.row_ptr"][::-1].copy()}), "invalid RasterMask"),
+        (None, lambda a: a.update({"model.start": a["model.start"].astype(np.float64)}), "integer array"),
+    ],
+)
 def test_tampered_raster_files_are_refused(tmp_path, edit_meta, edit_arrays, message):
     """A run index that would send a kernel out of bounds is caught in Python first."""
     path = MODELS["raster"].save(tmp_path / "r.npz")
@@ -172,15 +188,18 @@ def test_tampered_raster_files_are_refused(tmp_path, edit_meta, edit_arrays, mes
         gs.load(bad)
 
 
-@pytest.mark.parametrize("name, key, value, message", [
-    ("gmm-full", "model.covariances", lambda c: -c, "invalid GMM"),
-    ("gmm-full", "model.weights", lambda w: w * 2, "sum to 1"),
-    ("kde-scott", "model.data", lambda x: x * np.nan, "finite"),
-    ("kde-scott", "model.bandwidth_matrix", lambda h: h[:1], "symmetric"),
-    ("polygon", "model.ring_ptr", lambda p: p[::-1].copy(), "ring_ptr must rise"),
-    ("polygon", "model.xy", lambda xy: xy * 0, "invalid Polygon"),
-    ("flow-mlp-dopri5", "model.field.weight0", lambda w: w[:, :2], "invalid MLP"),
-])
+@pytest.mark.parametrize(
+    "name, key, value, message",
+    [
+        ("gmm-full", "model.covariances", lambda c: -c, "invalid GMM"),
+        ("gmm-full", "model.weights", lambda w: w * 2, "sum to 1"),
+        ("kde-scott", "model.data", lambda x: x * np.nan, "finite"),
+        ("kde-scott", "model.bandwidth_matrix", lambda h: h[:1], "symmetric"),
+        ("polygon", "model.ring_ptr", lambda p: p[::-1].copy(), "ring_ptr must rise"),
+        ("polygon", "model.xy", lambda xy: xy * 0, "invalid Polygon"),
+        ("flow-mlp-dopri5", "model.field.weight0", lambda w: w[:, :2], "invalid MLP"),
+    ],
+)
 def test_tampered_parameters_are_refused(tmp_path, name, key, value, message):
     path = MODELS[name].save(tmp_path / "m.npz")
     bad = _rewrite(path, tmp_path / "bad.npz", edit_arrays=lambda a: a.update({key: value(a[key])}))
@@ -218,9 +237,9 @@ for trial in range(60):
     bad = bytearray(data)
     for i in rng.integers(0, len(bad), size=4):
         bad[i] ^= int(rng.integers(1, 256))
-    open({str(tmp_path / 'flip.npz')!r}, "wb").write(bad)
+    open({str(tmp_path / "flip.npz")!r}, "wb").write(bad)
     try:
-        m = gs.load({str(tmp_path / 'flip.npz')!r})
+        m = gs.load({str(tmp_path / "flip.npz")!r})
         m.sample(1000, rng=0)
     except (ValueError, FileNotFoundError):
         pass
@@ -254,8 +273,12 @@ def test_format_is_documented_json(tmp_path):
     """The header is plain JSON a reader without gensample can parse."""
     path = MODELS["gmm-diag"].save(tmp_path / "g.npz")
     with zipfile.ZipFile(path) as z:
-        assert sorted(z.namelist()) == ["__gensample__.npy", "model.covariances.npy", "model.means.npy",
-                                        "model.weights.npy"]
+        assert sorted(z.namelist()) == [
+            "__gensample__.npy",
+            "model.covariances.npy",
+            "model.means.npy",
+            "model.weights.npy",
+        ]
     with np.load(path) as z:
         meta = json.loads(bytes(z["__gensample__"]).decode())
     assert meta["format"] == "gensample-model" and meta["version"] == gs.io.FORMAT_VERSION

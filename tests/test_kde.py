@@ -127,6 +127,7 @@ def test_tails_are_exact():
 
 # ---- against scipy and scikit-learn ---------------------------------------------------
 
+
 @pytest.mark.parametrize("rule", ["scott", "silverman"])
 @pytest.mark.parametrize("d", [1, 2, 5])
 def test_gaussian_matches_scipy(rule, d):
@@ -195,6 +196,7 @@ def test_thread_invariance():
 
 # ---- sampling -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("d", [1, 3])
 def test_sample_matches_reference(kernel, d):
@@ -258,6 +260,7 @@ def test_sample_moments_3d(kernel):
 
 
 # ---- bad input ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "X, kwargs, fit_kwargs, err, match",

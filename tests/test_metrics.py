@@ -24,8 +24,13 @@ def _pairs(seed, n, m, d, dtype=np.float64):
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 150), m=st.integers(1, 200), d=st.integers(1, 17), kind=st.sampled_from(sorted(KINDS)),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 150),
+    m=st.integers(1, 200),
+    d=st.integers(1, 17),
+    kind=st.sampled_from(sorted(KINDS)),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_pair_sums_match_the_reference(n, m, d, kind, seed):
     x, y = _pairs(seed, n, m, d)
     w = np.random.default_rng(seed).random(m)
@@ -35,8 +40,7 @@ def test_pair_sums_match_the_reference(n, m, d, kind, seed):
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
     points32, weight32 = _tiles(y32, w.astype(np.float32))
     got32 = _core.metrics_pair_sums(KINDS[kind], points32, weight32, x32, 0.7, 1)
-    np.testing.assert_allclose(got32, ref.pair_sums(kind, y32, w.astype(np.float32), x32, 0.7), rtol=2e-5,
-                               atol=1e-30)
+    np.testing.assert_allclose(got32, ref.pair_sums(kind, y32, w.astype(np.float32), x32, 0.7), rtol=2e-5, atol=1e-30)
 
 
 @settings(max_examples=25, deadline=None)
@@ -56,10 +60,16 @@ def test_nearest_and_balls_match_the_reference(n, d, k, seed):
 
 def test_thread_count_does_not_change_results():
     x, y = _pairs(1, 3000, 2000, 5, np.float32)
-    one = [gs.metrics.mmd(x, y, n_threads=1), gs.metrics.energy_distance(x, y, n_threads=1),
-           gs.metrics.precision_recall(x, y, n_threads=1)]
-    two = [gs.metrics.mmd(x, y, n_threads=2), gs.metrics.energy_distance(x, y, n_threads=2),
-           gs.metrics.precision_recall(x, y, n_threads=2)]
+    one = [
+        gs.metrics.mmd(x, y, n_threads=1),
+        gs.metrics.energy_distance(x, y, n_threads=1),
+        gs.metrics.precision_recall(x, y, n_threads=1),
+    ]
+    two = [
+        gs.metrics.mmd(x, y, n_threads=2),
+        gs.metrics.energy_distance(x, y, n_threads=2),
+        gs.metrics.precision_recall(x, y, n_threads=2),
+    ]
     assert one == two
 
 
@@ -68,10 +78,14 @@ def test_mmd_matches_the_reference(kernel):
     x, y = _pairs(2, 300, 200, 3)
     h = gs.metrics.median_bandwidth(x, y)
     gamma = 1 / (2 * h * h) if kernel == "gaussian" else 1 / h
-    assert math.isclose(gs.metrics.mmd(x, y, kernel=kernel), ref.mmd2(x, y, gamma, kernel), rel_tol=1e-10,
-                        abs_tol=1e-14)
-    assert math.isclose(gs.metrics.mmd(x, y, kernel=kernel, bandwidth=0.5),
-                        ref.mmd2(x, y, 1 / 0.5 if kernel == "laplacian" else 2.0, kernel), rel_tol=1e-10)
+    assert math.isclose(
+        gs.metrics.mmd(x, y, kernel=kernel), ref.mmd2(x, y, gamma, kernel), rel_tol=1e-10, abs_tol=1e-14
+    )
+    assert math.isclose(
+        gs.metrics.mmd(x, y, kernel=kernel, bandwidth=0.5),
+        ref.mmd2(x, y, 1 / 0.5 if kernel == "laplacian" else 2.0, kernel),
+        rel_tol=1e-10,
+    )
 
 
 def test_mmd_of_a_distribution_with_itself_is_about_zero():
@@ -95,8 +109,12 @@ def test_permutation_test_p_values_are_uniform_under_the_null():
     a KS test of 150 of them at alpha = 1e-4, and the rejection rate at 0.05 within the
     binomial's 1e-4 bounds."""
     rng = np.random.default_rng(5)
-    p = np.array([gs.metrics.mmd_test(rng.normal(size=(40, 2)), rng.normal(size=(30, 2)), n_permutations=99,
-                                      rng=i)[1] for i in range(150)])
+    p = np.array(
+        [
+            gs.metrics.mmd_test(rng.normal(size=(40, 2)), rng.normal(size=(30, 2)), n_permutations=99, rng=i)[1]
+            for i in range(150)
+        ]
+    )
     assert stats.kstest(p, "uniform").pvalue > ALPHA
     lo, hi = stats.binom.ppf([ALPHA / 2, 1 - ALPHA / 2], len(p), 0.05)
     assert lo <= np.sum(p <= 0.05) <= hi
@@ -136,9 +154,11 @@ def test_sliced_wasserstein_of_a_shift_and_against_scipy():
     assert gs.metrics.sliced_wasserstein(x, x + 2.5) == pytest.approx(2.5, rel=1e-12)
     u, v = rng.normal(size=700), rng.gamma(2.0, size=500)  # unequal sizes: merged quantiles
     assert gs.metrics.sliced_wasserstein(u[:, None], v[:, None], p=1) == pytest.approx(
-        stats.wasserstein_distance(u, v), rel=1e-12)
+        stats.wasserstein_distance(u, v), rel=1e-12
+    )
     assert gs.metrics.sliced_wasserstein(u[:, None], v[:, None], p=2) == pytest.approx(
-        ref.wasserstein_1d(u, v, 2), rel=1e-12)
+        ref.wasserstein_1d(u, v, 2), rel=1e-12
+    )
     # in 2-D a shift by c gives (E |c . theta|^2)^(1/2) = |c| / sqrt(2)
     y = rng.normal(size=(2000, 2))
     got = gs.metrics.sliced_wasserstein(y, y + [3.0, 4.0], n_projections=4000, rng=0)

@@ -28,18 +28,31 @@ def _not_blank(pixels) -> bool:
 GMM = gs.GMM.from_parameters([0.5, 0.5], [[-2.0, 0.0], [2.0, 0.0]], np.stack([0.3 * np.eye(2)] * 2))
 
 
-@pytest.mark.parametrize("draw", [
-    lambda: gs.plot.scatter(gs.datasets.moons(), n=3000),
-    lambda: gs.plot.scatter(np.random.default_rng(0).normal(size=(500, 2)), color="tab:red"),
-    lambda: gs.plot.density(GMM, extent=(-4, 4, -2, 2), resolution=80),
-    lambda: gs.plot.density(gs.datasets.checkerboard(), resolution=60, log=True),
-    lambda: gs.plot.region(gs.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]])),
-    lambda: gs.plot.region(gs.datasets.hostage_scene(160, 120), resolution=100),
-    lambda: gs.plot.region(gs.Box([0, 0], [2, 1]) - gs.Box([0.5, 0.2], [1.0, 0.8]), resolution=100),
-    lambda: gs.plot.flow_paths(gs.Flow(gs.fields.GaussianMixture(GMM), steps=16), n=100, steps=8),
-    lambda: gs.plot.world(gs.GeoMask(np.eye(90, 180, dtype=bool)), n=5000),
-], ids=["scatter-model", "scatter-array", "density", "density-log-raster", "region-polygon", "region-raster",
-        "region-difference", "flow-paths", "world"])
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: gs.plot.scatter(gs.datasets.moons(), n=3000),
+        lambda: gs.plot.scatter(np.random.default_rng(0).normal(size=(500, 2)), color="tab:red"),
+        lambda: gs.plot.density(GMM, extent=(-4, 4, -2, 2), resolution=80),
+        lambda: gs.plot.density(gs.datasets.checkerboard(), resolution=60, log=True),
+        lambda: gs.plot.region(gs.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]])),
+        lambda: gs.plot.region(gs.datasets.hostage_scene(160, 120), resolution=100),
+        lambda: gs.plot.region(gs.Box([0, 0], [2, 1]) - gs.Box([0.5, 0.2], [1.0, 0.8]), resolution=100),
+        lambda: gs.plot.flow_paths(gs.Flow(gs.fields.GaussianMixture(GMM), steps=16), n=100, steps=8),
+        lambda: gs.plot.world(gs.GeoMask(np.eye(90, 180, dtype=bool)), n=5000),
+    ],
+    ids=[
+        "scatter-model",
+        "scatter-array",
+        "density",
+        "density-log-raster",
+        "region-polygon",
+        "region-raster",
+        "region-difference",
+        "flow-paths",
+        "world",
+    ],
+)
 def test_renders_something(draw, tmp_path):
     ax = draw()
     assert isinstance(ax, matplotlib.axes.Axes)

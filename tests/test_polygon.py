@@ -6,7 +6,8 @@ import pickle
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import gensample as gs
@@ -35,7 +36,12 @@ def test_triangulation_is_exact_cover():
     tri = p.triangles
     assert tri.shape == (398 + sum(len(h) for h in holes) + 2 * len(holes), 3, 2)
     # every triangle lies in the polygon: its centroid and edge midpoints are inside
-    probe = np.concatenate([tri.mean(axis=1), (tri + np.roll(tri, 1, axis=1)).reshape(-1, 2) / 2 * 0.999 + tri.mean(axis=1).repeat(3, 0) * 0.001])
+    probe = np.concatenate(
+        [
+            tri.mean(axis=1),
+            (tri + np.roll(tri, 1, axis=1)).reshape(-1, 2) / 2 * 0.999 + tri.mean(axis=1).repeat(3, 0) * 0.001,
+        ]
+    )
     assert shapely.contains_xy(g, probe[:, 0], probe[:, 1]).mean() > 0.999
     assert shapely.contains_xy(g, tri.mean(axis=1)[:, 0], tri.mean(axis=1)[:, 1]).all()
 
@@ -67,8 +73,9 @@ def test_contains_agrees_with_shapely_and_reference():
 
 
 @settings(deadline=None)
-@given(n=st.integers(3, 300), wobble=st.floats(0.0, 0.8), k=st.integers(1, 9), phase=st.floats(0, 6.3),
-       hole=st.booleans())
+@given(
+    n=st.integers(3, 300), wobble=st.floats(0.0, 0.8), k=st.integers(1, 9), phase=st.floats(0, 6.3), hole=st.booleans()
+)
 def test_random_star_polygons(n, wobble, k, phase, hole):
     shell = star(n, 2.0, wobble, k, phase=phase)
     holes = [star(12, 0.15, 0.0, 1, (0.0, 0.0))] if hole and wobble < 0.8 else []
@@ -95,7 +102,12 @@ def test_triangles_chi_square_and_uniform_in_triangle():
 
 def test_sparse_multipolygon_two_tiny_squares_far_apart():
     sq = np.array([(0, 0), (1e-3, 0), (1e-3, 1e-3), (0, 1e-3)])
-    mp = gs.MultiPolygon([sq, sq + 1e4, ])
+    mp = gs.MultiPolygon(
+        [
+            sq,
+            sq + 1e4,
+        ]
+    )
     assert mp.area == pytest.approx(2e-6)
     x = mp.sample(100_000, rng=1)
     near = x[:, 0] < 1
@@ -125,7 +137,11 @@ def test_from_shapely_and_pickle():
         ([(0, 0), (1, 1), (1, 0), (0, 1)], [], "intersects itself"),
         ([(0, 0), (1, 0), (1, 1), (0, 1)], [[(2, 2), (3, 2), (3, 3)]], "outside its shell"),
         ([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (5, 1), (1, 3)]], "cross or touch"),
-        ([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (3, 1), (3, 3)], [(1.5, 1.2), (2.8, 1.2), (2.8, 2.5)]], "lies inside"),
+        (
+            [(0, 0), (4, 0), (4, 4), (0, 4)],
+            [[(1, 1), (3, 1), (3, 3)], [(1.5, 1.2), (2.8, 1.2), (2.8, 2.5)]],
+            "lies inside",
+        ),
         ([(0, 0), (np.nan, 0), (0, 1)], [], "finite"),
         ([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], r"shape \(n_vertices, 2\)"),
     ],

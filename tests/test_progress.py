@@ -72,8 +72,9 @@ def test_long_library_calls_report_progress_when_asked(log):
     assert "gensample: Flow.sample: 10 of 1,000 rows (1 %)" in log.getvalue()
 
     x, y = GMM.sample(300, rng=1), GMM.sample(300, rng=2) + 0.1
-    assert gs.metrics.mmd_test(x, y, n_permutations=20, rng=0, progress=True) == \
-        gs.metrics.mmd_test(x, y, n_permutations=20, rng=0)
+    assert gs.metrics.mmd_test(x, y, n_permutations=20, rng=0, progress=True) == gs.metrics.mmd_test(
+        x, y, n_permutations=20, rng=0
+    )
     assert "gensample: mmd_test: 1 of 20 permutations" in log.getvalue()
 
     X = GMM.sample(2000, rng=4)

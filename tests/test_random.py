@@ -6,7 +6,8 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import gensample as gs
@@ -27,6 +28,7 @@ def ulps_ok(actual, expected, ulps):
 
 
 # --- exact agreement with the reference ------------------------------------------------
+
 
 @given(n=st.integers(0, 300), dim=st.integers(1, 9), seed=st.integers(0, 2**64 - 1))
 def test_uniform_f64_matches_reference_exactly(n, dim, seed):
@@ -69,6 +71,7 @@ def test_integers_match_reference_exactly(high):
 
 
 # --- the counter contract --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fn", [gs.random.uniform, gs.random.normal])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -153,6 +156,7 @@ def test_integers_chi_square():
 
 # --- bad input -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fn", [gs.random.uniform, gs.random.normal])
 def test_bad_arguments(fn):
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
@@ -229,6 +233,7 @@ def test_exception_inside_parallel_region_is_rethrown(n_threads):
 
 
 # --- interrupts -------------------------------------------------------------------------
+
 
 def test_ctrl_c_interrupts_a_long_draw(sigint_raises):
     """A SIGINT during a long kernel stops it between batches with KeyboardInterrupt.

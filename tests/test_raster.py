@@ -24,8 +24,19 @@ def _mass(r):
 
 def _ref_exact(r, key, rows):
     ix = r._index
-    return ref.sample_exact(key, rows, r.shape, ix["row_ptr"], ix["start"], ix["length"], _mass(r), ix["origin"],
-                            ix["step"], ix["sin_lat_edge"], ix["lat_series"])
+    return ref.sample_exact(
+        key,
+        rows,
+        r.shape,
+        ix["row_ptr"],
+        ix["start"],
+        ix["length"],
+        _mass(r),
+        ix["origin"],
+        ix["step"],
+        ix["sin_lat_edge"],
+        ix["lat_series"],
+    )
 
 
 def _random_mask(shape, p, seed):
@@ -75,8 +86,19 @@ def test_rejection_matches_reference(weighted):
     key = gs.random.key_from_rng(8)
     x = r.sample(2000, rng=8)
     row_ptr, start, length, weight = ref.runs(mask, weights)
-    expect = ref.sample_rejection(key, np.arange(2000), mask.shape, row_ptr, start, length, weight, ix["origin"],
-                                  ix["step"], *r._box, weighted=weighted)
+    expect = ref.sample_rejection(
+        key,
+        np.arange(2000),
+        mask.shape,
+        row_ptr,
+        start,
+        length,
+        weight,
+        ix["origin"],
+        ix["step"],
+        *r._box,
+        weighted=weighted,
+    )
     np.testing.assert_array_equal(x, expect)
     assert r.contains(x).all()
 
@@ -92,8 +114,19 @@ def test_geomask_matches_reference_to_ulps():
             expect = _ref_exact(g, key, np.arange(3000))
         else:
             row_ptr, start, length, weight = ref.runs(mask)
-            expect = ref.sample_rejection(key, np.arange(3000), mask.shape, row_ptr, start, length, weight,
-                                          ix["origin"], ix["step"], *g._box, sin_lat_edge=ix["sin_lat_edge"])
+            expect = ref.sample_rejection(
+                key,
+                np.arange(3000),
+                mask.shape,
+                row_ptr,
+                start,
+                length,
+                weight,
+                ix["origin"],
+                ix["step"],
+                *g._box,
+                sin_lat_edge=ix["sin_lat_edge"],
+            )
         np.testing.assert_array_equal(x[:, 0], expect[:, 0])
         np.testing.assert_allclose(x[:, 1], expect[:, 1], rtol=4 * np.finfo(float).eps, atol=0)
         assert g.contains(x).all()
@@ -139,7 +172,8 @@ def test_locate_matches_reference_on_edges():
     grid = np.array([[x, y] for x in np.arange(-0.5, 8.6, 0.5) for y in np.arange(-0.5, 6.6, 0.5)])
     ix = r._index
     np.testing.assert_array_equal(
-        r._locate(grid, None), ref.locate(grid, mask.shape, ix["row_ptr"], ix["start"], ix["length"], ix["origin"], ix["step"])
+        r._locate(grid, None),
+        ref.locate(grid, mask.shape, ix["row_ptr"], ix["start"], ix["length"], ix["origin"], ix["step"]),
     )
     # upper origin: row 0 is at the top; the point (0.5, 5.5) lies in cell [0, 0]
     assert r.contains([[0.5, 5.5]])[0] == mask[0, 0]
@@ -294,7 +328,7 @@ def test_pick_table_is_written_into_a_checked_buffer():
         "read-only": _aligned_empty(32 * 3),
     }
     bad["read-only"].flags.writeable = False
-    for name, buf in bad.items():
+    for buf in bad.values():
         with pytest.raises(ValueError, match="out must be a writable uint8 array"):
             _core.raster_pick_table(mass, ids, ids, ids + 1, buf)
 

@@ -4,7 +4,8 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import gensample as gs
@@ -167,7 +168,9 @@ def test_difference_by_rejection():
     assert d.contains(x).all() and not hole.contains(x).any()
     # rows are pure functions of (seed, row), whatever n, threads or float width
     np.testing.assert_array_equal(x[:1000], d.sample(1000, rng=3, n_threads=1))
-    np.testing.assert_array_equal(d.sample(1000, rng=3, dtype=np.float32), d.sample(2000, rng=3, dtype=np.float32)[:1000])
+    np.testing.assert_array_equal(
+        d.sample(1000, rng=3, dtype=np.float32), d.sample(2000, rng=3, dtype=np.float32)[:1000]
+    )
     # uniform on what is left: the share in the strip y < 1 is 4 / 14
     assert stats.binomtest(int((x[:, 1] < 1).sum()), x.shape[0], 4 / 14).pvalue > 1e-4
     assert d.logpdf([[0.5, 0.5]])[0] == pytest.approx(-np.log(14), rel=1e-2)

@@ -30,11 +30,14 @@ def run_script(folder, code: str, *args: str, timeout: float = 240) -> subproces
 
 # ---- processes --------------------------------------------------------------------------
 
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX")
 def test_fork_and_every_multiprocessing_start_method(tmp_path):
     """GNU OpenMP hangs in a child forked after the parent ran a parallel region; gensample
     runs such children on one thread (same values), and spawn/forkserver children as usual."""
-    out = run_script(tmp_path, """
+    out = run_script(
+        tmp_path,
+        """
         import os, multiprocessing as mp
         import gensample as gs
 
@@ -53,7 +56,9 @@ def test_fork_and_every_multiprocessing_start_method(tmp_path):
                 with mp.get_context(method).Pool(2) as pool:
                     assert [v for v, _ in pool.map(work, range(4))] == [ref] * 4, method
             print("ok")
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert out.stdout.strip().endswith("ok")
 
 
@@ -65,8 +70,9 @@ CALLS = {
     "box.sample": lambda: gs.Box([0, 0], [1, 2]).sample(200_000, rng=1),
     "scene.sample": lambda: gs.datasets.hostage_scene(160, 120).sample(200_000, rng=2),
     "scene.contains": lambda: gs.datasets.hostage_scene(160, 120).contains(X[:, :2] * 50 + 60),
-    "polygon.sample": lambda: gs.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]])
-    .sample(100_000, rng=3),
+    "polygon.sample": lambda: gs.Polygon(
+        [(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]]
+    ).sample(100_000, rng=3),
     "kde.logpdf": lambda: gs.KDE().fit(X).logpdf(X),
     "kde.sample": lambda: gs.KDE(0.2, kernel="cosine").fit(X).sample(50_000, rng=4),
     "gmm.logpdf": lambda: GMM.logpdf(X),
@@ -83,8 +89,9 @@ CALLS = {
     "gmm.predict_proba": lambda: GMM.predict_proba(X),
     "flow.logpdf": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=8).logpdf(X[:500]),
     "flow.dopri5": lambda: gs.Flow(gs.fields.Empirical(X[:200], bandwidth=0.1), solver="dopri5").sample(2000, rng=11),
-    "mlp.velocity": lambda: gs.fields.MLP([np.ones((16, 4)) / 4, np.ones((3, 16)) / 16], [np.zeros(16), np.zeros(3)],
-                                          ["silu", "identity"]).velocity(0.5, X),
+    "mlp.velocity": lambda: gs.fields.MLP(
+        [np.ones((16, 4)) / 4, np.ones((3, 16)) / 16], [np.zeros(16), np.zeros(3)], ["silu", "identity"]
+    ).velocity(0.5, X),
     "energy_distance": lambda: np.array(gs.metrics.energy_distance(X, X[::-1] + 0.1)),
     "precision_recall": lambda: np.array(gs.metrics.precision_recall(X, X[::-1] + 0.1)),
     "generate": lambda: gs.generate(GMM, 50_000, rng=12, chunk=7000),
@@ -105,12 +112,14 @@ def test_concurrent_calls_equal_serial_calls(name):
 LONG = {  # calls of several seconds each on 2 cores
     "random.normal": lambda: gs.random.normal(4 * 10**8, rng=0, dtype=np.float32),
     "world-like raster": lambda: gs.GeoMask(np.random.default_rng(0).random((1800, 3600)) > 0.7).sample(10**9, rng=0),
-    "kde.logpdf": lambda: gs.KDE(0.3).fit(np.random.default_rng(1).normal(size=(200_000, 4))).logpdf(
-        np.zeros((200_000, 4))),
+    "kde.logpdf": lambda: (
+        gs.KDE(0.3).fit(np.random.default_rng(1).normal(size=(200_000, 4))).logpdf(np.zeros((200_000, 4)))
+    ),
     # many components rather than many points: the input's validation (NumPy's isfinite over
     # it) is not interruptible, and at 2.5 GB it alone takes about 0.3 s
-    "gmm.logpdf": lambda: gs.GMM.from_parameters(np.full(256, 1 / 256), np.zeros((256, 16)),
-                                                 np.stack([np.eye(16)] * 256)).logpdf(np.zeros((2 * 10**6, 16))),
+    "gmm.logpdf": lambda: gs.GMM.from_parameters(
+        np.full(256, 1 / 256), np.zeros((256, 16)), np.stack([np.eye(16)] * 256)
+    ).logpdf(np.zeros((2 * 10**6, 16))),
     "flow.sample": lambda: gs.Flow(gs.fields.GaussianMixture(GMM), steps=2000).sample(10**6, rng=0),
     "mmd": lambda: gs.metrics.mmd(np.zeros((300_000, 8)), np.ones((300_000, 8)), bandwidth=1.0),
     # nearest neighbours and ball tests: a batch of tasks took 0.17-0.21 s here before they
@@ -146,9 +155,14 @@ def test_long_loops_answer_ctrl_c_promptly(name, sigint_raises):
 # ---- memory -----------------------------------------------------------------------------
 
 SAMPLERS = {
-    "box": gs.Box([0, 0], [1, 1]), "scene": gs.datasets.hostage_scene(64, 48), "geomask": gs.GeoMask(np.ones((9, 18), bool)),
-    "polygon": gs.Polygon([(0, 0), (1, 0), (0, 1)]), "union": gs.Box([0, 0], [1, 1]) | gs.Box([2, 2], [3, 3]),
-    "kde": gs.KDE(0.3).fit(X), "gmm": GMM, "flow": gs.Flow(gs.fields.GaussianMixture(GMM), steps=2),
+    "box": gs.Box([0, 0], [1, 1]),
+    "scene": gs.datasets.hostage_scene(64, 48),
+    "geomask": gs.GeoMask(np.ones((9, 18), bool)),
+    "polygon": gs.Polygon([(0, 0), (1, 0), (0, 1)]),
+    "union": gs.Box([0, 0], [1, 1]) | gs.Box([2, 2], [3, 3]),
+    "kde": gs.KDE(0.3).fit(X),
+    "gmm": GMM,
+    "flow": gs.Flow(gs.fields.GaussianMixture(GMM), steps=2),
     "moons": gs.datasets.moons(),
 }
 
@@ -158,8 +172,11 @@ def test_a_draw_beyond_available_memory_is_refused_before_allocating(name, monke
     monkeypatch.setattr(gs._validation, "available_memory", lambda: 2**30)
     model = SAMPLERS[name]
     start = time.perf_counter()
-    for call in (lambda: model.sample(2**31, rng=0, dtype=np.float32), lambda: gs.generate(model, 2**31, rng=0),
-                 lambda: gs.random.uniform(2**31, 1, rng=0)):
+    for call in (
+        lambda: model.sample(2**31, rng=0, dtype=np.float32),
+        lambda: gs.generate(model, 2**31, rng=0),
+        lambda: gs.random.uniform(2**31, 1, rng=0),
+    ):
         with pytest.raises(MemoryError, match=r"n=2147483648 .* GiB, more than the 1\.0 GiB"):
             call()
     assert time.perf_counter() - start < 1.0  # refused, not attempted
@@ -199,11 +216,13 @@ def test_repeated_calls_do_not_leak():
 
 # ---- hostile input ----------------------------------------------------------------------
 
+
 def test_hostile_input_is_an_error_never_a_crash(tmp_path):
     """tests/fuzz_hostile.py: every public entry point, one argument made hostile at a time;
     in a subprocess, so that a crash fails this test instead of ending the run."""
     examples = 1500 if os.environ.get("CI") else 6000
     script = Path(__file__).with_name("fuzz_hostile.py")
-    out = subprocess.run([sys.executable, str(script), str(examples), str(tmp_path)], capture_output=True,
-                         text=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, str(script), str(examples), str(tmp_path)], capture_output=True, text=True, timeout=900
+    )
     assert out.returncode == 0 and "survived" in out.stdout, out.stdout[-3000:] + out.stderr[-5000:]

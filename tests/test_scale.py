@@ -201,8 +201,9 @@ def test_resume_after_the_process_is_killed_mid_write(tmp_path, suffix):
         assert out.read_bytes() == npy_bytes(gs.Box([0, 0], [1, 1]).sample(4000, rng=9))
 
 
-@pytest.mark.parametrize("suffix, container", [(".npy", "data.npy"), (".parquet", "metadata.json"),
-                                               (".zarr", "data.zarr")])
+@pytest.mark.parametrize(
+    "suffix, container", [(".npy", "data.npy"), (".parquet", "metadata.json"), (".zarr", "data.zarr")]
+)
 def test_a_lost_container_starts_over_with_the_same_stream(tmp_path, suffix, container):
     import shutil
 
@@ -235,8 +236,12 @@ def test_resume_with_other_arguments_is_refused(tmp_path):
     out = tmp_path / "x.npy"
     with pytest.raises(KeyboardInterrupt):
         gs.generate(Interrupting(stop_at=2), 500, rng=1, out=out, chunk=100)
-    for kwargs, what in [({"n": 600}, "n"), ({"chunk": 50}, "chunk"), ({"rng": 2}, "key"),
-                         ({"dtype": np.float32}, "dtype")]:
+    for kwargs, what in [
+        ({"n": 600}, "n"),
+        ({"chunk": 50}, "chunk"),
+        ({"rng": 2}, "key"),
+        ({"dtype": np.float32}, "dtype"),
+    ]:
         args = {"n": 500, "rng": 1, "chunk": 100, **kwargs}
         with pytest.raises(ValueError, match=f"other arguments.*{what}"):
             gs.generate(Interrupting(), args.pop("n"), out=out, resume=True, **args)
@@ -411,11 +416,30 @@ def test_npy_chunks_are_mapped_one_at_a_time(tmp_path, monkeypatch):
 
 # ---- one writer per output ------------------------------------------------------------------
 
+
 def clean_copy(tmp_path, suffix: str, seed: int, n: int, chunk: int) -> dict:
     """Every file of a clean run's output, as bytes (a .zarr store is a folder)."""
     ref = tmp_path / f"clean{suffix}"
-    subprocess.run([sys.executable, "-m", "gensample", "sample", "unit-square", "-n", str(n), "--chunk", str(chunk),
-                    "--seed", str(seed), "-o", str(ref), "--no-progress"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gensample",
+            "sample",
+            "unit-square",
+            "-n",
+            str(n),
+            "--chunk",
+            str(chunk),
+            "--seed",
+            str(seed),
+            "-o",
+            str(ref),
+            "--no-progress",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return tree_bytes(ref)
 
 
@@ -434,8 +458,22 @@ def test_two_processes_racing_on_one_output(tmp_path, suffix):
     folder and the output held chunks of both seeds.)"""
     n, chunk = 400_000, 20_000
     out = tmp_path / f"u{suffix}"
-    cmd = [sys.executable, "-m", "gensample", "sample", "unit-square", "-n", str(n), "--chunk", str(chunk),
-           "-o", str(out), "--no-progress", "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gensample",
+        "sample",
+        "unit-square",
+        "-n",
+        str(n),
+        "--chunk",
+        str(chunk),
+        "-o",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     first = subprocess.Popen(cmd + ["--seed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = tmp_path / f"u{suffix}.partial" / "done.log"  # made once the output is set up
     deadline = time.monotonic() + 60
@@ -495,8 +533,9 @@ def test_two_threads_racing_on_one_output(tmp_path, suffix):
         gate.set()
         t.join(60)
     assert "error" not in result, result.get("error")
-    assert tree_bytes(out) == tree_bytes(gs.generate(gs.Box([0, 0], [1, 1]), 1000, rng=0, chunk=300,
-                                                     out=tmp_path / f"clean{suffix}"))
+    assert tree_bytes(out) == tree_bytes(
+        gs.generate(gs.Box([0, 0], [1, 1]), 1000, rng=0, chunk=300, out=tmp_path / f"clean{suffix}")
+    )
     gs.generate(gs.Box([0, 0], [1, 1]), 10, rng=1, out=out, overwrite=True)  # the lock is free again
     assert not (tmp_path / f"u{suffix}.lock").exists()
 
@@ -504,8 +543,22 @@ def test_two_threads_racing_on_one_output(tmp_path, suffix):
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX")
 def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "u.npy"
-    cmd = [sys.executable, "-m", "gensample", "sample", "unit-square", "-n", "400000", "--chunk", "20000",
-           "-o", str(out), "--no-progress", "--seed", "3"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gensample",
+        "sample",
+        "unit-square",
+        "-n",
+        "400000",
+        "--chunk",
+        "20000",
+        "-o",
+        str(out),
+        "--no-progress",
+        "--seed",
+        "3",
+    ]
     run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = tmp_path / "u.npy.partial" / "done.log"
     deadline = time.monotonic() + 60

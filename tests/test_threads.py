@@ -20,8 +20,9 @@ def run(code: str, env: dict | None = None) -> str:
     """A fresh interpreter: the process-wide rules are read at import."""
     full_env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     full_env.update(env or {})
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=full_env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=full_env, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip()
 
@@ -55,8 +56,7 @@ def test_omp_num_threads_sets_the_default(value):
 
 
 def test_set_num_threads_wins_over_the_environment():
-    out = run("import gensample as gs; gs.set_num_threads(2); print(gs.get_num_threads())",
-              {"OMP_NUM_THREADS": "1"})
+    out = run("import gensample as gs; gs.set_num_threads(2); print(gs.get_num_threads())", {"OMP_NUM_THREADS": "1"})
     assert out == "2"
 
 
@@ -88,8 +88,9 @@ def test_a_multiprocessing_worker_takes_its_share(method, omp):
     with open(script, "w") as f:
         f.write(textwrap.dedent(code))
     try:
-        out = run(f"import runpy, sys; sys.path.insert(0, {folder!r}); runpy.run_path({script!r}, run_name='__main__')",
-                  env)
+        out = run(
+            f"import runpy, sys; sys.path.insert(0, {folder!r}); runpy.run_path({script!r}, run_name='__main__')", env
+        )
     finally:
         os.unlink(script)
     assert out == ("[1]" if omp is None else f"[{omp}]")

@@ -27,8 +27,10 @@ def test_scan_matches_reference(n, dtype):
             assert not _core.scan_values(y, 0)[0] and not ref.scan_values(y)[0], (bad, where)
 
 
-@given(values=st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), max_size=80),
-       dtype=st.sampled_from([np.float64, np.float32]))
+@given(
+    values=st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), max_size=80),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
 def test_scan_matches_reference_on_any_values(values, dtype):
     """Signed zeros, subnormals, the largest finite values, NaN and inf anywhere."""
     x = np.array(values, dtype=dtype)

@@ -89,8 +89,9 @@ def _model(name: str):
         from .io import load
 
         return load(name)
-    raise UsageError(f"unknown model {name!r}: not a model file, and not one of the built-in models: "
-                     f"{', '.join(sorted(MODELS))}")
+    raise UsageError(
+        f"unknown model {name!r}: not a model file, and not one of the built-in models: {', '.join(sorted(MODELS))}"
+    )
 
 
 def _sample(args) -> int:
@@ -102,9 +103,18 @@ def _sample(args) -> int:
         raise UsageError(f"--chunk must be a positive number of rows, got {args.chunk}")
     seed = secrets.randbits(63) if args.seed is None else args.seed
     model = _model(args.model)
-    path = generate(model, args.n, rng=seed, out=args.output, chunk=args.chunk, dtype=np.dtype(args.dtype),
-                    progress=not args.no_progress, n_threads=args.threads, overwrite=args.overwrite,
-                    resume=args.resume)
+    path = generate(
+        model,
+        args.n,
+        rng=seed,
+        out=args.output,
+        chunk=args.chunk,
+        dtype=np.dtype(args.dtype),
+        progress=not args.no_progress,
+        n_threads=args.threads,
+        overwrite=args.overwrite,
+        resume=args.resume,
+    )
     print(f"wrote {args.n} samples of {args.model} ({model.dim}-D, {args.dtype}, seed {seed}) to {path}")
     return 0
 
@@ -131,10 +141,13 @@ def _fit(args) -> int:
         model = KDE(bandwidth=_bandwidth(args.bandwidth), kernel=args.kernel).fit(X)
         summary = f"KDE ({args.kernel} kernel, bandwidth {args.bandwidth}) of {len(X)} points"
     else:
-        model = GMM(args.components, args.covariance, max_iter=args.max_iter, n_init=args.n_init,
-                    rng=args.seed).fit(X, n_threads=args.threads)
-        summary = (f"GMM ({args.components} {args.covariance} components, {model.n_iter_} EM iterations, "
-                   f"{'converged' if model.converged_ else 'not converged'}) of {len(X)} points")
+        model = GMM(args.components, args.covariance, max_iter=args.max_iter, n_init=args.n_init, rng=args.seed).fit(
+            X, n_threads=args.threads
+        )
+        summary = (
+            f"GMM ({args.components} {args.covariance} components, {model.n_iter_} EM iterations, "
+            f"{'converged' if model.converged_ else 'not converged'}) of {len(X)} points"
+        )
     model.save(out, overwrite=args.overwrite)
     print(f"wrote {summary} in {X.shape[1]}-D to {out}")
     return 0
@@ -187,7 +200,7 @@ def _plot(args) -> int:
 def _bench_dir(given) -> Path | None:
     """bench/ of a source checkout: the one given, the current folder's, or beside the package."""
     here = Path(__file__).resolve().parents[2] / "bench"
-    for d in ([Path(given)] if given else [Path.cwd() / "bench", here]):
+    for d in [Path(given)] if given else [Path.cwd() / "bench", here]:
         if d.is_dir() and any(d.glob("bench_*.py")):
             return d
     return None
@@ -196,9 +209,11 @@ def _bench_dir(given) -> Path | None:
 def _bench(args) -> int:
     folder = _bench_dir(args.dir)
     if folder is None:
-        raise UsageError("no bench/ suites found: they live in gensample's source checkout (not in the wheel); "
-                         "run from the checkout or pass --dir PATH/TO/bench")
-    suites = {p.stem[len("bench_"):]: p for p in sorted(folder.glob("bench_*.py"))}
+        raise UsageError(
+            "no bench/ suites found: they live in gensample's source checkout (not in the wheel); "
+            "run from the checkout or pass --dir PATH/TO/bench"
+        )
+    suites = {p.stem[len("bench_") :]: p for p in sorted(folder.glob("bench_*.py"))}
     if args.list:
         for name, path in suites.items():
             print(f"{name:<12} {_first_line(path)}")
@@ -222,36 +237,53 @@ def _first_line(path: Path) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gensample", description="Fast sampling for generative modelling.",
-                                     epilog="Run 'gensample COMMAND --help' for a command's options.")
+    parser = argparse.ArgumentParser(
+        prog="gensample",
+        description="Fast sampling for generative modelling.",
+        epilog="Run 'gensample COMMAND --help' for a command's options.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("sample", help="draw samples of a model into a file (.npy, .parquet, .zarr)",
-                       description="Draw N samples of MODEL into FILE, in chunks (bounded memory). The same seed "
-                                   "gives the same bytes for any --chunk and --threads.")
+    p = sub.add_parser(
+        "sample",
+        help="draw samples of a model into a file (.npy, .parquet, .zarr)",
+        description="Draw N samples of MODEL into FILE, in chunks (bounded memory). The same seed "
+        "gives the same bytes for any --chunk and --threads.",
+    )
     p.add_argument("model", metavar="MODEL", help=f"a model file (.npz) or one of: {', '.join(sorted(MODELS))}")
     p.add_argument("-n", type=_count, required=True, help="number of samples (1000000 or 1e6)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file: .npy, .parquet or .zarr")
     p.add_argument("--seed", type=int, default=None, help="seed (default: a fresh one, printed)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--chunk", type=_count, default=None, help="rows per chunk (default: 32 MiB)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads (default: gensample's rules: OMP_NUM_THREADS, else all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads (default: gensample's rules: OMP_NUM_THREADS, else all cores)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     p.add_argument("--resume", action="store_true", help="carry on from an interrupted run's FILE.partial/")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_sample)
 
-    p = sub.add_parser("fit", help="fit a KDE or a GMM to data and save it as a model file",
-                       description="Fit a KDE or a GMM to the rows of DATA (.npy, .parquet or .zarr) and save "
-                                   "it as a model file that 'gensample sample' and gensample.load read.")
+    p = sub.add_parser(
+        "fit",
+        help="fit a KDE or a GMM to data and save it as a model file",
+        description="Fit a KDE or a GMM to the rows of DATA (.npy, .parquet or .zarr) and save "
+        "it as a model file that 'gensample sample' and gensample.load read.",
+    )
     p.add_argument("model", choices=["kde", "gmm"])
     p.add_argument("data", metavar="DATA", help="training data: (n, d) rows")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
     p.add_argument("--overwrite", action="store_true", help="replace the model file if it exists")
     p.add_argument("--bandwidth", default="scott", help="kde: 'scott', 'silverman' or a number (default: scott)")
-    p.add_argument("--kernel", default="gaussian",
-                   choices=["gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine"], help="kde")
+    p.add_argument(
+        "--kernel",
+        default="gaussian",
+        choices=["gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine"],
+        help="kde",
+    )
     p.add_argument("--components", type=int, default=8, help="gmm: number of components (default: 8)")
     p.add_argument("--covariance", default="full", choices=["full", "diag", "spherical", "tied"], help="gmm")
     p.add_argument("--max-iter", type=int, default=100, help="gmm: EM iterations at most")
@@ -260,9 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(run=_fit)
 
-    p = sub.add_parser("info", help="describe a model file or a samples file",
-                       description="Describe a model file (type, dimension, parameters) or a samples file "
-                                   "(format, rows, columns, dtype and what gensample recorded in it).")
+    p = sub.add_parser(
+        "info",
+        help="describe a model file or a samples file",
+        description="Describe a model file (type, dimension, parameters) or a samples file "
+        "(format, rows, columns, dtype and what gensample recorded in it).",
+    )
     p.add_argument("file", metavar="FILE")
     p.set_defaults(run=_info)
 

@@ -47,8 +47,11 @@ class OutputLock:
             _held.add(self._key)
         try:
             self._fd = self._acquire_flock() if fcntl is not None else self._acquire_exclusive()
-            info = {"host": socket.gethostname(), "pid": os.getpid(),
-                    "started": datetime.datetime.now().isoformat(timespec="seconds")}
+            info = {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started": datetime.datetime.now().isoformat(timespec="seconds"),
+            }
             os.ftruncate(self._fd, 0)
             os.pwrite(self._fd, json.dumps(info).encode(), 0)
         except BaseException:
@@ -95,10 +98,15 @@ class OutputLock:
             return {}
 
     def _message(self, holder: dict) -> str:
-        who = (f"process {holder['pid']} on {holder.get('host', '?')}, started {holder.get('started', '?')}"
-               if holder.get("pid") else "another run")
-        return (f"{self.what} is being written by {who} (lock file {self.path}); two runs writing one output would "
-                "mix their chunks: wait for it to finish, stop it, or write elsewhere")
+        who = (
+            f"process {holder['pid']} on {holder.get('host', '?')}, started {holder.get('started', '?')}"
+            if holder.get("pid")
+            else "another run"
+        )
+        return (
+            f"{self.what} is being written by {who} (lock file {self.path}); two runs writing one output would "
+            "mix their chunks: wait for it to finish, stop it, or write elsewhere"
+        )
 
     def release(self) -> None:
         if self._fd is None:
@@ -115,7 +123,7 @@ class OutputLock:
         with _held_guard:
             _held.discard(self._key)
 
-    def __enter__(self) -> "OutputLock":
+    def __enter__(self) -> OutputLock:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -57,8 +57,10 @@ class Progress:
             elapsed = now - self.start
             left = elapsed * (self.total - self.done) / max(self.done, 1)
             extra = "".join(f", {k} {v}" for k, v in status.items())
-            self._line(f"{self.done:,} of {self.total:,} {self.unit} ({100 * self.done / self.total:.0f} %), "
-                       f"{_format_seconds(elapsed)}, about {_format_seconds(left)} left{extra}")
+            self._line(
+                f"{self.done:,} of {self.total:,} {self.unit} ({100 * self.done / self.total:.0f} %), "
+                f"{_format_seconds(elapsed)}, about {_format_seconds(left)} left{extra}"
+            )
 
     def close(self) -> None:
         if self._closed:
@@ -73,7 +75,7 @@ class Progress:
         else:
             self._line(f"stopped at {self.done:,} of {self.total:,} {self.unit}")
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

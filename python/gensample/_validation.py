@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numbers
-import os
 import operator
+import os
 
 import numpy as np
 
@@ -60,8 +60,15 @@ def check_choice(value, choices, name: str) -> str:
     return value
 
 
-def check_real(value, name: str, low: float | None = None, high: float | None = None, *,
-               open_low: bool = False, finite: bool = True) -> float:
+def check_real(
+    value,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    open_low: bool = False,
+    finite: bool = True,
+) -> float:
     """A real number (a 0-d numeric array too) in [low, high] (or (low, high] with open_low)."""
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         value = value.item()
@@ -73,11 +80,17 @@ def check_real(value, name: str, low: float | None = None, high: float | None = 
     below = low is not None and (v < low or (open_low and v == low))
     if below or (high is not None and v > high):
         if high is None:
-            wanted = "a positive finite number" if low == 0 and open_low else \
-                f"a finite number {'>' if open_low else '>='} {low:g}"
+            wanted = (
+                "a positive finite number"
+                if low == 0 and open_low
+                else f"a finite number {'>' if open_low else '>='} {low:g}"
+            )
         else:
-            wanted = f"a finite number <= {high:g}" if low is None else \
-                f"a finite number in {'(' if open_low else '['}{low:g}, {high:g}]"
+            wanted = (
+                f"a finite number <= {high:g}"
+                if low is None
+                else f"a finite number in {'(' if open_low else '['}{low:g}, {high:g}]"
+            )
         raise ValueError(f"{name} must be {wanted}, got {v}")
     return v
 
@@ -150,8 +163,9 @@ def check_allocation(nbytes: int, what: str, hint: str = "") -> None:
     """Refuse, before trying, an allocation larger than the memory available now."""
     total = available_memory()
     if total is not None and nbytes > total:
-        raise MemoryError(f"{what} needs {nbytes / 2**30:.1f} GiB, more than the {total / 2**30:.1f} GiB of "
-                          f"memory available{hint}")
+        raise MemoryError(
+            f"{what} needs {nbytes / 2**30:.1f} GiB, more than the {total / 2**30:.1f} GiB of memory available{hint}"
+        )
 
 
 def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarray:
@@ -159,9 +173,12 @@ def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarr
 
     The kernels fill it from several threads, which also spreads the page faults.
     """
-    check_allocation(n * dim * dtype.itemsize, f"{what}={n} with dim={dim} as {dtype}",
-                     "; draw it in chunks (sample(n, rng)[a:b] equals the rows a:b of any larger draw) "
-                     "or write it to disk with gs.generate")
+    check_allocation(
+        n * dim * dtype.itemsize,
+        f"{what}={n} with dim={dim} as {dtype}",
+        "; draw it in chunks (sample(n, rng)[a:b] equals the rows a:b of any larger draw) "
+        "or write it to disk with gs.generate",
+    )
     return np.empty((n, dim), dtype=dtype)
 
 
@@ -179,8 +196,10 @@ def check_squares(arr: np.ndarray, name: str, largest: float | None = None) -> N
     if largest is None:
         largest = scan_values(arr)[1]
     if largest > limit:
-        raise ValueError(f"{name} must have |values| <= {limit:g} as {arr.dtype} (squared distances of larger "
-                         f"ones overflow), got {largest:g}")
+        raise ValueError(
+            f"{name} must have |values| <= {limit:g} as {arr.dtype} (squared distances of larger "
+            f"ones overflow), got {largest:g}"
+        )
 
 
 def _check_finite(arr: np.ndarray, name: str, squares: bool) -> None:
@@ -288,5 +307,7 @@ def require(module: str, what: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ImportError(f"{what} needs {module.split('.')[0]}: pip install \"gensample[{extra}]\" "
-                          f"(from a source checkout: pip install \".[{extra}]\")") from exc
+        raise ImportError(
+            f'{what} needs {module.split(".")[0]}: pip install "gensample[{extra}]" '
+            f'(from a source checkout: pip install ".[{extra}]")'
+        ) from exc

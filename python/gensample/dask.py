@@ -89,5 +89,14 @@ def sample(dist, n, chunks=None, rng=None, dtype=np.float64, n_threads=1, client
         model = client.scatter(dist, broadcast=True, hash=False)  # on every worker already
     key = key_from_rng(rng)
     name = f"gensample-{type(dist).__name__.lower()}-" + dask.base.tokenize(model.key, key, rows, dtype.str)
-    return da.map_blocks(_block, chunks=(rows, (dim,)), dtype=dtype, meta=np.empty((0, dim), dtype=dtype),
-                         name=name, dist=model, key=key, out_dtype=dtype.name, n_threads=n_threads)
+    return da.map_blocks(
+        _block,
+        chunks=(rows, (dim,)),
+        dtype=dtype,
+        meta=np.empty((0, dim), dtype=dtype),
+        name=name,
+        dist=model,
+        key=key,
+        out_dtype=dtype.name,
+        n_threads=n_threads,
+    )

@@ -16,13 +16,27 @@ from pathlib import Path
 import numpy as np
 
 from . import _core
-from ._validation import (as_points, check_allocation, check_n_threads, check_positive_int, check_real, empty_output,
-                          require)
+from ._validation import (
+    as_points,
+    check_allocation,
+    check_n_threads,
+    check_positive_int,
+    check_real,
+    empty_output,
+    require,
+)
 from .distribution import Distribution
 from .raster import GeoMask, RasterMask
 
 __all__ = [
-    "checkerboard", "circles", "eight_gaussians", "horse", "hostage_scene", "moons", "pinwheel", "spirals",
+    "checkerboard",
+    "circles",
+    "eight_gaussians",
+    "horse",
+    "hostage_scene",
+    "moons",
+    "pinwheel",
+    "spirals",
     "world_land",
 ]
 
@@ -57,14 +71,18 @@ def world_land(resolution: float = 1 / 120, method: str = "exact", cache: bool =
         raise ValueError(f"resolution must be a multiple of 1/120 degree (30 arc-seconds), got {resolution!r}")
     factor = int(round(factor))
     if 21600 % factor or 43200 % factor:
-        raise ValueError(f"resolution must divide the grid: 180 * 120 / (resolution * 120) must be whole; got {resolution!r}")
+        raise ValueError(
+            f"resolution must divide the grid: 180 * 120 / (resolution * 120) must be whole; got {resolution!r}"
+        )
     from importlib import metadata
 
     try:  # the version only: importing the package would load its 1 GB mask
         version = metadata.version("global-land-mask")
     except metadata.PackageNotFoundError as exc:
-        raise ImportError("world_land() needs global-land-mask: pip install \"gensample[datasets]\" "
-                          "(from a source checkout: pip install \".[datasets]\")") from exc
+        raise ImportError(
+            'world_land() needs global-land-mask: pip install "gensample[datasets]" '
+            '(from a source checkout: pip install ".[datasets]")'
+        ) from exc
     path = cache_dir() / f"world_land_{factor}_v{_CACHE_VERSION}_{version}.npz"
     shape = (21600 // factor, 43200 // factor)
     if cache and path.exists():
@@ -94,8 +112,10 @@ def horse(method: str = "exact") -> RasterMask:
     try:
         from skimage import data
     except ImportError as exc:
-        raise ImportError("horse() needs scikit-image: pip install \"gensample[datasets]\" "
-                          "(from a source checkout: pip install \".[datasets]\")") from exc
+        raise ImportError(
+            'horse() needs scikit-image: pip install "gensample[datasets]" '
+            '(from a source checkout: pip install ".[datasets]")'
+        ) from exc
     return RasterMask(~data.horse(), method=method)
 
 
@@ -193,7 +213,9 @@ class Moons(_Toy):
         # 4e-13 in log-density at noise 0.1 (checked against 1024). Below the noise that 4096
         # nodes resolve, the log-density would be a comb: refused, not approximated.
         if self.noise < 12.8 / 4096:
-            raise ValueError(f"noise must be at least {12.8 / 4096} (where the exact log-density resolves), got {noise}")
+            raise ValueError(
+                f"noise must be at least {12.8 / 4096} (where the exact log-density resolves), got {noise}"
+            )
         t, w = np.polynomial.legendre.leggauss(int(max(64, math.ceil(12.8 / self.noise))))
         t = (t + 1) * (math.pi / 2)  # Gauss-Legendre nodes on [0, pi]
         upper = np.c_[np.cos(t), np.sin(t)]
@@ -222,6 +244,7 @@ class Circles(_Toy):
         self.factor = check_real(factor, "factor", 0.0, 1.0, open_low=True)
         if self.factor == 1.0:
             raise ValueError("factor must be below 1 (the inner circle's radius), got 1.0")
+
     def _sample(self, key, r0, n):
         u = _stream(key, 0, r0, n, 2, "uniform")
         z = _stream(key, 1, r0, n, 2, "normal")
@@ -245,7 +268,9 @@ def _log_i0(z: np.ndarray) -> np.ndarray:
     small = z < 500
     out[small] = np.log(np.i0(z[small]))
     big = z[~small]  # Hankel's expansion; the next term is below 1e-13 relative here
-    out[~small] = big - 0.5 * np.log(2 * math.pi * big) + np.log1p(1 / (8 * big) + 9 / (128 * big**2) + 225 / (3072 * big**3))
+    out[~small] = (
+        big - 0.5 * np.log(2 * math.pi * big) + np.log1p(1 / (8 * big) + 9 / (128 * big**2) + 225 / (3072 * big**3))
+    )
     return out
 
 

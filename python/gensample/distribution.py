@@ -54,8 +54,8 @@ class Distribution(abc.ABC):
         step = max(1, -(-n // 100))
         with Progress(n, True, f"{type(self).__name__}.sample") as bar:
             for r0 in range(0, n, step):
-                self._sample_rows(key, r0, out[r0:r0 + step], threads)
-                bar.update(len(out[r0:r0 + step]))
+                self._sample_rows(key, r0, out[r0 : r0 + step], threads)
+                bar.update(len(out[r0 : r0 + step]))
         return out
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:

@@ -21,11 +21,14 @@ def path_tuple(path) -> tuple:
         return (PATHS.index(path), 0.1, 20.0)
     if isinstance(path, tuple) and len(path) == 3 and isinstance(path[0], str) and path[0] == "vp":
         b0, b1 = path[1], path[2]
-        if all(np.isscalar(b) and not isinstance(b, (bool, np.bool_)) and np.isfinite(b) for b in (b0, b1)) \
-                and 0 < b0 <= b1:
+        if (
+            all(np.isscalar(b) and not isinstance(b, (bool, np.bool_)) and np.isfinite(b) for b in (b0, b1))
+            and 0 < b0 <= b1
+        ):
             return (2, float(b0), float(b1))
-    raise ValueError(f"path must be one of {PATHS} or ('vp', beta_min, beta_max) with 0 < beta_min <= beta_max, "
-                     f"got {_short(path)}")
+    raise ValueError(
+        f"path must be one of {PATHS} or ('vp', beta_min, beta_max) with 0 < beta_min <= beta_max, got {_short(path)}"
+    )
 
 
 def _time(t) -> float:
@@ -222,8 +225,10 @@ class Callable(_Field):
             raise ValueError(f"the field returned {u.dtype} {u.shape} at {where}, expected float {x.shape}")
         bad = ~np.isfinite(u).all(axis=1)
         if bad.any():
-            raise FloatingPointError(f"the field returned NaN or inf at {where} for {int(bad.sum())} of {len(x)} "
-                                     f"particles (the first: row {int(np.flatnonzero(bad)[0])})")
+            raise FloatingPointError(
+                f"the field returned NaN or inf at {where} for {int(bad.sum())} of {len(x)} "
+                f"particles (the first: row {int(np.flatnonzero(bad)[0])})"
+            )
         return u.astype(x.dtype, copy=False)
 
     def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=None) -> np.ndarray:
@@ -231,8 +236,9 @@ class Callable(_Field):
             raise TypeError("this Callable field has no divergence: pass divergence=div(t, x) to use logpdf")
         d = np.asarray(self.divergence_fn(t, x), dtype=np.float64)
         if d.shape != (len(x),) or not np.isfinite(d).all():
-            raise ValueError(f"the divergence returned {d.shape} or non-finite values at {where}, "
-                             f"expected ({len(x)},) finite")
+            raise ValueError(
+                f"the divergence returned {d.shape} or non-finite values at {where}, expected ({len(x)},) finite"
+            )
         return d
 
     def __repr__(self) -> str:
@@ -274,12 +280,14 @@ class Guided(_Field):
         return b + self.guidance * (a - b)
 
     def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
-        return self._combine(self.conditional._call(t, x, where, n_threads, path),
-                             self.unconditional._call(t, x, where, n_threads, path))
+        return self._combine(
+            self.conditional._call(t, x, where, n_threads, path), self.unconditional._call(t, x, where, n_threads, path)
+        )
 
     def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
-        return self._combine(self.conditional._div(t, x, where, n_threads, path),
-                             self.unconditional._div(t, x, where, n_threads, path))
+        return self._combine(
+            self.conditional._div(t, x, where, n_threads, path), self.unconditional._div(t, x, where, n_threads, path)
+        )
 
     def __repr__(self) -> str:
         return f"Guided({self.conditional!r}, {self.unconditional!r}, guidance={self.guidance})"
@@ -324,8 +332,12 @@ class MLP(_Field):
 
     def __init__(self, weights, biases, activations, inputs="xt"):
         for name, v in (("weights", weights), ("biases", biases), ("activations", activations)):
-            if isinstance(v, (str, bytes, dict)) or not hasattr(v, "__len__") or not hasattr(v, "__getitem__") \
-                    or (isinstance(v, np.ndarray) and v.ndim == 0):
+            if (
+                isinstance(v, (str, bytes, dict))
+                or not hasattr(v, "__len__")
+                or not hasattr(v, "__getitem__")
+                or (isinstance(v, np.ndarray) and v.ndim == 0)
+            ):
                 raise TypeError(f"{name} must be a list with one entry per layer, got {type(v).__name__}")
         if not (len(weights) == len(biases) == len(activations)) or len(weights) == 0:
             raise ValueError("weights, biases and activations must be non-empty and of one length")
@@ -336,23 +348,29 @@ class MLP(_Field):
         b = [np.array(as_array(v, f"biases[{i}]", np.float64), copy=True) for i, v in enumerate(biases)]
         for i, (w, v) in enumerate(zip(W, b)):
             if w.ndim != 2 or v.shape != (w.shape[0],) or not (np.isfinite(w).all() and np.isfinite(v).all()):
-                raise ValueError(f"layer {i}: weights[{i}] must be finite (out, in) and biases[{i}] finite (out,), "
-                                 f"got {w.shape} and {v.shape}")
+                raise ValueError(
+                    f"layer {i}: weights[{i}] must be finite (out, in) and biases[{i}] finite (out,), "
+                    f"got {w.shape} and {v.shape}"
+                )
             if i > 0 and w.shape[1] != W[i - 1].shape[0]:
-                raise ValueError(f"weights[{i}] takes {w.shape[1]} inputs but weights[{i - 1}] gives {W[i - 1].shape[0]}")
+                raise ValueError(
+                    f"weights[{i}] takes {w.shape[1]} inputs but weights[{i - 1}] gives {W[i - 1].shape[0]}"
+                )
         d = W[-1].shape[0]
         if not isinstance(inputs, str) or sorted(inputs) not in (["t", "x"], ["t", "x", "y"]):
             raise ValueError(f"inputs must order 'x', 't' and optionally 'y', like 'xt' or 'xty', got {_short(inputs)}")
         cond = W[0].shape[1] - d - 1
         if cond < 0 or (cond > 0) != ("y" in inputs):
-            raise ValueError(f"the first layer, weights[0], takes {W[0].shape[1]} inputs: with d = {d} outputs and inputs="
-                             f"{inputs!r} it should take {d + 1}" + (" or more" if "y" in inputs else ""))
+            raise ValueError(
+                f"the first layer, weights[0], takes {W[0].shape[1]} inputs: with d = {d} outputs and inputs="
+                f"{inputs!r} it should take {d + 1}" + (" or more" if "y" in inputs else "")
+            )
         width = {"x": d, "t": 1, "y": cond}
         start, at = {"y": 0}, 0
         for name in inputs:
             start[name] = at
             at += width[name]
-        cols = lambda name: W[0][:, start[name]:start[name] + width[name]]  # noqa: E731
+        cols = lambda name: W[0][:, start[name] : start[name] + width[name]]  # noqa: E731
         W[0] = np.ascontiguousarray(np.concatenate([cols("x"), cols("t"), cols("y")], axis=1))  # [x, t, y]
         self.weights_, self.biases_, self.activations = W, b, tuple(activations)
         self.cond_dim = cond
@@ -410,8 +428,10 @@ class MLP(_Field):
                     raise ValueError(f"{kind} must follow a Linear layer")
                 acts[-1] = act
             else:
-                raise TypeError(f"cannot translate a {kind}: MLP takes Sequential stacks of Linear layers and "
-                                f"ReLU/SiLU/GELU/Tanh (or a state dict with activation=)")
+                raise TypeError(
+                    f"cannot translate a {kind}: MLP takes Sequential stacks of Linear layers and "
+                    f"ReLU/SiLU/GELU/Tanh (or a state dict with activation=)"
+                )
 
         walk(module)
         if not weights:
@@ -422,7 +442,7 @@ class MLP(_Field):
     def dim(self) -> int:
         return self._dim
 
-    def condition(self, y) -> "MLP":
+    def condition(self, y) -> MLP:
         """The network with its condition input fixed to ``y`` (folded into the first bias)."""
         if self.cond_dim == 0:
             raise ValueError("this network takes no condition")
@@ -431,7 +451,7 @@ class MLP(_Field):
             raise ValueError(f"y must be {self.cond_dim} finite numbers, got shape {y.shape}")
         d = self.dim
         W, b = list(self.weights_), list(self.biases_)
-        b[0] = b[0] + W[0][:, d + 1:] @ y
+        b[0] = b[0] + W[0][:, d + 1 :] @ y
         W[0] = W[0][:, : d + 1]
         return MLP(W, b, self.activations, "xt")
 
@@ -441,8 +461,13 @@ class MLP(_Field):
         dtype = np.dtype(dtype or np.float64)
         if dtype not in self._cache:
             codes = [ACTIVATIONS.index(a) for a in self.activations]
-            self._cache[dtype] = ([(np.ascontiguousarray(w, dtype), np.ascontiguousarray(v, dtype), c)
-                                   for w, v, c in zip(self.weights_, self.biases_, codes)], self.dim)
+            self._cache[dtype] = (
+                [
+                    (np.ascontiguousarray(w, dtype), np.ascontiguousarray(v, dtype), c)
+                    for w, v, c in zip(self.weights_, self.biases_, codes)
+                ],
+                self.dim,
+            )
         return self._cache[dtype]
 
     def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
@@ -460,8 +485,11 @@ class MLP(_Field):
         arrays = {}
         for i, (w, b) in enumerate(zip(self.weights_, self.biases_)):
             arrays[f"weight{i}"], arrays[f"bias{i}"] = w, b
-        return {"activations": list(self.activations), "layers": len(self.weights_), "conditioned": self.cond_dim > 0}, \
-            arrays, {}
+        return (
+            {"activations": list(self.activations), "layers": len(self.weights_), "conditioned": self.cond_dim > 0},
+            arrays,
+            {},
+        )
 
     @classmethod
     def _load_state(cls, params, arrays, children):

@@ -15,7 +15,16 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import _short, as_array, as_points, check_bool, check_choice, check_n_threads, check_positive_int, check_real
+from ._validation import (
+    _short,
+    as_array,
+    as_points,
+    check_bool,
+    check_choice,
+    check_n_threads,
+    check_positive_int,
+    check_real,
+)
 from .distribution import Distribution
 from .fields import _Field, path_tuple
 from .random import key_from_rng
@@ -71,8 +80,10 @@ def _check_finite(flow, states: np.ndarray, name: str) -> None:
     if bad.ndim > 1:
         bad = bad.any(axis=0)
     if bad.any():
-        raise ValueError(f"{name}: {int(bad.sum())} particles left the float range during the integration (the first: "
-                         f"row {int(np.flatnonzero(bad)[0])}); the field or the inputs are too large for this solver")
+        raise ValueError(
+            f"{name}: {int(bad.sum())} particles left the float range during the integration (the first: "
+            f"row {int(np.flatnonzero(bad)[0])}); the field or the inputs are too large for this solver"
+        )
 
 
 class Flow(Distribution):
@@ -131,16 +142,28 @@ class Flow(Distribution):
     >>> x = gs.Flow(gs.fields.GaussianMixture(g), solver="dopri5", rtol=1e-6, atol=1e-6).sample(1000, rng=0)
     """
 
-    def __init__(self, field, solver=None, steps=32, rtol=1e-5, atol=1e-5, max_steps=10_000, on_failure="raise",
-                 path="linear", sde=None):
+    def __init__(
+        self,
+        field,
+        solver=None,
+        steps=32,
+        rtol=1e-5,
+        atol=1e-5,
+        max_steps=10_000,
+        on_failure="raise",
+        path="linear",
+        sde=None,
+    ):
         if not isinstance(field, _Field):
             raise TypeError(f"field must be a gensample.fields field, got {type(field).__name__}")
         if solver is None:
             solver = "rk4" if sde is None else "euler"
         check_choice(solver, SOLVERS, "solver")
         if solver == "dopri5" and field._engine(True) is None:
-            raise ValueError(f"dopri5 gives every particle its own time, which a {type(field).__name__} field's "
-                             f"fn(t, x) cannot take: use a fixed-step solver")
+            raise ValueError(
+                f"dopri5 gives every particle its own time, which a {type(field).__name__} field's "
+                f"fn(t, x) cannot take: use a fixed-step solver"
+            )
         if sde is not None:
             if solver != "euler":
                 raise ValueError(f"the SDE is sampled with Euler-Maruyama: solver must be 'euler', got {solver!r}")
@@ -162,8 +185,11 @@ class Flow(Distribution):
     def _sigma(self, grid) -> np.ndarray:
         """sigma at the start of each step, checked."""
         t = grid[:-1]
-        sigma = np.full(len(t), self.sde) if not callable(self.sde) else np.array([self.sde(float(v)) for v in t],
-                                                                                    dtype=np.float64)
+        sigma = (
+            np.full(len(t), self.sde)
+            if not callable(self.sde)
+            else np.array([self.sde(float(v)) for v in t], dtype=np.float64)
+        )
         if sigma.shape != t.shape or not np.isfinite(sigma).all() or (sigma < 0).any():
             raise ValueError("sde(t) must return a finite non-negative number at every step")
         return np.ascontiguousarray(sigma, dtype=np.float64)
@@ -233,11 +259,22 @@ class Flow(Distribution):
         sigma, key, row0 = (None, 0, 0) if noise is None else (self._sigma(grid), *noise)
         engine = self.field._engine(False, x.dtype)
         if engine is not None:
-            _core.flow_integrate(engine, self._path, SOLVERS.index(solver), grid, x, log_det, snap_steps, snaps,
-                                 sigma, key, row0, threads)
+            _core.flow_integrate(
+                engine,
+                self._path,
+                SOLVERS.index(solver),
+                grid,
+                x,
+                log_det,
+                snap_steps,
+                snaps,
+                sigma,
+                key,
+                row0,
+                threads,
+            )
         else:
-            _integrate_callable(self.field, solver, grid, x, log_det, snap_steps, snaps, sigma, key, row0,
-                                self._path)
+            _integrate_callable(self.field, solver, grid, x, log_det, snap_steps, snaps, sigma, key, row0, self._path)
         steps = len(grid) - 1
         self.stats_ = FlowStats(len(x) * steps * _STAGES[solver], len(x) * steps, 0)
         if times is None:
@@ -250,21 +287,33 @@ class Flow(Distribution):
         """dopri5 from t0 through the requested times (sorted, unique) to t1."""
         ask = np.array([t1]) if times is None else times
         stops = np.unique(np.concatenate([ask, [t1]]))
-        stops = stops[stops != t0][::-1 if t1 < t0 else 1]
+        stops = stops[stops != t0][:: -1 if t1 < t0 else 1]
         stops = np.concatenate([[t0], stops if len(stops) else [t1]])
         snaps = None if times is None else np.full((len(stops) - 1, len(x), self.dim), np.nan, dtype=x.dtype)
         start = x.copy() if times is not None and (ask == t0).any() else None
         status, (evaluations, accepted, rejected) = _core.flow_integrate_adaptive(
-            self.field._engine(True, x.dtype), self._path, np.ascontiguousarray(stops), x, log_det, snaps,
-            self.rtol, self.atol, self.max_steps, threads)
+            self.field._engine(True, x.dtype),
+            self._path,
+            np.ascontiguousarray(stops),
+            x,
+            log_det,
+            snaps,
+            self.rtol,
+            self.atol,
+            self.max_steps,
+            threads,
+        )
         self.stats_ = FlowStats(int(evaluations), int(accepted), int(rejected), status)
         failed = status != 0
         if failed.any() and self.on_failure == "raise":
-            counts = ", ".join(f"{int(np.sum(status == c))} {_STATUS[c].replace('_', ' ')}"
-                               for c in (1, 2, 3) if np.any(status == c))
-            raise RuntimeError(f"dopri5: {int(np.sum(~failed))} of {len(x)} particles finished ({counts}; the first "
-                               f"failure: row {int(np.flatnonzero(failed)[0])}). Raise max_steps (now "
-                               f"{self.max_steps}), loosen rtol/atol, or pass on_failure='return' for the states reached")
+            counts = ", ".join(
+                f"{int(np.sum(status == c))} {_STATUS[c].replace('_', ' ')}" for c in (1, 2, 3) if np.any(status == c)
+            )
+            raise RuntimeError(
+                f"dopri5: {int(np.sum(~failed))} of {len(x)} particles finished ({counts}; the first "
+                f"failure: row {int(np.flatnonzero(failed)[0])}). Raise max_steps (now "
+                f"{self.max_steps}), loosen rtol/atol, or pass on_failure='return' for the states reached"
+            )
         if times is None:
             return None
         row = {float(t): i for i, t in enumerate(stops[1:])}
@@ -321,14 +370,22 @@ class Flow(Distribution):
             return logp
         stats = self.stats_
         if solver == "dopri5":
-            finer = Flow(self.field, "dopri5", rtol=self.rtol / 32, atol=self.atol / 32, max_steps=32 * self.max_steps,
-                         on_failure="return", path=self.path)
+            finer = Flow(
+                self.field,
+                "dopri5",
+                rtol=self.rtol / 32,
+                atol=self.atol / 32,
+                max_steps=32 * self.max_steps,
+                on_failure="return",
+                path=self.path,
+            )
             gain = 32 / 31  # the error of the first, if the second's is 32 times smaller
         elif self.field._engine(True) is not None:
             # Step doubling fails where fixed steps are too coarse for a stiff field (its
             # estimate was 3000 times too small there): compare with an adaptive solve.
-            finer = Flow(self.field, "dopri5", rtol=1e-9, atol=1e-9, max_steps=10**6, on_failure="return",
-                         path=self.path)
+            finer = Flow(
+                self.field, "dopri5", rtol=1e-9, atol=1e-9, max_steps=10**6, on_failure="return", path=self.path
+            )
             gain = 1.0
         else:
             finer = Flow(self.field, solver, steps=2 * self.steps, path=self.path)
@@ -352,17 +409,32 @@ class Flow(Distribution):
     def _save_state(self):
         if callable(self.sde):
             raise TypeError("cannot save a Flow whose sde is a callable (arbitrary Python code): pickle it instead")
-        params = {"solver": self.solver, "steps": self.steps, "rtol": self.rtol, "atol": self.atol,
-                  "max_steps": self.max_steps, "on_failure": self.on_failure,
-                  "path": self.path if isinstance(self.path, str) else list(self.path), "sde": self.sde}
+        params = {
+            "solver": self.solver,
+            "steps": self.steps,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "max_steps": self.max_steps,
+            "on_failure": self.on_failure,
+            "path": self.path if isinstance(self.path, str) else list(self.path),
+            "sde": self.sde,
+        }
         return params, {}, {"field": self.field}
 
     @classmethod
     def _load_state(cls, params, arrays, children):
         path = params["path"]
-        return cls(children["field"], params["solver"], params["steps"], params["rtol"], params["atol"],
-                   params["max_steps"], params["on_failure"], path if isinstance(path, str) else tuple(path),
-                   params["sde"])
+        return cls(
+            children["field"],
+            params["solver"],
+            params["steps"],
+            params["rtol"],
+            params["atol"],
+            params["max_steps"],
+            params["on_failure"],
+            path if isinstance(path, str) else tuple(path),
+            params["sde"],
+        )
 
     def __repr__(self) -> str:
         extra = "" if self.sde is None else f", sde={self.sde!r}"
@@ -371,8 +443,9 @@ class Flow(Distribution):
         return f"Flow({self.field!r}, solver={self.solver!r}, {tol}{extra})"
 
 
-def _integrate_callable(field, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0,
-                        row0=0, path=(0, 0.1, 20.0)) -> None:
+def _integrate_callable(
+    field, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0, row0=0, path=(0, 0.1, 20.0)
+) -> None:
     """The fixed-step solvers of flow.cpp, in NumPy, calling the field once per stage (and
     its Euler-Maruyama steps when sigma is given, with the same noise rows)."""
     want = [] if snap_steps is None else list(snap_steps)
@@ -380,13 +453,14 @@ def _integrate_callable(field, solver: str, grid, x, log_det, snap_steps, snaps,
     while j < len(want) and want[j] == 0:
         snaps[j] = x
         j += 1
+    with_div = log_det is not None
     for s in range(len(grid) - 1):
         t, h = float(grid[s]), float(grid[s + 1] - grid[s])
 
-        def u(tt, xx, stage):
+        def u(tt, xx, stage, s=s):  # the field at this step's stages
             where = f"step {s}, stage {stage} (t = {tt:.6g})"
             v = field._call(tt, xx, where, None, path)
-            return v, (field._div(tt, xx, where, None, path) if log_det is not None else 0.0)
+            return v, (field._div(tt, xx, where, None, path) if with_div else 0.0)
 
         if sigma is not None:
             k1, _ = u(t, x, 1)

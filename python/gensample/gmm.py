@@ -60,8 +60,7 @@ def _chol_lower(cov: np.ndarray, what: str) -> np.ndarray:
     except np.linalg.LinAlgError:
         L = None
     if L is None or not np.isfinite(L).all() or not (np.diagonal(L, axis1=-2, axis2=-1) > 0).all():
-        raise _ill_defined(what) if what.startswith("EM") else ValueError(
-            f"{what} must be symmetric positive definite")
+        raise _ill_defined(what) if what.startswith("EM") else ValueError(f"{what} must be symmetric positive definite")
     return L
 
 
@@ -113,8 +112,19 @@ class GMM(Distribution):
     (1000, 2)
     """
 
-    def __init__(self, n_components=1, covariance="full", *, tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
-                 init="kmeans", warm_start=False, rng=None):
+    def __init__(
+        self,
+        n_components=1,
+        covariance="full",
+        *,
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init="kmeans",
+        warm_start=False,
+        rng=None,
+    ):
         self.n_components = check_positive_int(n_components, "n_components")
         self.covariance = check_choice(covariance, COVARIANCE_TYPES, "covariance")
         self.tol = check_real(tol, "tol", 0.0)
@@ -128,7 +138,7 @@ class GMM(Distribution):
     # ---- construction from parameters --------------------------------------------------
 
     @classmethod
-    def from_parameters(cls, weights, means, covariances, covariance="full") -> "GMM":
+    def from_parameters(cls, weights, means, covariances, covariance="full") -> GMM:
         """A mixture with the given parameters, no fitting.
 
         ``covariances`` has the shape of ``covariance``'s type: full (k, d, d), tied (d, d),
@@ -168,9 +178,11 @@ class GMM(Distribution):
         cov = as_array(covariances, "covariances")
         shape = _covariance_shape(self.covariance, k, d)
         if cov.dtype.kind not in "iuf" or cov.shape != shape:
-            raise ValueError(f"covariances for covariance={self.covariance!r} and means of shape {means.shape} "
-                             f"must have shape {shape}, "
-                             f"got {cov.dtype} {cov.shape}")
+            raise ValueError(
+                f"covariances for covariance={self.covariance!r} and means of shape {means.shape} "
+                f"must have shape {shape}, "
+                f"got {cov.dtype} {cov.shape}"
+            )
         cov = np.array(cov, dtype=np.float64)
         if not np.isfinite(cov).all():
             raise ValueError("covariances must be finite (no NaN or inf)")
@@ -229,8 +241,9 @@ class GMM(Distribution):
             centre = (self.weights_ @ self.means_).astype(dtype).astype(np.float64)  # exact in dtype
             mean = self.means_ - centre
             offset = np.einsum("kij,kj->ki", self._factors, mean)
-            self._engine_cache[dtype] = tuple(np.ascontiguousarray(a, dtype=dtype)
-                                              for a in (centre, mean, offset, factor, self._log_coef)) + (self.diagonal,)
+            self._engine_cache[dtype] = tuple(
+                np.ascontiguousarray(a, dtype=dtype) for a in (centre, mean, offset, factor, self._log_coef)
+            ) + (self.diagonal,)
         return self._engine_cache[dtype]
 
     @property
@@ -255,7 +268,7 @@ class GMM(Distribution):
 
     # ---- fit ----------------------------------------------------------------------------
 
-    def fit(self, X, weights=None, n_threads=None, progress=False) -> "GMM":
+    def fit(self, X, weights=None, n_threads=None, progress=False) -> GMM:
         """Fit by EM to the rows of ``X`` (n, d), with optional non-negative sample ``weights``;
         ``progress=True`` reports the EM iterations and the lower bound on stderr
         (:func:`gensample.generate`'s rules)."""
@@ -264,12 +277,14 @@ class GMM(Distribution):
         n = X.shape[0]
         v = np.ones(n) if weights is None else as_sample_weights(weights, n) * n
         if int(np.count_nonzero(v)) < self.n_components:
-            raise ValueError(f"n_components={self.n_components} needs at least as many samples (rows of X) with "
-                             f"positive weight, got {int(np.count_nonzero(v))}")
+            raise ValueError(
+                f"n_components={self.n_components} needs at least as many samples (rows of X) with "
+                f"positive weight, got {int(np.count_nonzero(v))}"
+            )
         threads = check_n_threads(n_threads)
         return self._fit(X, v, threads, progress=progress)
 
-    def _fit(self, X, v, threads, override=None, progress=False) -> "GMM":
+    def _fit(self, X, v, threads, override=None, progress=False) -> GMM:
         """EM from each of n_init initialisations (or from the current parameters, warm).
 
         ``override``: any of "weights", "means", "covariances" replacing the initialisation's
@@ -297,8 +312,12 @@ class GMM(Distribution):
         self.lower_bound_, self.n_iter_, self.converged_ = best[:3]
         self._set(*best[3:])
         if not self.converged_:
-            warnings.warn(f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
-                          "raise max_iter or tol, or check the data", ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
+                "raise max_iter or tol, or check the data",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         return self
 
     def _em(self, X, v, threads, progress=False, lower_bound=-np.inf) -> tuple:
@@ -349,6 +368,7 @@ class GMM(Distribution):
         k = self.n_components
         if self.init == "random":
             from .random import uniform
+
             resp = uniform(X.shape[0], k, rng=np.random.SeedSequence(key))
             resp /= resp.sum(axis=1, keepdims=True)
             return self._params_from_responsibilities(X, v, resp)
@@ -359,8 +379,7 @@ class GMM(Distribution):
             try:
                 seeds = _core.gmm_kmeans_plusplus(X, v, k, trials, key, threads)
             except ValueError:
-                raise ValueError(f"X has fewer distinct points (with positive weight) than "
-                                 f"n_components={k}") from None
+                raise ValueError(f"X has fewer distinct points (with positive weight) than n_components={k}") from None
             centres = X[seeds]
         labels, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
         if self.init == "kmeans":
@@ -382,8 +401,9 @@ class GMM(Distribution):
         _, first = np.unique(X, axis=0, return_index=True)
         first = first[v[first] > 0]
         if first.size < self.n_components:
-            raise ValueError(f"X has fewer distinct points (with positive weight) than "
-                             f"n_components={self.n_components}")
+            raise ValueError(
+                f"X has fewer distinct points (with positive weight) than n_components={self.n_components}"
+            )
         p = v[first] / v[first].sum()
         return gen.choice(first, size=self.n_components, replace=False, p=p)
 
@@ -486,7 +506,7 @@ class GMM(Distribution):
     def _full_covariances(self) -> np.ndarray:
         return self._chol @ np.swapaxes(self._chol, 1, 2)
 
-    def marginal(self, dims) -> "GMM":
+    def marginal(self, dims) -> GMM:
         """The mixture of the coordinates ``dims`` (in that order), exact.
 
         >>> import gensample as gs
@@ -506,7 +526,7 @@ class GMM(Distribution):
         out._set(self.weights_.copy(), np.ascontiguousarray(self.means_[:, dims]), np.ascontiguousarray(cov))
         return out
 
-    def condition(self, values, dims) -> "GMM":
+    def condition(self, values, dims) -> GMM:
         """The exact conditional mixture ``p(x_rest | x[dims] = values)`` over the other dimensions.
 
         Each component is conditioned in closed form (``mu_b + S_ba S_aa^-1 (v - mu_a)``,
@@ -584,21 +604,38 @@ class GMM(Distribution):
 
     def _save_state(self):
         self._check_fitted()
-        params = {"n_components": self.n_components, "covariance": self.covariance, "tol": self.tol,
-                  "reg_covar": self.reg_covar, "max_iter": self.max_iter, "n_init": self.n_init, "init": self.init,
-                  "warm_start": self.warm_start, "rng": self.rng if isinstance(self.rng, int) else None}
+        params = {
+            "n_components": self.n_components,
+            "covariance": self.covariance,
+            "tol": self.tol,
+            "reg_covar": self.reg_covar,
+            "max_iter": self.max_iter,
+            "n_init": self.n_init,
+            "init": self.init,
+            "warm_start": self.warm_start,
+            "rng": self.rng if isinstance(self.rng, int) else None,
+        }
         for name in self._FIT_RESULTS:
             if hasattr(self, name):
                 value = getattr(self, name)
-                params[name] = value if isinstance(value, bool) else float(value) if name == "lower_bound_" \
-                    else int(value)
+                params[name] = (
+                    value if isinstance(value, bool) else float(value) if name == "lower_bound_" else int(value)
+                )
         return params, {"weights": self.weights_, "means": self.means_, "covariances": self.covariances_}, {}
 
     @classmethod
     def _load_state(cls, params, arrays, children):
-        gmm = cls(params["n_components"], params["covariance"], tol=params["tol"], reg_covar=params["reg_covar"],
-                  max_iter=params["max_iter"], n_init=params["n_init"], init=params["init"],
-                  warm_start=params["warm_start"], rng=params["rng"])
+        gmm = cls(
+            params["n_components"],
+            params["covariance"],
+            tol=params["tol"],
+            reg_covar=params["reg_covar"],
+            max_iter=params["max_iter"],
+            n_init=params["n_init"],
+            init=params["init"],
+            warm_start=params["warm_start"],
+            rng=params["rng"],
+        )
         gmm._check_parameters(arrays["weights"], arrays["means"], arrays["covariances"])
         # the stored bits, not the checked copies (which are renormalised): same samples as saved
         gmm._set(*(np.array(arrays[k], dtype=np.float64) for k in ("weights", "means", "covariances")))
@@ -606,4 +643,3 @@ class GMM(Distribution):
             if name in params:
                 setattr(gmm, name, params[name])
         return gmm
-

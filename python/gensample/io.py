@@ -55,8 +55,11 @@ def _registry() -> dict:
     """Class name -> class (imported late: the model modules import this one)."""
     import importlib
 
-    return {name: getattr(importlib.import_module(f"gensample.{home}"), name)
-            for home, names in _HOMES.items() for name in names}
+    return {
+        name: getattr(importlib.import_module(f"gensample.{home}"), name)
+        for home, names in _HOMES.items()
+        for name in names
+    }
 
 
 def _node(model, prefix: str, arrays: dict) -> dict:
@@ -64,18 +67,22 @@ def _node(model, prefix: str, arrays: dict) -> dict:
     kind = type(model).__name__
     state = getattr(model, "_save_state", None)
     if kind not in MODEL_TYPES or state is None:
-        raise TypeError(f"cannot save a {kind}: model files hold {', '.join(MODEL_TYPES)}"
-                        + (" (a Callable field is arbitrary Python code: pickle the model instead)"
-                           if kind == "Callable" else ""))
+        raise TypeError(
+            f"cannot save a {kind}: model files hold {', '.join(MODEL_TYPES)}"
+            + (" (a Callable field is arbitrary Python code: pickle the model instead)" if kind == "Callable" else "")
+        )
     params, own, children = state()
     keys = {}
     for name, value in own.items():
         key = f"{prefix}.{name}"
         arrays[key] = np.ascontiguousarray(value)
         keys[name] = key
-    return {"type": kind, "params": params,
-            "arrays": keys, "children": {name: _node(child, f"{prefix}.{name}", arrays)
-                                         for name, child in children.items()}}
+    return {
+        "type": kind,
+        "params": params,
+        "arrays": keys,
+        "children": {name: _node(child, f"{prefix}.{name}", arrays) for name, child in children.items()},
+    }
 
 
 def to_arrays(model) -> dict:
@@ -84,8 +91,12 @@ def to_arrays(model) -> dict:
     from . import __version__
 
     arrays: dict = {}
-    meta = {"format": _MAGIC, "version": FORMAT_VERSION, "gensample": __version__,
-            "model": _node(model, "model", arrays)}
+    meta = {
+        "format": _MAGIC,
+        "version": FORMAT_VERSION,
+        "gensample": __version__,
+        "model": _node(model, "model", arrays),
+    }
     text = json.dumps(meta, sort_keys=True, allow_nan=False)
     arrays[_META] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     return arrays
@@ -107,8 +118,10 @@ def save(model, path, overwrite: bool = False) -> Path:
     """
     path = as_path(path)
     if path.suffix.lower() != ".npz":
-        raise ValueError(f"path must end in .npz (a model file is an .npz archive), got {str(path)!r}: "
-                         f"use {str(path.with_suffix('.npz'))!r}")
+        raise ValueError(
+            f"path must end in .npz (a model file is an .npz archive), got {str(path)!r}: "
+            f"use {str(path.with_suffix('.npz'))!r}"
+        )
     if path.exists() and not check_bool(overwrite, "overwrite"):
         raise FileExistsError(f"{path} exists: pass overwrite=True to replace it")
     arrays = to_arrays(model)
@@ -143,8 +156,9 @@ def _build(node, archive: _Archive, registry: dict, where: str):
     cls = registry.get(node["type"]) if isinstance(node["type"], str) else None
     if cls is None:
         raise ValueError(f"{where}: unknown model type {node['type']!r} (known: {', '.join(MODEL_TYPES)})")
-    if not (isinstance(node["params"], dict) and isinstance(node["arrays"], dict)
-            and isinstance(node["children"], dict)):
+    if not (
+        isinstance(node["params"], dict) and isinstance(node["arrays"], dict) and isinstance(node["children"], dict)
+    ):
         raise ValueError(f"{where}: malformed model node of type {node['type']}")
     arrays = {name: archive.array(key) for name, key in node["arrays"].items()}
     children = {name: _build(child, archive, registry, f"{where}.{name}") for name, child in node["children"].items()}
@@ -178,14 +192,17 @@ def _read(path: Path) -> tuple[dict, dict]:
                 raise ValueError(f"{where} holds Python objects, which a model file never does") from exc
             raise ValueError(f"{where}: {exc}") from exc
         except Exception as exc:  # zipfile, zlib and the npy reader each raise their own types
-            raise ValueError(f"{where} is not a gensample model file (corrupt or truncated?): "
-                             f"{type(exc).__name__}: {exc}") from exc
+            raise ValueError(
+                f"{where} is not a gensample model file (corrupt or truncated?): {type(exc).__name__}: {exc}"
+            ) from exc
     if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
         raise ValueError(f"{where}: the header is not a gensample model header")
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
-        raise ValueError(f"{where}: format version {version!r}; this gensample reads versions 1 to {FORMAT_VERSION}"
-                         " (a newer gensample wrote it?)")
+        raise ValueError(
+            f"{where}: format version {version!r}; this gensample reads versions 1 to {FORMAT_VERSION}"
+            " (a newer gensample wrote it?)"
+        )
     return meta, arrays
 
 
@@ -204,6 +221,7 @@ def load(path):
 
 
 # ---- helpers the classes' _load_state use ------------------------------------------------
+
 
 def float_array(a, name: str, ndim: int | None = None) -> np.ndarray:
     """A stored array as float64 (a copy), of the given rank, finite."""
@@ -234,8 +252,11 @@ def describe(path) -> list[str]:
     model = load(path)  # a file that does not load is not described
     meta, arrays = _read(path)
     shapes = {k: (a.dtype.name, a.shape) for k, a in arrays.items()}
-    lines = [f"{path}: gensample model file, format version {meta['version']} (written by gensample "
-             f"{meta.get('gensample', '?')})", f"  {model!r}, {model.dim}-D"]
+    lines = [
+        f"{path}: gensample model file, format version {meta['version']} (written by gensample "
+        f"{meta.get('gensample', '?')})",
+        f"  {model!r}, {model.dim}-D",
+    ]
 
     def walk(node, depth):
         pad = "  " * depth

@@ -13,8 +13,16 @@ import math
 import numpy as np
 
 from . import _core
-from ._validation import (_short, as_array, as_dataset, as_points, as_sample_weights, check_n_threads, check_squares,
-                          is_symmetric)
+from ._validation import (
+    _short,
+    as_array,
+    as_dataset,
+    as_points,
+    as_sample_weights,
+    check_n_threads,
+    check_squares,
+    is_symmetric,
+)
 from .distribution import Distribution
 
 __all__ = ["KDE", "KERNELS", "log_kernel_norm"]
@@ -120,8 +128,9 @@ def bandwidth_matrix(bandwidth, X: np.ndarray, w: np.ndarray) -> np.ndarray:
             raise TypeError("a bandwidth callable must return a number, a vector or a matrix")
     if isinstance(bandwidth, str):
         if bandwidth not in ("scott", "silverman"):
-            raise ValueError(f"bandwidth must be 'scott', 'silverman', a number, a vector, a matrix or a "
-                             f"callable, got {bandwidth!r}")
+            raise ValueError(
+                f"bandwidth must be 'scott', 'silverman', a number, a vector, a matrix or a callable, got {bandwidth!r}"
+            )
         n_eff = 1.0 / float(w @ w)
         factor = n_eff ** (-1.0 / (d + 4)) if bandwidth == "scott" else (n_eff * (d + 2) / 4.0) ** (-1.0 / (d + 4))
         return weighted_covariance(X, w) * factor**2
@@ -199,7 +208,7 @@ class KDE(Distribution):
 
     # ---- fit ----------------------------------------------------------------------------
 
-    def fit(self, X, weights=None) -> "KDE":
+    def fit(self, X, weights=None) -> KDE:
         """Fit to the rows of ``X`` (n, d) with optional non-negative ``weights`` (n,)."""
         X = as_dataset(X)
         n, d = X.shape
@@ -318,8 +327,11 @@ class KDE(Distribution):
             bandwidth = None  # a callable's result is bandwidth_; the callable itself is not stored
         else:
             bandwidth = np.asarray(b, dtype=np.float64).tolist()
-        return ({"kernel": self.kernel, "bandwidth": bandwidth},
-                {"data": self.data_, "weights": self.weights_, "bandwidth_matrix": self.bandwidth_}, {})
+        return (
+            {"kernel": self.kernel, "bandwidth": bandwidth},
+            {"data": self.data_, "weights": self.weights_, "bandwidth_matrix": self.bandwidth_},
+            {},
+        )
 
     @classmethod
     def _load_state(cls, params, arrays, children):

@@ -18,13 +18,31 @@ import numpy as np
 
 from . import _core
 from ._progress import Progress
-from ._validation import (_short, as_array, as_dataset, check_allocation, check_bool, check_choice, check_n_threads,
-                          check_positive_int, check_real)
+from ._validation import (
+    _short,
+    as_array,
+    as_dataset,
+    check_allocation,
+    check_bool,
+    check_choice,
+    check_n_threads,
+    check_positive_int,
+    check_real,
+)
 from .distribution import Distribution
 from .random import key_from_rng
 
-__all__ = ["energy_distance", "mean_logpdf", "median_bandwidth", "mmd", "mmd_test", "precision_recall",
-           "sliced_wasserstein", "support_precision", "support_recall"]
+__all__ = [
+    "energy_distance",
+    "mean_logpdf",
+    "median_bandwidth",
+    "mmd",
+    "mmd_test",
+    "precision_recall",
+    "sliced_wasserstein",
+    "support_precision",
+    "support_recall",
+]
 
 _KINDS = {"gaussian": 0, "laplacian": 1, "distance": 2}  # metrics.hpp's Pair
 _MEDIAN_POINTS = 1000  # points of the pooled sample the median heuristic looks at
@@ -78,8 +96,12 @@ def _gamma(kernel: str, bandwidth, x, y) -> float:
         if bandwidth != "median":
             raise ValueError(f"bandwidth must be 'median' or a positive number, got {_short(bandwidth)}")
         h = median_bandwidth(x, y)
-    elif isinstance(bandwidth, numbers.Real) and not isinstance(bandwidth, bool) and math.isfinite(bandwidth) \
-            and bandwidth > 0:
+    elif (
+        isinstance(bandwidth, numbers.Real)
+        and not isinstance(bandwidth, bool)
+        and math.isfinite(bandwidth)
+        and bandwidth > 0
+    ):
         h = float(bandwidth)
     else:
         raise ValueError(f"bandwidth must be 'median' or a positive finite number, got {_short(bandwidth)}")
@@ -125,8 +147,7 @@ def mmd(x, y, kernel="gaussian", bandwidth="median", n_threads=None) -> float:
     return _mmd2_from_sums(sxx, syy, sxy, len(x), len(y))
 
 
-def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rng=None, n_threads=None,
-             progress=False):
+def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rng=None, n_threads=None, progress=False):
     """A permutation test of "x and y come from one distribution": ``(mmd2, p_value)``.
 
     The bandwidth is fixed on the pooled sample; each of ``n_permutations`` random splits
@@ -212,10 +233,10 @@ def sliced_wasserstein(x, y, n_projections=128, p=2, rng=None) -> float:
     theta /= np.linalg.norm(theta, axis=1, keepdims=True)
     total = np.zeros(n_projections)
     for a in range(0, n_projections, 32):  # bounded memory: 32 projections of both sets at a time
-        th = theta[a:a + 32].T
+        th = theta[a : a + 32].T
         u = np.sort(x.astype(np.float64) @ th, axis=0)
         v = np.sort(y.astype(np.float64) @ th, axis=0)
-        total[a:a + 32] = _wasserstein_sorted(u, v, float(p))
+        total[a : a + 32] = _wasserstein_sorted(u, v, float(p))
     return float(np.mean(total) ** (1 / p))
 
 
@@ -229,7 +250,7 @@ def _knn_radius2(x: np.ndarray, k: int, threads: int, name: str) -> np.ndarray:
 def _covered(centres: np.ndarray, radius2: np.ndarray, x: np.ndarray, threads: int) -> np.ndarray:
     points, w = _tiles(centres)
     r2 = np.full(len(w), -np.inf, dtype=centres.dtype)
-    r2[:len(radius2)] = radius2
+    r2[: len(radius2)] = radius2
     return _core.metrics_in_any_ball(points, w, r2, x, threads)
 
 
@@ -261,8 +282,9 @@ def precision_recall(real, fake, k=3, n_threads=None) -> tuple[float, float]:
 def _points_for(model, x, name: str, kind=Distribution, what="a gensample Distribution") -> np.ndarray:
     """``x`` checked as points of ``model``'s dimension, ``model`` checked to be a ``kind``."""
     if not isinstance(model, kind):
-        raise TypeError(f"{'region' if kind is not Distribution else 'model'} must be {what}, "
-                        f"got {type(model).__name__}")
+        raise TypeError(
+            f"{'region' if kind is not Distribution else 'model'} must be {what}, got {type(model).__name__}"
+        )
     x = as_dataset(x, name=name)
     if x.shape[1] != model.dim:
         raise ValueError(f"{name} must have the dimension {model.dim}, got {x.shape[1]}")

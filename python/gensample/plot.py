@@ -93,8 +93,16 @@ def density(dist, extent=None, resolution=300, ax=None, log=False, cmap="magma",
     top = float(finite.max()) if finite.size else 1.0
     # a density scale starts at 0; a log scale spans the finite values (1 nat when they are all one)
     bottom = 0.0 if not log else float(finite.min()) if finite.size and finite.min() < top else top - 1.0
-    ax.imshow(np.where(np.isfinite(img), img, np.nan), origin="lower", extent=tuple(ext), cmap=cmap,
-              vmin=bottom, vmax=top, aspect="auto", interpolation="nearest")
+    ax.imshow(
+        np.where(np.isfinite(img), img, np.nan),
+        origin="lower",
+        extent=tuple(ext),
+        cmap=cmap,
+        vmin=bottom,
+        vmax=top,
+        aspect="auto",
+        interpolation="nearest",
+    )
     return ax
 
 
@@ -177,8 +185,11 @@ def world(samples, n=200_000, ax=None, color="tab:green", **kwargs):
     such as :func:`gensample.datasets.world_land`."""
     from .distribution import Distribution
 
-    x = samples.sample(check_positive_int(n, "n"), rng=0) if isinstance(samples, Distribution) else \
-        np.asarray(samples)[:n]
+    x = (
+        samples.sample(check_positive_int(n, "n"), rng=0)
+        if isinstance(samples, Distribution)
+        else np.asarray(samples)[:n]
+    )
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"samples must be (n, 2) lon/lat, got shape {x.shape}")
     ax = _axes(ax)

@@ -34,8 +34,11 @@ def _ring(points, name: str) -> np.ndarray:
 
 def _rings(value, name: str) -> list:
     """A sequence of rings (or polygons) as a list; anything else is named in the error."""
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable) or (
-            isinstance(value, np.ndarray) and value.ndim == 0):
+    if (
+        isinstance(value, (str, bytes, dict))
+        or not isinstance(value, Iterable)
+        or (isinstance(value, np.ndarray) and value.ndim == 0)
+    ):
         raise TypeError(f"{name} must be a sequence of rings, got {type(value).__name__}")
     return list(value)
 
@@ -102,7 +105,7 @@ class _Polygons(Region):
         return _core.polygon_contains(self._strips, x, check_n_threads(n_threads))
 
     @staticmethod
-    def from_shapely(geom) -> "_Polygons":
+    def from_shapely(geom) -> _Polygons:
         """A :class:`Polygon` or :class:`MultiPolygon` from a shapely geometry of that type."""
         import shapely
 
@@ -134,7 +137,7 @@ class _Polygons(Region):
             if len(ptr) < 2 or ptr[0] != 0 or ptr[-1] != end or (np.diff(ptr) <= 0).any():
                 raise ValueError(f"{name} must rise from 0 to {end}")
         rings = [xy[a:b] for a, b in zip(ring_ptr[:-1], ring_ptr[1:])]
-        parts = [(rings[a], rings[a + 1:b]) for a, b in zip(poly_ptr[:-1], poly_ptr[1:])]
+        parts = [(rings[a], rings[a + 1 : b]) for a, b in zip(poly_ptr[:-1], poly_ptr[1:])]
         if cls is Polygon:
             if len(parts) != 1:
                 raise ValueError(f"a Polygon has one shell, the file has {len(parts)}")
@@ -203,8 +206,12 @@ class MultiPolygon(_Polygons):
                 parts.append(p._parts[0])
             elif isinstance(p, tuple) and len(p) == 2 and _is_ring_like(p[0]):
                 holes = _rings(p[1], f"polygons[{i}] holes")
-                parts.append((_ring(p[0], f"polygons[{i}] shell"),
-                              [_ring(h, f"polygons[{i}] hole {k}") for k, h in enumerate(holes)]))
+                parts.append(
+                    (
+                        _ring(p[0], f"polygons[{i}] shell"),
+                        [_ring(h, f"polygons[{i}] hole {k}") for k, h in enumerate(holes)],
+                    )
+                )
             else:
                 parts.append((_ring(p, f"polygons[{i}]"), []))
         if not parts:

@@ -12,7 +12,15 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._validation import _short, check_count, check_float_dtype, check_n_threads, check_positive_int, empty_output, output_array
+from ._validation import (
+    _short,
+    check_count,
+    check_float_dtype,
+    check_n_threads,
+    check_positive_int,
+    empty_output,
+    output_array,
+)
 
 __all__ = ["key_from_rng", "uniform", "normal", "integers"]
 

@@ -195,7 +195,9 @@ class RasterMask(Region):
         bad = np.flatnonzero(~(ext[0::2] < ext[1::2]))
         if bad.size:
             j = int(bad[0])
-            raise ValueError(f"extent: min must be below max for every axis; column {j} has {ext[2 * j]} >= {ext[2 * j + 1]}")
+            raise ValueError(
+                f"extent: min must be below max for every axis; column {j} has {ext[2 * j]} >= {ext[2 * j + 1]}"
+            )
         return ext
 
     @classmethod
@@ -227,17 +229,25 @@ class RasterMask(Region):
         return self._params(), arrays, {}
 
     def _params(self) -> dict:
-        return {"shape": list(self._shape), "extent": self._extent.tolist(), "origin": self._origin,
-                "method": self._method, "weighted": self.weighted}
+        return {
+            "shape": list(self._shape),
+            "extent": self._extent.tolist(),
+            "origin": self._origin,
+            "method": self._method,
+            "weighted": self.weighted,
+        }
 
     @classmethod
     def _load_state(cls, params, arrays, children):
         from .io import int_array
 
         shape = [int(v) for v in params["shape"]]
-        runs = (int_array(arrays["row_ptr"], "row_ptr"), int_array(arrays["start"], "start", np.uint32),
-                int_array(arrays["length"], "length", np.uint32),
-                np.array(arrays["weight"], dtype=np.float64) if params["weighted"] else None)
+        runs = (
+            int_array(arrays["row_ptr"], "row_ptr"),
+            int_array(arrays["start"], "start", np.uint32),
+            int_array(arrays["length"], "length", np.uint32),
+            np.array(arrays["weight"], dtype=np.float64) if params["weighted"] else None,
+        )
         return cls._restore(params, shape, runs)
 
     @classmethod
@@ -465,8 +475,9 @@ class GeoMask(RasterMask):
     space = "sphere"
     column_names = ("lon", "lat")  # for table outputs (gs.generate to Parquet)
 
-    def __init__(self, mask, lat_range=(-90.0, 90.0), lon_range=(-180.0, 180.0), weights=None, method="exact",
-                 n_threads=None):
+    def __init__(
+        self, mask, lat_range=(-90.0, 90.0), lon_range=(-180.0, 180.0), weights=None, method="exact", n_threads=None
+    ):
         mask = _as_mask(mask)
         if mask.ndim != 2:
             raise ValueError(f"mask must be 2-D (lat rows, lon columns), got shape {mask.shape}")
@@ -474,8 +485,14 @@ class GeoMask(RasterMask):
         lon = self._check_range(lon_range, "lon_range", 180.0)
         if lon[1] - lon[0] > 360:
             raise ValueError(f"lon_range must span at most 360 degrees, got {tuple(lon)}")
-        super().__init__(mask, extent=(lon[0], lon[1], lat[0], lat[1]), weights=weights, method=method,
-                         origin="upper", n_threads=n_threads)
+        super().__init__(
+            mask,
+            extent=(lon[0], lon[1], lat[0], lat[1]),
+            weights=weights,
+            method=method,
+            origin="upper",
+            n_threads=n_threads,
+        )
 
     @staticmethod
     def _check_range(r, name, limit):
@@ -494,13 +511,19 @@ class GeoMask(RasterMask):
 
     def _params(self) -> dict:
         lon0, lon1, lat0, lat1 = self._extent.tolist()
-        return {"shape": list(self._shape), "lat_range": [lat0, lat1], "lon_range": [lon0, lon1],
-                "method": self._method, "weighted": self.weighted}
+        return {
+            "shape": list(self._shape),
+            "lat_range": [lat0, lat1],
+            "lon_range": [lon0, lon1],
+            "method": self._method,
+            "weighted": self.weighted,
+        }
 
     @classmethod
     def _restore(cls, params, shape, runs):
-        return cls._from_runs(shape, runs, params["lat_range"], params["lon_range"], params["method"],
-                              params["weighted"])
+        return cls._from_runs(
+            shape, runs, params["lat_range"], params["lon_range"], params["method"], params["weighted"]
+        )
 
     def _sin_lat_edge(self, shape, origin, step):
         edges = origin[1] + step[1] * np.arange(shape[0] + 1)
@@ -520,13 +543,16 @@ class GeoMask(RasterMask):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             inv_c = 1.0 / np.sqrt(1.0 - a * a)  # 1 / cos(lat_top): asin' (a)
             inv_c2 = inv_c * inv_c
-            series = np.stack([
-                np.arcsin(a),
-                inv_c,
-                0.5 * a * inv_c * inv_c2,
-                (1.0 + 2.0 * a * a) / 6.0 * inv_c * inv_c2 * inv_c2,
-                (9.0 * a + 6.0 * a * a * a) / 24.0 * inv_c * inv_c2 * inv_c2 * inv_c2,
-            ], axis=1)
+            series = np.stack(
+                [
+                    np.arcsin(a),
+                    inv_c,
+                    0.5 * a * inv_c * inv_c2,
+                    (1.0 + 2.0 * a * a) / 6.0 * inv_c * inv_c2 * inv_c2,
+                    (9.0 * a + 6.0 * a * a * a) / 24.0 * inv_c * inv_c2 * inv_c2 * inv_c2,
+                ],
+                axis=1,
+            )
             s = np.maximum(np.abs(a), np.abs(b))  # asin^(5) grows with |s|
             fifth = (9.0 + 72.0 * s**2 + 24.0 * s**4) / (1.0 - s * s) ** 4.5 / 120.0 * np.abs(b - a) ** 5
             smallest = np.minimum(np.abs(np.arcsin(a)), np.abs(np.arcsin(b)))

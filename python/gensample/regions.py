@@ -102,8 +102,7 @@ class Region(Distribution):
             raise TypeError(f"{op}: both operands must be regions, got {type(other).__name__}")
         if other.dim != self.dim or (not predicate and other.space != self.space):
             raise ValueError(
-                f"{op}: regions must live in one space; got {self.dim}-D {self.space} and "
-                f"{other.dim}-D {other.space}"
+                f"{op}: regions must live in one space; got {self.dim}-D {self.space} and {other.dim}-D {other.space}"
             )
 
     def __or__(self, other):
@@ -165,7 +164,7 @@ class Box(Region):
         self._log_volume = float(np.sum(np.log(width)))
 
     @classmethod
-    def fit(cls, X, margin: float = 0.0) -> "Box":
+    def fit(cls, X, margin: float = 0.0) -> Box:
         """The bounding box of the rows of ``X``, widened by ``margin`` times its extent.
 
         ``margin=0.1`` adds 10 % of the data's range on each side of every coordinate.
@@ -250,7 +249,9 @@ class Box(Region):
         return cls(arrays["low"], arrays["high"])
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Box) and np.array_equal(self._low, other._low) and np.array_equal(self._high, other._high)
+        return (
+            isinstance(other, Box) and np.array_equal(self._low, other._low) and np.array_equal(self._high, other._high)
+        )
 
     __hash__ = None  # mutable-looking arrays inside: not hashable
 

@@ -44,8 +44,16 @@ import numpy as np
 
 from ._files import OutputInUseError, OutputLock, exchange, fsync, write_atomic
 from ._progress import Progress
-from ._validation import (as_path, check_bool, check_count, check_float_dtype, check_n_threads, check_positive_int,
-                          empty_output, require)
+from ._validation import (
+    as_path,
+    check_bool,
+    check_count,
+    check_float_dtype,
+    check_n_threads,
+    check_positive_int,
+    empty_output,
+    require,
+)
 from .distribution import Distribution
 from .random import key_from_rng
 
@@ -96,8 +104,18 @@ def fingerprint(dist) -> str:
     return h.hexdigest()
 
 
-def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress=True, n_threads=None,
-             overwrite=False, resume=False):
+def generate(
+    dist,
+    n,
+    rng=None,
+    out=None,
+    chunk=None,
+    dtype=np.float64,
+    progress=True,
+    n_threads=None,
+    overwrite=False,
+    resume=False,
+):
     """Draw ``n`` rows of ``dist`` in chunks: an ``(n, dim)`` array, or a file at ``out``.
 
     Parameters
@@ -142,14 +160,15 @@ def generate(dist, n, rng=None, out=None, chunk=None, dtype=np.float64, progress
     threads = check_n_threads(n_threads)
     dim = dist.dim
     chunk = default_chunk(dim, dtype) if chunk is None else check_positive_int(chunk, "chunk")
-    progress, overwrite, resume = (check_bool(v, k) for v, k in
-                                   ((progress, "progress"), (overwrite, "overwrite"), (resume, "resume")))
+    progress, overwrite, resume = (
+        check_bool(v, k) for v, k in ((progress, "progress"), (overwrite, "overwrite"), (resume, "resume"))
+    )
     if out is None:
         result = empty_output(n, dim, dtype)
         key = key_from_rng(rng)
         with Progress(n, progress, "sampling") as bar:
             for r0 in range(0, n, chunk):
-                part = result[r0:r0 + chunk]
+                part = result[r0 : r0 + chunk]
                 dist._sample_rows(key, r0, part, threads)
                 bar.update(len(part))
         return result
@@ -176,7 +195,7 @@ class _Job:
         self.lock = lock
 
     @classmethod
-    def open(cls, final: Path, dist, n, dim, dtype, chunk, rng, overwrite, resume) -> "_Job":
+    def open(cls, final: Path, dist, n, dim, dtype, chunk, rng, overwrite, resume) -> _Job:
         suffix = final.suffix.lower()
         if suffix not in FORMATS:
             raise ValueError(f"out must end in one of {', '.join(FORMATS)}, got {str(final)!r}")
@@ -193,7 +212,7 @@ class _Job:
             raise
 
     @classmethod
-    def _open_locked(cls, final, writer_cls, dist, n, dim, dtype, chunk, rng, overwrite, resume, lock) -> "_Job":
+    def _open_locked(cls, final, writer_cls, dist, n, dim, dtype, chunk, rng, overwrite, resume, lock) -> _Job:
         suffix = final.suffix.lower()
         if final.exists() and not overwrite:
             raise FileExistsError(f"{final} exists: pass overwrite=True to replace it")
@@ -202,15 +221,26 @@ class _Job:
             raise PermissionError(f"cannot write {final}: folder {parent} is not writable")
         _check_disk_space(parent, n * dim * dtype.itemsize, final)
         partial = final.with_name(final.name + ".partial")
-        state = {"format": "gensample-partial", "version": _STATE_VERSION, "out": suffix, "n": n, "dim": dim,
-                 "dtype": dtype.name, "chunk": chunk, "model": fingerprint(dist), "columns": column_names(dist, dim)}
+        state = {
+            "format": "gensample-partial",
+            "version": _STATE_VERSION,
+            "out": suffix,
+            "n": n,
+            "dim": dim,
+            "dtype": dtype.name,
+            "chunk": chunk,
+            "model": fingerprint(dist),
+            "columns": column_names(dist, dim),
+        }
         if resume and (partial / "state.json").exists():
             old = cls._read_state(partial)
             state["key"] = old.get("key") if rng is None else key_from_rng(rng)
             diff = [k for k in state if old.get(k) != state[k]]
             if diff:
-                raise ValueError(f"cannot resume {final}: the run in {partial} had other arguments ({', '.join(diff)} "
-                                 "differ); pass resume=False to start over")
+                raise ValueError(
+                    f"cannot resume {final}: the run in {partial} had other arguments ({', '.join(diff)} "
+                    "differ); pass resume=False to start over"
+                )
             writer = writer_cls(partial, state)
             if writer.intact():
                 done = {i for i in cls._read_done(partial) if writer.has_chunk(i)}  # a removed chunk: again
@@ -242,16 +272,20 @@ class _Job:
         same = all(old.get(k) == v for k, v in state.items() if k != "key" or seeded)
         what = "the same arguments" if same else "other arguments"
         keep = "; resume=True would have kept them" if same else ""
-        warnings.warn(f"discarding {done} finished chunks of an earlier unfinished run with {what} in {partial}{keep}",
-                      UserWarning, stacklevel=5)
+        warnings.warn(
+            f"discarding {done} finished chunks of an earlier unfinished run with {what} in {partial}{keep}",
+            UserWarning,
+            stacklevel=5,
+        )
 
     @staticmethod
     def _read_state(partial: Path) -> dict:
         try:
             state = json.loads((partial / "state.json").read_text())
         except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot resume: {partial / 'state.json'} is unreadable ({exc}); "
-                             "pass resume=False to start over") from exc
+            raise ValueError(
+                f"cannot resume: {partial / 'state.json'} is unreadable ({exc}); pass resume=False to start over"
+            ) from exc
         if not isinstance(state, dict) or state.get("format") != "gensample-partial":
             raise ValueError(f"cannot resume: {partial} is not a gensample partial output")
         return state
@@ -298,15 +332,22 @@ class _Job:
 def _metadata(dist, state) -> dict:
     from . import __version__
 
-    return {"gensample": __version__, "model": repr(dist), "rows": state["n"], "dim": state["dim"],
-            "dtype": state["dtype"], "key": state["key"]}
+    return {
+        "gensample": __version__,
+        "model": repr(dist),
+        "rows": state["n"],
+        "dim": state["dim"],
+        "dtype": state["dtype"],
+        "key": state["key"],
+    }
 
 
 def _check_disk_space(folder: Path, nbytes: int, final: Path) -> None:
     free = shutil.disk_usage(folder).free
     if nbytes > free:
-        raise OSError(f"cannot write {final}: it needs {nbytes / 2**30:.2f} GiB and {folder} has "
-                      f"{free / 2**30:.2f} GiB free")
+        raise OSError(
+            f"cannot write {final}: it needs {nbytes / 2**30:.2f} GiB and {folder} has {free / 2**30:.2f} GiB free"
+        )
 
 
 class _NpyWriter:
@@ -351,8 +392,9 @@ class _NpyWriter:
     def buffer(self, r0: int, r1: int) -> np.ndarray:
         if not hasattr(self, "offset"):
             self.offset = self._offset()
-        return np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset + r0 * self.row_bytes,
-                         shape=(r1 - r0, self.dim))
+        return np.memmap(
+            self.path, dtype=self.dtype, mode="r+", offset=self.offset + r0 * self.row_bytes, shape=(r1 - r0, self.dim)
+        )
 
     def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
         """The rows are in the file's pages already: start writing them to the disk in the
@@ -409,8 +451,9 @@ class _ParquetWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_arrays([pa.array(np.ascontiguousarray(buf[:, j])) for j in range(buf.shape[1])],
-                                     schema=self._schema())
+        table = pa.Table.from_arrays(
+            [pa.array(np.ascontiguousarray(buf[:, j])) for j in range(buf.shape[1])], schema=self._schema()
+        )
         tmp = self._part(i).with_suffix(".tmp")
         pq.write_table(table, tmp, compression="none", use_dictionary=False)  # floats: a dictionary only costs
         os.replace(tmp, self._part(i))
@@ -424,8 +467,9 @@ class _ParquetWriter:
         with pq.ParquetWriter(path, self._schema(metadata), use_dictionary=False) as writer:
             for i in range(n_chunks):
                 table = pq.read_table(self._part(i))
-                writer.write_table(table.replace_schema_metadata(writer.schema.metadata),
-                                   row_group_size=max(1, len(table)))
+                writer.write_table(
+                    table.replace_schema_metadata(writer.schema.metadata), row_group_size=max(1, len(table))
+                )
                 self._part(i).unlink()
         return path
 
@@ -445,8 +489,14 @@ class _ZarrWriter:
         import zarr
 
         s = self.state
-        arr = zarr.create_array(store=str(self.path), shape=(s["n"], s["dim"]), chunks=(s["chunk"], s["dim"]),
-                                dtype=s["dtype"], zarr_format=3, config={"write_empty_chunks": True})
+        arr = zarr.create_array(
+            store=str(self.path),
+            shape=(s["n"], s["dim"]),
+            chunks=(s["chunk"], s["dim"]),
+            dtype=s["dtype"],
+            zarr_format=3,
+            config={"write_empty_chunks": True},
+        )
         arr.attrs["gensample"] = metadata
 
     def intact(self) -> bool:
@@ -463,7 +513,7 @@ class _ZarrWriter:
 
         if not hasattr(self, "array"):
             self.array = zarr.open_array(store=str(self.path), mode="r+", config={"write_empty_chunks": True})
-        self.array[r0:r0 + len(buf)] = buf
+        self.array[r0 : r0 + len(buf)] = buf
 
     def finish(self) -> Path:
         return self.path
@@ -473,6 +523,7 @@ _WRITERS = {".npy": _NpyWriter, ".parquet": _ParquetWriter, ".zarr": _ZarrWriter
 
 
 # ---- reading samples files back (the command line's fit, info and plot) -----------------
+
 
 def _format_of(path: Path) -> str:
     suffix = path.suffix.lower()
@@ -506,16 +557,28 @@ def inspect(path) -> dict:
             meta = f.schema_arrow.metadata or {}
             extra = json.loads(meta[b"gensample"]) if b"gensample" in meta else {}
             kinds = {str(t) for t in f.schema_arrow.types}
-            return {"format": "parquet", "rows": f.metadata.num_rows, "dim": len(f.schema_arrow.names),
-                    "dtype": ", ".join(sorted(kinds)), "columns": f.schema_arrow.names,
-                    "row_groups": f.num_row_groups, "metadata": extra}
+            return {
+                "format": "parquet",
+                "rows": f.metadata.num_rows,
+                "dim": len(f.schema_arrow.names),
+                "dtype": ", ".join(sorted(kinds)),
+                "columns": f.schema_arrow.names,
+                "row_groups": f.num_row_groups,
+                "metadata": extra,
+            }
         import zarr
 
         arr = zarr.open_array(store=str(path), mode="r")
         if arr.ndim != 2:
             raise ValueError(f"expected a 2-D array, got shape {arr.shape}")
-        return {"format": "zarr", "rows": arr.shape[0], "dim": arr.shape[1], "dtype": str(arr.dtype),
-                "chunks": arr.chunks, "metadata": dict(arr.attrs.get("gensample", {}))}
+        return {
+            "format": "zarr",
+            "rows": arr.shape[0],
+            "dim": arr.shape[1],
+            "dtype": str(arr.dtype),
+            "chunks": arr.chunks,
+            "metadata": dict(arr.attrs.get("gensample", {})),
+        }
     except ImportError:
         raise
     except Exception as exc:  # a reader's own error types: one clear message
@@ -536,8 +599,11 @@ def read(path, max_rows=None) -> np.ndarray:
         import pyarrow.parquet as pq
 
         table = pq.read_table(path).slice(0, stop)
-        arr = np.column_stack([table.column(c).to_numpy() for c in table.column_names]) if table.num_columns \
+        arr = (
+            np.column_stack([table.column(c).to_numpy() for c in table.column_names])
+            if table.num_columns
             else np.empty((stop, 0))
+        )
     else:
         import zarr
 

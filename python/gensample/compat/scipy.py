@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 from .._validation import as_array, as_dataset, as_sample_weights, check_count, check_real
-from ..random import key_from_rng
 from ..kde import KDE, _cholesky, weighted_covariance
+from ..random import key_from_rng
 
 __all__ = ["gaussian_kde"]
 
@@ -150,11 +150,12 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
         size = int(self.neff) if size is None else check_count(size, "size")
         return self._kde.sample(size, rng=_seed_to_rng(seed)).T
 
-    def marginal(self, dimensions) -> "gaussian_kde":
+    def marginal(self, dimensions) -> gaussian_kde:
         dims = np.atleast_1d(dimensions)
         if not np.issubdtype(dims.dtype, np.integer):
-            raise ValueError("Elements of `dimensions` must be integers - the indices of the marginal "
-                             "variables being retained.")
+            raise ValueError(
+                "Elements of `dimensions` must be integers - the indices of the marginal variables being retained."
+            )
         n = len(self.dataset)
         original = dims.copy()
         dims = np.where(dims < 0, n + dims, dims)

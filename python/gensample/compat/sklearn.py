@@ -23,9 +23,9 @@ solution as scikit-learn.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
-import warnings
 
 from .._validation import require
 
@@ -36,9 +36,9 @@ from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning  
 from sklearn.utils import check_random_state  # noqa: E402
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data  # noqa: E402
 
-from .._validation import check_count
-from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning
-from ..kde import KDE, KERNELS
+from .._validation import check_count  # noqa: E402
+from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning  # noqa: E402
+from ..kde import KDE, KERNELS  # noqa: E402
 
 __all__ = ["GaussianMixture", "KernelDensity"]
 
@@ -56,8 +56,19 @@ class KernelDensity(DensityMixin, BaseEstimator):
     column names), and ``kde_``, the fitted :class:`gensample.KDE`.
     """
 
-    def __init__(self, *, bandwidth=1.0, algorithm="auto", kernel="gaussian", metric="euclidean", atol=0, rtol=0,
-                 breadth_first=True, leaf_size=40, metric_params=None):
+    def __init__(
+        self,
+        *,
+        bandwidth=1.0,
+        algorithm="auto",
+        kernel="gaussian",
+        metric="euclidean",
+        atol=0,
+        rtol=0,
+        breadth_first=True,
+        leaf_size=40,
+        metric_params=None,
+    ):
         self.algorithm = algorithm
         self.bandwidth = bandwidth
         self.kernel = kernel
@@ -70,13 +81,15 @@ class KernelDensity(DensityMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         if self.kernel not in KERNELS:
-            raise ValueError(f"The 'kernel' parameter of KernelDensity must be one of {set(KERNELS)}. "
-                             f"Got {self.kernel!r} instead.")
+            raise ValueError(
+                f"The 'kernel' parameter of KernelDensity must be one of {set(KERNELS)}. Got {self.kernel!r} instead."
+            )
         if self.metric != "euclidean":
             raise ValueError(f"gensample's KernelDensity supports metric='euclidean' only, got {self.metric!r}")
         if self.algorithm not in ("auto", "kd_tree", "ball_tree"):
-            raise ValueError(f"The 'algorithm' parameter must be 'auto', 'kd_tree' or 'ball_tree', got "
-                             f"{self.algorithm!r}")
+            raise ValueError(
+                f"The 'algorithm' parameter must be 'auto', 'kd_tree' or 'ball_tree', got {self.algorithm!r}"
+            )
         b = self.bandwidth
         if isinstance(b, str):
             if b not in ("scott", "silverman"):
@@ -146,9 +159,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ``n_features_in_``, and ``gmm_``, the fitted :class:`gensample.GMM`.
     """
 
-    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
-                 n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
-                 random_state=None, warm_start=False, verbose=0, verbose_interval=10):
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -173,8 +201,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.means_init is not None:
             out["means"] = np.asarray(self.means_init, dtype=np.float64)
             if out["means"].shape != (k, d):
-                raise ValueError(f"The parameter 'means' should have the shape of ({k}, {d}), "
-                                 f"but got {out['means'].shape}")
+                raise ValueError(
+                    f"The parameter 'means' should have the shape of ({k}, {d}), but got {out['means'].shape}"
+                )
         if self.precisions_init is not None:
             p = np.asarray(self.precisions_init, dtype=np.float64)
             if ct in ("full", "tied"):
@@ -234,29 +263,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, order="C", ensure_min_samples=2)
         n, d = X.shape
         if n < self.n_components:
-            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
-                             f"n_samples = {n}")
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {self.n_components}, n_samples = {n}"
+            )
         if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"The 'covariance_type' parameter of GaussianMixture must be one of "
-                             f"{set(COVARIANCE_TYPES)}. Got {self.covariance_type!r} instead.")
+            raise ValueError(
+                f"The 'covariance_type' parameter of GaussianMixture must be one of "
+                f"{set(COVARIANCE_TYPES)}. Got {self.covariance_type!r} instead."
+            )
         if self.init_params not in INIT_PARAMS:
-            raise ValueError(f"The 'init_params' parameter of GaussianMixture must be one of {set(INIT_PARAMS)}. "
-                             f"Got {self.init_params!r} instead.")
+            raise ValueError(
+                f"The 'init_params' parameter of GaussianMixture must be one of {set(INIT_PARAMS)}. "
+                f"Got {self.init_params!r} instead."
+            )
         warm = self.warm_start and hasattr(self, "gmm_") and self.gmm_.dim == d
         random_state = check_random_state(self.random_state)
         given = self._override(d)
         k = self.n_components
         placeholder = GMM(n_components=k, covariance=self.covariance_type, reg_covar=self.reg_covar)
-        checked = placeholder._check_parameters(given.get("weights", np.full(k, 1.0 / k)),
-                                                given.get("means", np.zeros((k, d))),
-                                                given.get("covariances", _unit_covariances(self.covariance_type, k, d)))
+        checked = placeholder._check_parameters(
+            given.get("weights", np.full(k, 1.0 / k)),
+            given.get("means", np.zeros((k, d))),
+            given.get("covariances", _unit_covariances(self.covariance_type, k, d)),
+        )
         given = {name: value for name, value in zip(("weights", "means", "covariances"), checked) if name in given}
         best = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             for _ in range(1 if warm else self.n_init):
-                gmm = GMM(n_components=k, covariance=self.covariance_type, tol=self.tol, reg_covar=self.reg_covar,
-                          max_iter=self.max_iter, warm_start=warm)
+                gmm = GMM(
+                    n_components=k,
+                    covariance=self.covariance_type,
+                    tol=self.tol,
+                    reg_covar=self.reg_covar,
+                    max_iter=self.max_iter,
+                    warm_start=warm,
+                )
                 if warm:
                     gmm._set(self.gmm_.weights_, self.gmm_.means_, self.gmm_.covariances_)
                     gmm.lower_bound_ = self.gmm_.lower_bound_
@@ -271,12 +313,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if not issubclass(w.category, ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if not gmm.converged_:
-            warnings.warn(f"Best performing initialization did not converge. Try different init parameters, or "
-                          f"increase max_iter, tol, or check for degenerate data (max_iter={self.max_iter}, "
-                          f"tol={self.tol}).", SklearnConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                f"Best performing initialization did not converge. Try different init parameters, or "
+                f"increase max_iter, tol, or check for degenerate data (max_iter={self.max_iter}, "
+                f"tol={self.tol}).",
+                SklearnConvergenceWarning,
+                stacklevel=2,
+            )
         self.gmm_ = gmm
-        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "converged_",
-                     "n_iter_", "lower_bound_"):
+        for name in (
+            "weights_",
+            "means_",
+            "covariances_",
+            "precisions_",
+            "precisions_cholesky_",
+            "converged_",
+            "n_iter_",
+            "lower_bound_",
+        ):
             setattr(self, name, getattr(gmm, name))
         return gmm.predict(X)
 
@@ -308,8 +362,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (grouped by component, components in order)."""
         check_is_fitted(self)
         if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least "
-                             "one sample.")
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least one sample."
+            )
         X, y = self.gmm_.sample_with_labels(int(n_samples), rng=_seed(self.random_state))
         order = np.argsort(y, kind="stable")
         return X[order], y[order]
@@ -327,5 +382,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
 def _unit_covariances(covariance_type: str, k: int, d: int) -> np.ndarray:
     """Placeholder identity covariances of the type's shape (validation of partial inits)."""
-    return {"full": np.broadcast_to(np.eye(d), (k, d, d)), "tied": np.eye(d), "diag": np.ones((k, d)),
-            "spherical": np.ones(k)}[covariance_type]
+    return {
+        "full": np.broadcast_to(np.eye(d), (k, d, d)),
+        "tied": np.eye(d),
+        "diag": np.ones((k, d)),
+        "spherical": np.ones(k),
+    }[covariance_type]

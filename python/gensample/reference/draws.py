@@ -38,10 +38,10 @@ def vose(mass) -> tuple[np.ndarray, np.ndarray]:
     small = [j for j in range(n) if scaled[j] < 1.0]
     large = [j for j in range(n) if not scaled[j] < 1.0]
     while small and large:
-        s, l = small.pop(), large.pop()
-        prob[s], alias[s] = scaled[s], l
-        scaled[l] = (scaled[l] + scaled[s]) - 1.0
-        (small if scaled[l] < 1.0 else large).append(l)
+        s, g = small.pop(), large.pop()
+        prob[s], alias[s] = scaled[s], g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        (small if scaled[g] < 1.0 else large).append(g)
     for j in large + small:
         prob[j], alias[j] = 1.0, j
     return prob, alias

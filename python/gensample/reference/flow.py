@@ -40,7 +40,12 @@ def mixture_velocity(weights, means, covariances, t: float, x, with_div: bool = 
     B = (a * da * cov + sds * np.eye(d)) @ Sinv
     r = x[:, None, :] - a * means[None]  # (n, k, d)
     maha = np.einsum("nki,kij,nkj->nk", r, Sinv, r)
-    logw = np.log(np.asarray(weights, np.float64)) - 0.5 * np.linalg.slogdet(S)[1] - 0.5 * d * np.log(2 * np.pi) - 0.5 * maha
+    logw = (
+        np.log(np.asarray(weights, np.float64))
+        - 0.5 * np.linalg.slogdet(S)[1]
+        - 0.5 * d * np.log(2 * np.pi)
+        - 0.5 * maha
+    )
     w = np.exp(logw - logw.max(axis=1, keepdims=True))
     w /= w.sum(axis=1, keepdims=True)
     uk = da * means[None] + np.einsum("kij,nkj->nki", B, r)
@@ -129,9 +134,14 @@ def integrate(velocity, solver: str, grid, x, with_div: bool = False):
 
 # Dormand-Prince 5(4), as scipy's RK45.
 C = np.array([0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1])
-A = [[], [1 / 5], [3 / 40, 9 / 40], [44 / 45, -56 / 15, 32 / 9],
-     [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
-     [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656]]
+A = [
+    [],
+    [1 / 5],
+    [3 / 40, 9 / 40],
+    [44 / 45, -56 / 15, 32 / 9],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+]
 B = np.array([35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
 E = np.array([-71 / 57600, 0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40])
 

@@ -15,10 +15,16 @@ def pair_sums(kind: str, y, weight, x, gamma: float) -> np.ndarray:
     """sum_j w_j k(|x_i - y_j|): gaussian exp(-gamma r^2), laplacian exp(-gamma r), distance r."""
     out = np.empty(len(x))
     for a in range(0, len(x), 256):
-        d2 = _d2(x[a:a + 256], y)
-        k = {"gaussian": lambda: np.exp(-gamma * d2), "laplacian": lambda: np.exp(-gamma * np.sqrt(d2)),
-             "distance": lambda: np.sqrt(d2)}[kind]()
-        out[a:a + 256] = k @ np.asarray(weight, dtype=np.float64)
+        d2 = _d2(x[a : a + 256], y)
+        if kind == "gaussian":
+            k = np.exp(-gamma * d2)
+        elif kind == "laplacian":
+            k = np.exp(-gamma * np.sqrt(d2))
+        elif kind == "distance":
+            k = np.sqrt(d2)
+        else:
+            raise KeyError(kind)
+        out[a : a + 256] = k @ np.asarray(weight, dtype=np.float64)
     return out
 
 
@@ -42,8 +48,9 @@ def mmd2(x, y, gamma: float, kind: str = "gaussian") -> float:
     f = (lambda d2: np.exp(-gamma * d2)) if kind == "gaussian" else (lambda d2: np.exp(-gamma * np.sqrt(d2)))
     kxx, kyy, kxy = f(_d2(x, x)), f(_d2(y, y)), f(_d2(x, y))
     n, m = len(x), len(y)
-    return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                 - 2 * kxy.mean())
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
 
 
 def energy_distance(x, y) -> float:

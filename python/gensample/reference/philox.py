@@ -32,9 +32,7 @@ def counters(rows, slot=0, tag=0) -> np.ndarray:
     """Counters (row mod 2^32, row >> 32, slot, tag) for each row (broadcasting)."""
     rows = np.asarray(rows, dtype=np.uint64)
     rows, slot, tag = np.broadcast_arrays(rows, np.asarray(slot, dtype=np.uint64), np.asarray(tag, dtype=np.uint64))
-    return np.stack(
-        [rows & MASK32, rows >> np.uint64(32), slot & MASK32, tag & MASK32], axis=-1
-    ).astype(np.uint32)
+    return np.stack([rows & MASK32, rows >> np.uint64(32), slot & MASK32, tag & MASK32], axis=-1).astype(np.uint32)
 
 
 def words64(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,8 +24,12 @@ def runs(mask2d, weights2d=None):
             start.append(c), length.append(e - c), weight.append(w)
             c = e
         row_ptr.append(len(start))
-    return (np.array(row_ptr, dtype=np.int64), np.array(start, dtype=np.uint32),
-            np.array(length, dtype=np.uint32), np.array(weight))
+    return (
+        np.array(row_ptr, dtype=np.int64),
+        np.array(start, dtype=np.uint32),
+        np.array(length, dtype=np.uint32),
+        np.array(weight),
+    )
 
 
 def _leading(shape, run_row, u, origin, step, sin_lat_edge, lat_series=None):
@@ -96,8 +100,9 @@ def locate(x, shape, row_ptr, start, length, origin, step):
     return out
 
 
-def sample_rejection(key, rows, shape, row_ptr, start, length, weight, origin, step, box_lo, box_hi,
-                     sin_lat_edge=None, weighted=False):
+def sample_rejection(
+    key, rows, shape, row_ptr, start, length, weight, origin, step, box_lo, box_hi, sin_lat_edge=None, weighted=False
+):
     """Rejection at the given rows: attempt a reads blocks (row, s, a)."""
     dim = len(shape)
     slots = (dim + int(weighted) + 1) // 2
