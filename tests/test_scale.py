@@ -417,29 +417,26 @@ def test_npy_chunks_are_mapped_one_at_a_time(tmp_path, monkeypatch):
 # ---- one writer per output ------------------------------------------------------------------
 
 
+def sample_cmd(out, n: int, chunk: int, *extra: str) -> list:
+    """``gensample sample unit-square`` into ``out``, as a command line."""
+    words = f"sample unit-square -n {n} --chunk {chunk} --no-progress".split()
+    return [sys.executable, "-m", "gensample", *words, "-o", str(out), *extra]
+
+
+def start_mid_run(cmd: list, out) -> subprocess.Popen:
+    """A writer, once it has set up its output (or ended): its done.log exists."""
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = Path(f"{out}.partial") / "done.log"
+    deadline = time.monotonic() + 60
+    while not started.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return run
+
+
 def clean_copy(tmp_path, suffix: str, seed: int, n: int, chunk: int) -> dict:
     """Every file of a clean run's output, as bytes (a .zarr store is a folder)."""
     ref = tmp_path / f"clean{suffix}"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gensample",
-            "sample",
-            "unit-square",
-            "-n",
-            str(n),
-            "--chunk",
-            str(chunk),
-            "--seed",
-            str(seed),
-            "-o",
-            str(ref),
-            "--no-progress",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run(sample_cmd(ref, n, chunk, "--seed", str(seed)), check=True, capture_output=True)
     return tree_bytes(ref)
 
 
@@ -458,27 +455,8 @@ def test_two_processes_racing_on_one_output(tmp_path, suffix):
     folder and the output held chunks of both seeds.)"""
     n, chunk = 400_000, 20_000
     out = tmp_path / f"u{suffix}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gensample",
-        "sample",
-        "unit-square",
-        "-n",
-        str(n),
-        "--chunk",
-        str(chunk),
-        "-o",
-        str(out),
-        "--no-progress",
-        "--threads",
-        "1",
-    ]
-    first = subprocess.Popen(cmd + ["--seed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    started = tmp_path / f"u{suffix}.partial" / "done.log"  # made once the output is set up
-    deadline = time.monotonic() + 60
-    while not started.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
+    cmd = sample_cmd(out, n, chunk, "--threads", "1")
+    first = start_mid_run(cmd + ["--seed", "0"], out)
     first.send_signal(signal.SIGSTOP)  # mid-run, for as long as the second run takes
     try:
         assert first.poll() is None, "the first run ended before the race: make it larger"
@@ -543,29 +521,10 @@ def test_two_threads_racing_on_one_output(tmp_path, suffix):
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX")
 def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "u.npy"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gensample",
-        "sample",
-        "unit-square",
-        "-n",
-        "400000",
-        "--chunk",
-        "20000",
-        "-o",
-        str(out),
-        "--no-progress",
-        "--seed",
-        "3",
-    ]
-    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    started = tmp_path / "u.npy.partial" / "done.log"
-    deadline = time.monotonic() + 60
-    while not started.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
+    cmd = sample_cmd(out, 400_000, 20_000, "--seed", "3")
+    run = start_mid_run(cmd, out)
     run.kill()
-    run.wait()
+    run.communicate()
     done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(np.load(out), gs.Box([0, 0], [1, 1]).sample(400_000, rng=3))
