@@ -3,11 +3,10 @@
 // Why not an OpenMP team: GNU OpenMP's threads spin between and inside regions, and a team
 // waits at a barrier for its slowest member. On a machine whose cores are busy with other
 // work, a spinning thread takes the core its own team-mate needs, and one descheduled
-// thread holds the whole call: 10^7 normals took 0.5 s on two threads where one thread
-// took 0.08 s. Here helpers sleep when idle, tasks are claimed one at a time from a shared
-// counter (a helper that never wakes up claims nothing), and the calling thread always
-// works, so a call is never slower than the calling thread alone by more than the one task
-// a descheduled helper may hold.
+// thread holds the whole call, which then takes several times as long as on one thread.
+// Here helpers sleep when idle, tasks are claimed one at a time from a shared counter (a
+// helper that never wakes up claims nothing), and the calling thread always works, so a
+// call waits for a descheduled helper only to finish the one task it holds.
 #include "gensample/parallel.hpp"
 
 #include <chrono>
