@@ -12,8 +12,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
-#include <new>
 #include <thread>
 #include <vector>
 
@@ -83,7 +83,10 @@ int resolve_threads(int n_threads) {
 namespace detail {
 namespace {
 
-// One call of parallel_for: tasks handed out by `next`, helpers counted under the pool's lock.
+// One call of parallel_for. Tasks are handed out by `next`; `in_flight` counts the threads
+// between a claim and the end of its task, so the caller waits for tasks, never for a helper
+// that holds none. Helpers keep the job alive (shared_ptr) until they let go of it: one that
+// wakes after the call has returned can only fail to claim, and never touches `context`.
 struct Job {
     Job(int64_t n, TaskFn f, void* c, int helpers) : n_tasks(n), fn(f), context(c), helpers_wanted(helpers) {}
 
@@ -91,29 +94,43 @@ struct Job {
     const TaskFn fn;
     void* const context;
     const int helpers_wanted;
-    int helpers_joined = 0;  // under Pool::mutex
-    int helpers_active = 0;  // under Pool::mutex
+    int helpers_joined = 0;  // under Pool::mutex_
     std::atomic<int64_t> next{0};
+    std::atomic<int> in_flight{0};
     std::atomic<bool> failed{false};
-    std::mutex error_mutex;
+    std::mutex mutex;  // guards error; pairs with idle
+    std::condition_variable idle;
     std::exception_ptr error;
 
+    // in_flight goes up before the task is taken: once the caller's own claim has failed,
+    // every thread that took a task is counted (acq_rel on `next` orders the two).
     bool claim(int64_t& t) {
         if (failed.load(std::memory_order_relaxed)) return false;
-        t = next.fetch_add(1, std::memory_order_relaxed);
-        return t < n_tasks;
-    }
-    void fail(std::exception_ptr e) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = e;
-        failed.store(true, std::memory_order_relaxed);
+        in_flight.fetch_add(1, std::memory_order_acq_rel);
+        t = next.fetch_add(1, std::memory_order_acq_rel);
+        if (t < n_tasks) return true;
+        leave();
+        return false;
     }
     void run(int64_t t) {
         try {
             fn(context, t);
         } catch (...) {
-            fail(std::current_exception());
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!error) error = std::current_exception();
+            failed.store(true, std::memory_order_relaxed);
         }
+        leave();
+    }
+    void leave() {
+        if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard<std::mutex> lock(mutex);  // the waiter holds it between test and wait
+            idle.notify_all();
+        }
+    }
+    void wait_for_tasks() {
+        std::unique_lock<std::mutex> lock(mutex);
+        idle.wait(lock, [&] { return in_flight.load(std::memory_order_acquire) == 0; });
     }
     bool wants_helper() const {
         return helpers_joined < helpers_wanted && next.load(std::memory_order_relaxed) < n_tasks &&
@@ -125,32 +142,31 @@ thread_local bool t_in_call = false;  // a pool worker, or a thread inside run_t
 
 class Pool {
 public:
-    // Runs the job with up to job.helpers_wanted helpers beside the calling thread.
-    void open(Job& job) {
+    // Offers the job to up to job->helpers_wanted helpers beside the calling thread.
+    void open(const std::shared_ptr<Job>& job) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            while (workers_ < job.helpers_wanted) {  // the pool grows to the largest call's need
+            while (workers_ < job->helpers_wanted) {  // the pool grows to the largest call's need
                 std::thread(&Pool::work, this).detach();
                 ++workers_;
             }
-            jobs_.push_back(&job);
+            jobs_.push_back(job);
         }
-        if (job.helpers_wanted == 1) {
+        if (job->helpers_wanted == 1) {
             work_cv_.notify_one();
         } else {
             work_cv_.notify_all();
         }
     }
 
-    // No helper joins after this; returns once those that joined have left.
-    void close(Job& job) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        jobs_.erase(std::find(jobs_.begin(), jobs_.end(), &job));
-        done_cv_.wait(lock, [&] { return job.helpers_active == 0; });
+    // No helper joins after this.
+    void close(const std::shared_ptr<Job>& job) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        jobs_.erase(std::find(jobs_.begin(), jobs_.end(), job));
     }
 
     // After fork() the child has none of the workers: a new pool, the old one left as it was
-    // (its lock and condition variables may name threads that do not exist there).
+    // (its lock and condition variable may name threads that do not exist there).
     static Pool*& instance() {
         static Pool* pool = make();
         return pool;
@@ -165,8 +181,8 @@ private:
         return new Pool();  // never destroyed: detached workers may still wait on it at exit
     }
 
-    Job* find() {
-        for (Job* job : jobs_) {
+    std::shared_ptr<Job> find() {
+        for (const auto& job : jobs_) {
             if (job->wants_helper()) return job;
         }
         return nullptr;
@@ -176,23 +192,22 @@ private:
         t_in_call = true;  // a task that calls parallel_for runs it on this thread alone
         std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
-            Job* job = find();
-            if (job == nullptr) {
+            std::shared_ptr<Job> job = find();
+            if (!job) {
                 work_cv_.wait(lock);
                 continue;
             }
             ++job->helpers_joined;
-            ++job->helpers_active;
             lock.unlock();
             for (int64_t t; job->claim(t);) job->run(t);
+            job.reset();  // the last reference may go here, outside the pool's lock
             lock.lock();
-            if (--job->helpers_active == 0) done_cv_.notify_all();
         }
     }
 
     std::mutex mutex_;
-    std::condition_variable work_cv_, done_cv_;
-    std::vector<Job*> jobs_;
+    std::condition_variable work_cv_;
+    std::vector<std::shared_ptr<Job>> jobs_;
     int workers_ = 0;
 };
 
@@ -206,7 +221,9 @@ public:
         try {
             poll_interrupt();
         } catch (...) {
-            job.fail(std::current_exception());
+            std::lock_guard<std::mutex> lock(job.mutex);
+            if (!job.error) job.error = std::current_exception();
+            job.failed.store(true, std::memory_order_relaxed);
         }
     }
 
@@ -230,15 +247,18 @@ void run_tasks(int64_t n_tasks, int threads, TaskFn fn, void* context) {
     // Nested calls (a task that calls parallel_for) run on their thread alone.
     const int helpers = t_in_call ? 0 : int(std::min<int64_t>(threads, n_tasks) - 1);
     t_in_call = true;
-    Job job(n_tasks, fn, context, helpers);
+    const auto job = std::make_shared<Job>(n_tasks, fn, context, helpers);
     InterruptPoller poll;
     if (helpers > 0) Pool::instance()->open(job);
-    for (int64_t t; job.claim(t);) {
-        job.run(t);
-        poll(job);
+    for (int64_t t; job->claim(t);) {
+        job->run(t);
+        poll(*job);
     }
-    if (helpers > 0) Pool::instance()->close(job);
-    if (job.error) std::rethrow_exception(job.error);
+    if (helpers > 0) {
+        Pool::instance()->close(job);
+        job->wait_for_tasks();
+    }
+    if (job->error) std::rethrow_exception(job->error);
     poll_interrupt();
 }
 
