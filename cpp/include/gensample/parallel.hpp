@@ -10,8 +10,8 @@
 //
 // The calling thread polls the interrupt hook between its tasks, so Ctrl-C stops long work
 // promptly. The first exception thrown by any task is captured, the remaining tasks are
-// skipped, and it is rethrown on the calling thread once every helper has left the call:
-// nothing escapes a worker thread.
+// skipped, and it is rethrown on the calling thread once no task is in flight: nothing
+// escapes a worker thread.
 #pragma once
 
 #include <algorithm>
