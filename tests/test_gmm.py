@@ -415,7 +415,7 @@ def test_rounding_asymmetry_is_accepted():
         ({"covariance": "dense"}, ValueError, "covariance must be one of"),
         ({"tol": -1.0}, ValueError, "tol"),
         ({"reg_covar": float("nan")}, ValueError, "reg_covar must be a finite number"),
-        ({"max_iter": 0}, ValueError, "max_iter"),
+        ({"max_iter": -1}, ValueError, "max_iter"),
         ({"n_init": 0}, ValueError, "n_init"),
         ({"init": "kmeans++"}, ValueError, "init must be one of"),
     ],
@@ -431,13 +431,13 @@ def test_bad_fit_and_use():
     with pytest.raises(ValueError, match="n_components=3 needs"):
         gs.GMM(3).fit(np.arange(8.0).reshape(4, 2), weights=[1, 0, 0, 1])
     for init in ("kmeans", "k-means++", "random_from_data"):
-        with pytest.raises(ValueError, match="fewer distinct points"):
-            gs.GMM(3, init=init).fit([[0.0], [0.0], [1.0], [1.0]])
+        with pytest.raises(ValueError, match="fewer than n_components=3; use fewer components or a positive reg_covar"):
+            gs.GMM(3, init=init, reg_covar=0.0).fit([[0.0], [0.0], [1.0], [1.0]])
     with pytest.raises(ValueError, match="finite"):
         gs.GMM(1).fit([[0.0], [np.nan]])
     with pytest.raises(ValueError, match="non-negative"):
         gs.GMM(1).fit([[0.0], [1.0]], weights=[1.0, -1.0])
-    with pytest.raises(ValueError, match="ill-defined covariance"):
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
         gs.GMM(2, reg_covar=0.0).fit([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [10.0, 10.0]])
     with pytest.raises(RuntimeError, match="not fitted"):
         gs.GMM(2).logpdf([[0.0]])
@@ -469,3 +469,32 @@ def test_far_points_and_zero_weights_stay_finite():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert (g.sample(1000, rng=0)[:, 0] < 6).all()
+
+
+@pytest.mark.parametrize("init", ["kmeans", "k-means++", "random_from_data", "random"])
+def test_more_components_than_distinct_points(init):
+    # scikit-learn fits 10 components to 2 distinct points when reg_covar > 0: the point
+    # masses become Gaussians of variance reg_covar, and the spare components stay harmless
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 50, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.gmm.ConvergenceWarning)
+        gmm = gs.GMM(10, init=init, rng=0).fit(X)
+    assert np.isfinite(gmm.lower_bound_) and np.isfinite(gmm.covariances_).all()
+    assert np.allclose(gmm.predict_proba(X).sum(axis=1), 1.0)
+    if init != "random":  # random responsibilities start every component at the mean, and stay
+        # both point masses are found: the density is high at both and nowhere between
+        logp = gmm.logpdf(np.array([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]]))
+        assert logp[0] > 5 and logp[1] > 5 and logp[2] < -100
+
+
+def test_max_iter_zero_keeps_the_start_and_lower_bounds_trace_em():
+    X = np.random.default_rng(0).normal(size=(300, 2)) + np.repeat([[0.0, 0.0], [5.0, 5.0]], 150, axis=0)
+    means = [[0.5, 0.5], [4.0, 4.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # max_iter=0 asks for the start: no ConvergenceWarning
+        start = gs.GMM(2, max_iter=0, rng=0)._fit(X, np.ones(len(X)), 0, {"means": np.array(means)})
+    assert np.array_equal(start.means_, means)
+    assert (start.n_iter_, start.converged_, start.lower_bounds_) == (0, False, [])
+    fitted = gs.GMM(2, rng=0, tol=1e-8).fit(X)
+    assert len(fitted.lower_bounds_) == fitted.n_iter_ and fitted.lower_bounds_[-1] == fitted.lower_bound_
+    assert np.all(np.diff(fitted.lower_bounds_) > -1e-12)  # EM never lowers the bound

@@ -276,6 +276,7 @@ def test_format_is_documented_json(tmp_path):
         assert sorted(z.namelist()) == [
             "__gensample__.npy",
             "model.covariances.npy",
+            "model.lower_bounds.npy",
             "model.means.npy",
             "model.weights.npy",
         ]

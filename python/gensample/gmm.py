@@ -47,9 +47,11 @@ class ConvergenceWarning(UserWarning):
 
 
 def _ill_defined(what: str) -> ValueError:
+    # scikit-learn's sentence after ours, so code matching its message keeps working
     return ValueError(
-        f"{what}: some components have an ill-defined covariance (singleton or collapsed samples); "
-        "use fewer components or a larger reg_covar"
+        f"{what}: Fitting the mixture model failed because some components have ill-defined empirical "
+        "covariance (for instance caused by singleton or collapsed samples). Try to decrease the number "
+        "of components, increase reg_covar, or scale the input data."
     )
 
 
@@ -82,6 +84,7 @@ class GMM(Distribution):
     reg_covar : float, default 1e-6
         Added to every covariance's diagonal at each M-step.
     max_iter : int, default 100
+        EM iterations at most; 0 keeps the initialisation (no EM, no warning).
     n_init : int, default 1
         Initialisations to run; the one with the best final log-likelihood is kept.
     init : {"kmeans", "k-means++", "random_from_data", "random"}, default "kmeans"
@@ -97,7 +100,8 @@ class GMM(Distribution):
     Attributes (after :meth:`fit` or :meth:`from_parameters`)
     ---------------------------------------------------------
     weights_ (k,);  means_ (k, d);  covariances_ (shape by type, as scikit-learn);
-    precisions_cholesky_ (as scikit-learn);  converged_, n_iter_, lower_bound_ (after fit).
+    precisions_cholesky_ (as scikit-learn);  converged_, n_iter_, lower_bound_ (after fit);
+    lower_bounds_, the mean log-likelihood after each EM iteration of the start kept.
 
     >>> import numpy as np, gensample as gs
     >>> rng = np.random.default_rng(0)
@@ -129,7 +133,7 @@ class GMM(Distribution):
         self.covariance = check_choice(covariance, COVARIANCE_TYPES, "covariance")
         self.tol = check_real(tol, "tol", 0.0)
         self.reg_covar = check_real(reg_covar, "reg_covar", 0.0)
-        self.max_iter = check_positive_int(max_iter, "max_iter")
+        self.max_iter = check_count(max_iter, "max_iter")
         self.n_init = check_positive_int(n_init, "n_init")
         self.init = check_choice(init, INITS, "init")
         self.warm_start = bool(warm_start)
@@ -306,12 +310,14 @@ class GMM(Distribution):
             # A warm fit goes on from the last one's lower bound (as scikit-learn's does), so
             # fits of a few iterations each see convergence instead of restarting from -inf.
             previous = getattr(self, "lower_bound_", -np.inf) if warm else -np.inf
-            lower_bound, n_iter, converged = self._em(X, v, threads, progress, previous)
+            lower_bounds, converged = self._em(X, v, threads, progress, previous)
+            lower_bound = lower_bounds[-1] if lower_bounds else previous
             if best is None or lower_bound > best[0]:
-                best = (lower_bound, n_iter, converged, self.weights_, self.means_, self.covariances_)
-        self.lower_bound_, self.n_iter_, self.converged_ = best[:3]
-        self._set(*best[3:])
-        if not self.converged_:
+                best = (lower_bound, len(lower_bounds), converged, lower_bounds)
+                best_parameters = (self.weights_, self.means_, self.covariances_)
+        self.lower_bound_, self.n_iter_, self.converged_, self.lower_bounds_ = best
+        self._set(*best_parameters)
+        if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
                 "raise max_iter or tol, or check the data",
@@ -322,19 +328,21 @@ class GMM(Distribution):
 
     def _em(self, X, v, threads, progress=False, lower_bound=-np.inf) -> tuple:
         """EM iterations from the current parameters and the lower bound they reached:
-        (lower bound, iterations, converged)."""
+        (the mean log-likelihood after each iteration, converged)."""
         full = self.covariance in ("full", "tied")
         total = float(v.sum())
+        lower_bounds: list[float] = []
         with Progress(self.max_iter, progress, "GMM.fit", unit="EM iterations") as bar:
-            for it in range(1, self.max_iter + 1):
+            for _ in range(self.max_iter):
                 previous = lower_bound
                 weight, first, second, ll = _core.gmm_em_moments(self._engine(np.float64), X, v, full, threads)
                 lower_bound = ll / total
+                lower_bounds.append(lower_bound)
                 self._set(*self._m_step(weight, first, second))
                 bar.update(1, lower_bound=f"{lower_bound:.6g}")
                 if abs(lower_bound - previous) < self.tol:
-                    return lower_bound, it, True
-        return lower_bound, self.max_iter, False
+                    return lower_bounds, True
+        return lower_bounds, False
 
     def _m_step(self, weight, first, second):
         """New (weights, means, covariances) from the E-step sums about the current means."""
@@ -378,8 +386,8 @@ class GMM(Distribution):
             trials = 2 + int(math.log(k))
             try:
                 seeds = _core.gmm_kmeans_plusplus(X, v, k, trials, key, threads)
-            except ValueError:
-                raise ValueError(f"X has fewer distinct points (with positive weight) than n_components={k}") from None
+            except ValueError:  # fewer distinct points than components
+                seeds = self._distinct_draw(X, v, key)
             centres = X[seeds]
         labels, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
         if self.init == "kmeans":
@@ -396,16 +404,25 @@ class GMM(Distribution):
         return self._params_from_responsibilities(X, v, resp)
 
     def _distinct_draw(self, X, v, key) -> np.ndarray:
-        """k indices of distinct points, drawn by weight without replacement."""
+        """k indices of distinct points, drawn by weight without replacement.
+
+        With fewer distinct points than components, every distinct point is a centre and the
+        others repeat them: the components left without points keep a covariance of
+        ``reg_covar`` (as scikit-learn's do), well-posed only when ``reg_covar > 0``.
+        """
         gen = np.random.default_rng(np.random.SeedSequence(key))
         _, first = np.unique(X, axis=0, return_index=True)
         first = first[v[first] > 0]
-        if first.size < self.n_components:
-            raise ValueError(
-                f"X has fewer distinct points (with positive weight) than n_components={self.n_components}"
-            )
+        k = self.n_components
         p = v[first] / v[first].sum()
-        return gen.choice(first, size=self.n_components, replace=False, p=p)
+        if first.size >= k:
+            return gen.choice(first, size=k, replace=False, p=p)
+        if self.reg_covar <= 0:
+            raise ValueError(
+                f"X has {first.size} distinct points (with positive weight), fewer than n_components={k}; "
+                "use fewer components or a positive reg_covar"
+            )
+        return np.concatenate([gen.permutation(first), gen.choice(first, size=k - first.size, p=p)])
 
     def _params_from_responsibilities(self, X, v, resp):
         """The M-step from explicit responsibilities (n, k), as scikit-learn's."""
@@ -621,7 +638,10 @@ class GMM(Distribution):
                 params[name] = (
                     value if isinstance(value, bool) else float(value) if name == "lower_bound_" else int(value)
                 )
-        return params, {"weights": self.weights_, "means": self.means_, "covariances": self.covariances_}, {}
+        arrays = {"weights": self.weights_, "means": self.means_, "covariances": self.covariances_}
+        if hasattr(self, "lower_bounds_"):
+            arrays["lower_bounds"] = np.asarray(self.lower_bounds_, dtype=np.float64)
+        return params, arrays, {}
 
     @classmethod
     def _load_state(cls, params, arrays, children):
@@ -642,4 +662,6 @@ class GMM(Distribution):
         for name in cls._FIT_RESULTS:
             if name in params:
                 setattr(gmm, name, params[name])
+        if "lower_bounds" in arrays:
+            gmm.lower_bounds_ = [float(v) for v in arrays["lower_bounds"]]
         return gmm
