@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, as_dataset, as_sample_weights, check_count, check_real
+from .._validation import as_array, as_dataset, as_sample_weights, check_count, check_real, require
 from ..kde import KDE, _cholesky, weighted_covariance
 from ..random import key_from_rng
 
@@ -43,7 +43,6 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
         if not self.dataset.size > 1:
             raise ValueError("`dataset` input should have multiple elements.")
         self.d, self.n = self.dataset.shape
-        self._X = as_dataset(self.dataset.T, name="dataset")
         if weights is not None:
             self._weights = as_sample_weights(np.atleast_1d(as_array(weights, "weights")), self.n, data="dataset")
             self._neff = 1.0 / float(self._weights @ self._weights)
@@ -53,7 +52,15 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
                 "singular. gaussian_kde takes each *column* of `dataset` as a point; consider "
                 "transposing `dataset`."
             )
-        self.set_bandwidth(bw_method=bw_method)
+        try:
+            self.set_bandwidth(bw_method=bw_method)
+        except np.linalg.LinAlgError as exc:
+            # scipy's class and the start of its message, which code written for it matches
+            raise np.linalg.LinAlgError(
+                "The data appears to lie in a lower-dimensional subspace of the space in which it is "
+                "expressed: its covariance is singular. Reduce the dimension first (for example by "
+                "principal component analysis) and fit gaussian_kde to the transformed data."
+            ) from exc
 
     # ---- bandwidth ----------------------------------------------------------------------
 
@@ -95,6 +102,10 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
         self._compute_covariance()
 
     def _compute_covariance(self) -> None:
+        # scipy keeps subclasses working that set ``dataset`` (and ``d``, ``n``) and call this
+        # without ``__init__``; everything else is derived here from those attributes.
+        if not hasattr(self, "_X"):
+            self._X = as_dataset(np.atleast_2d(self.dataset).T, name="dataset")
         self.factor = self.covariance_factor()
         if not (np.isfinite(self.factor) and self.factor > 0 and np.isfinite(self.factor * self.factor)):
             raise ValueError(f"bw_method must give a positive finite bandwidth factor, got {self.factor!r}")
@@ -122,10 +133,18 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
                 points = np.reshape(points, (self.d, 1))
             else:
                 raise ValueError(f"points have dimension {d}, dataset has dimension {self.d}")
-        return points.T.astype(np.float64)
+        return points.T
+
+    def _output_dtype(self, x):
+        """scipy's rule: the common type of the data, the points, float64 and the factor."""
+        return np.result_type(self.dataset, np.asarray(x), np.float64, np.asarray(self.factor))
 
     def logpdf(self, x) -> np.ndarray:
-        return self._kde.logpdf(self._points(x))
+        points = self._points(x)
+        dtype = self._output_dtype(x)
+        if dtype == np.float64:
+            return self._kde.logpdf(points.astype(np.float64))
+        return _logpdf_longdouble(self, points.astype(dtype), dtype)
 
     def evaluate(self, points) -> np.ndarray:
         return np.exp(self.logpdf(points))
@@ -133,15 +152,66 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
     __call__ = evaluate
     pdf = evaluate
 
+    # ---- integrate ----------------------------------------------------------------------
+
+    def _gaussian_sum(self, covariance, what: str) -> KDE:
+        """This KDE's data with the kernel covariance ``covariance``: the integral of a product
+        of Gaussians is a Gaussian in the difference of their means, with the sum of covariances."""
+        kde = KDE(kernel="gaussian")
+        kde._set(self._X, self.weights, covariance, _cholesky(covariance, what))
+        return kde
+
+    def integrate_gaussian(self, mean, cov) -> float:
+        """The integral of this density times the Gaussian ``N(mean, cov)`` over all space."""
+        mean = np.atleast_1d(np.squeeze(as_array(mean, "mean"))).astype(np.float64)
+        cov = np.atleast_2d(as_array(cov, "cov")).astype(np.float64)
+        if mean.shape != (self.d,):
+            raise ValueError(f"mean does not have dimension {self.d}")
+        if cov.shape != (self.d, self.d):
+            raise ValueError(f"covariance does not have dimension {self.d}")
+        kde = self._gaussian_sum(self.covariance + cov, "the kernel covariance plus cov")
+        return float(np.exp(kde.logpdf(mean[None, :])[0]))
+
+    def integrate_kde(self, other: gaussian_kde) -> float:
+        """The integral of this density times ``other``'s over all space (an n x m Gaussian
+        sum, on the parallel engine)."""
+        if other.d != self.d:
+            raise ValueError("KDEs are not the same dimensionality")
+        small, large = (other, self) if other.n < self.n else (self, other)
+        kde = large._gaussian_sum(small.covariance + large.covariance, "the sum of the kernel covariances")
+        return float(small.weights @ np.exp(kde.logpdf(small._X)))
+
     def integrate_box_1d(self, low, high) -> float:
+        """The mass of a 1-D density between ``low`` and ``high`` (closed form)."""
         if self.d != 1:
             raise ValueError("integrate_box_1d() only handles 1D pdfs")
-        stdev = float(np.ravel(np.sqrt(self.covariance))[0])
-        x = self.dataset[0]
-        erf = np.vectorize(math.erf, otypes=[float])
         low, high = check_real(low, "low", finite=False), check_real(high, "high", finite=False)
+        return self._box_1d(low, high)
+
+    def _box_1d(self, low: float, high: float) -> float:
+        stdev = float(np.ravel(np.sqrt(self.covariance))[0])
+        x = self._X[:, 0]
+        erf = np.vectorize(math.erf, otypes=[float])
         lo, hi = (low - x) / (stdev * math.sqrt(2)), (high - x) / (stdev * math.sqrt(2))
         return float(self.weights @ (0.5 * (erf(hi) - erf(lo))))
+
+    def integrate_box(self, low_bounds, high_bounds, maxpts=None, *, rng=None) -> float:
+        """The mass of the box ``[low_bounds, high_bounds]``.
+
+        Closed form in 1-D. In 2 or more dimensions each kernel's mass is a multivariate
+        normal probability, estimated by Genz's quasi-Monte Carlo method through
+        ``scipy.stats.multivariate_normal.cdf`` (scipy is then needed), with ``maxpts`` and
+        ``rng`` passed on as scipy takes them.
+        """
+        low = np.broadcast_to(as_array(low_bounds, "low_bounds").astype(np.float64), (self.d,))
+        high = np.broadcast_to(as_array(high_bounds, "high_bounds").astype(np.float64), (self.d,))
+        if self.d == 1:
+            return self._box_1d(float(low[0]), float(high[0]))
+        stats = require("scipy.stats", "gaussian_kde.integrate_box in 2 or more dimensions", "scipy")
+        values = stats.multivariate_normal.cdf(
+            high - self._X, lower_limit=low - self._X, cov=self.covariance, maxpts=maxpts, rng=rng
+        )
+        return float(np.atleast_1d(values) @ self.weights)
 
     # ---- sample -------------------------------------------------------------------------
 
@@ -165,3 +235,24 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
         if bad.any():
             raise ValueError(f"Dimensions {original[bad]} are invalid for a distribution in {n} dimensions.")
         return gaussian_kde(self.dataset[dims], bw_method=self.covariance_factor(), weights=self.weights)
+
+
+def _logpdf_longdouble(kde: gaussian_kde, points: np.ndarray, dtype) -> np.ndarray:
+    """Exact sums in ``dtype`` (long double) for scipy's long double outputs: the engine works
+    in float32 and float64, so this path is NumPy's, in blocks of points to bound memory."""
+    data = np.atleast_2d(kde.dataset).T.astype(dtype)
+    linv = np.linalg.inv(kde.cho_cov).astype(dtype)
+    z = data @ linv.T
+    with np.errstate(divide="ignore"):  # a zero weight is a log weight of -inf
+        log_w = np.log(kde.weights.astype(dtype))
+    log_2pi = np.log(2 * np.pi, dtype=dtype)
+    offset = -np.sum(np.log(np.diag(kde.cho_cov.astype(dtype)))) - dtype.type(kde.d) / 2 * log_2pi
+    out = np.empty(len(points), dtype=dtype)
+    block = max(1, 2**22 // max(1, len(z)))
+    for start in range(0, len(points), block):
+        y = points[start : start + block] @ linv.T
+        exponent = log_w - 0.5 * ((y[:, None, :] - z[None, :, :]) ** 2).sum(axis=-1)
+        top = exponent.max(axis=1)
+        top = np.where(np.isfinite(top), top, 0)
+        out[start : start + block] = top + np.log(np.exp(exponent - top[:, None]).sum(axis=1)) + offset
+    return out

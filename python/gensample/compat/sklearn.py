@@ -33,12 +33,14 @@ require("sklearn", "gensample.compat.sklearn", "sklearn")  # before the imports 
 
 from sklearn.base import BaseEstimator, DensityMixin  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning  # noqa: E402
+from sklearn.metrics import DistanceMetric  # noqa: E402
+from sklearn.neighbors import BallTree, KDTree  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data  # noqa: E402
 
 from .._validation import check_count  # noqa: E402
-from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning  # noqa: E402
-from ..kde import KDE, KERNELS  # noqa: E402
+from ..gmm import COVARIANCE_TYPES, GMM, ConvergenceWarning, _chol_lower, _ill_defined  # noqa: E402
+from ..kde import KDE, KERNELS, log_kernel_norm  # noqa: E402
 
 __all__ = ["GaussianMixture", "KernelDensity"]
 
@@ -48,9 +50,16 @@ class KernelDensity(DensityMixin, BaseEstimator):
 
     ``bandwidth`` is a positive number or ``"scott"`` / ``"silverman"`` (scikit-learn's
     rules, which ignore the data's scale: ``n**(-1/(d+4))`` and ``(n (d+2)/4)**(-1/(d+4))``;
-    for rules that follow the data's covariance use :class:`gensample.KDE`). Only the
-    Euclidean metric is supported; ``algorithm``, ``breadth_first`` and ``leaf_size`` are
-    accepted and have no effect (there is no tree).
+    for rules that follow the data's covariance use :class:`gensample.KDE`).
+
+    ``metric`` takes every metric scikit-learn's KDE takes (its ball tree's, with
+    ``metric_params``; ``algorithm="kd_tree"`` refuses those its KD tree does not have, as
+    scikit-learn does). The Euclidean metric (and ``minkowski`` with ``p=2``) runs on the
+    parallel engine; the others sum exact kernel values over scikit-learn's distances in
+    NumPy blocks, one thread. As in scikit-learn, a non-Euclidean kernel is normalised as
+    the Euclidean one, so its density does not integrate to 1 (haversine: (lat, lon) in
+    radians, as in scikit-learn). ``atol``, ``rtol``, ``breadth_first`` and ``leaf_size``
+    are accepted and have no effect: the sums are exact and there is no tree.
 
     Attributes: ``bandwidth_``, ``n_features_in_``, ``feature_names_in_`` (when X has string
     column names), and ``kde_``, the fitted :class:`gensample.KDE`.
@@ -84,12 +93,19 @@ class KernelDensity(DensityMixin, BaseEstimator):
             raise ValueError(
                 f"The 'kernel' parameter of KernelDensity must be one of {set(KERNELS)}. Got {self.kernel!r} instead."
             )
-        if self.metric != "euclidean":
-            raise ValueError(f"gensample's KernelDensity supports metric='euclidean' only, got {self.metric!r}")
+        if not isinstance(self.metric, str) or self.metric not in BallTree.valid_metrics:
+            raise ValueError(
+                f"The 'metric' parameter of KernelDensity must be one of {sorted(BallTree.valid_metrics)}. "
+                f"Got {self.metric!r} instead."
+            )
         if self.algorithm not in ("auto", "kd_tree", "ball_tree"):
             raise ValueError(
                 f"The 'algorithm' parameter must be 'auto', 'kd_tree' or 'ball_tree', got {self.algorithm!r}"
             )
+        if self.algorithm == "kd_tree" and self.metric not in KDTree.valid_metrics:
+            raise ValueError(f"invalid metric for KDTree: {self.metric!r} (algorithm='kd_tree')")
+        if self.metric_params is not None and not isinstance(self.metric_params, dict):
+            raise ValueError(f"metric_params must be None or a dict, got {self.metric_params!r}")
         b = self.bandwidth
         if isinstance(b, str):
             if b not in ("scott", "silverman"):
@@ -116,13 +132,21 @@ class KernelDensity(DensityMixin, BaseEstimator):
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         self.kde_ = KDE(bandwidth=self.bandwidth_, kernel=self.kernel).fit(X, weights=weights)
+        params = dict(self.metric_params or {})
+        euclidean = self.metric in ("euclidean", "l2") or (
+            self.metric in ("minkowski", "p") and params.get("p", 2) == 2 and "w" not in params
+        )
+        # None: the engine's Euclidean sums; else scikit-learn's distance (it checks the params)
+        self._distance = None if euclidean else DistanceMetric.get_metric(self.metric, **params)
         return self
 
     def score_samples(self, X) -> np.ndarray:
         """Log-density at each row of X, shape (n_samples,)."""
         check_is_fitted(self)
         X = validate_data(self, X, order="C", dtype=np.float64, reset=False)
-        return self.kde_.logpdf(X)
+        if self._distance is None:
+            return self.kde_.logpdf(X)
+        return _log_density_in_metric(self.kde_, self._distance, X, self.kernel, self.bandwidth_)
 
     def score(self, X, y=None) -> float:
         """Total log-likelihood of the rows of X."""
@@ -132,8 +156,62 @@ class KernelDensity(DensityMixin, BaseEstimator):
         """``n_samples`` draws, shape (n_samples, n_features); any kernel."""
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples")
+        if self._distance is not None:
+            raise NotImplementedError(
+                f"sampling a kernel in the {self.metric!r} metric is not implemented; scikit-learn draws "
+                "Euclidean kernels there, which is not the density score_samples gives"
+            )
         seed = check_random_state(random_state).randint(0, 2**32, size=2, dtype=np.uint64)
         return self.kde_.sample(n_samples, rng=[int(v) for v in seed])
+
+
+_LOG_PROFILE = {  # log f(r) of each kernel's profile, r = distance / bandwidth
+    "gaussian": lambda r: -0.5 * r * r,
+    "tophat": lambda r: np.where(r < 1, 0.0, -np.inf),
+    "epanechnikov": lambda r: np.log(np.clip(1 - r * r, 0, None)),
+    "exponential": lambda r: -r,
+    "linear": lambda r: np.log(np.clip(1 - r, 0, None)),
+    "cosine": lambda r: np.log(np.where(r < 1, np.cos(0.5 * np.pi * np.minimum(r, 1)), 0.0)),
+}
+
+
+def _log_density_in_metric(kde: KDE, distance, X: np.ndarray, kernel: str, bandwidth: float) -> np.ndarray:
+    """Exact kernel sums over scikit-learn's distances, normalised as for the Euclidean metric
+    (scikit-learn's convention), in blocks of query rows to bound memory."""
+    data, log_w = kde.data_, np.log(kde.weights_)
+    d = data.shape[1]
+    offset = -d * np.log(bandwidth) - log_kernel_norm(kernel, d)
+    out = np.empty(len(X))
+    block = max(1, 2**21 // len(data))
+    with np.errstate(divide="ignore"):  # log 0 = -inf outside a compact kernel's support
+        for start in range(0, len(X), block):
+            terms = log_w + _LOG_PROFILE[kernel](distance.pairwise(X[start : start + block], data) / bandwidth)
+            top = terms.max(axis=1, keepdims=True)
+            top[~np.isfinite(top)] = 0.0
+            out[start : start + block] = (top[:, 0] + np.log(np.exp(terms - top).sum(axis=1))) + offset
+    return out
+
+
+def _namespace(*arrays):
+    """``(xp, device)`` of the inputs when scikit-learn's ``array_api_dispatch`` is on and
+    they are not NumPy arrays (torch tensors, CuPy arrays...), else ``(None, None)``."""
+    from sklearn import get_config
+
+    if not get_config()["array_api_dispatch"]:
+        return None, None
+    from sklearn.utils._array_api import get_namespace_and_device
+
+    xp, compliant, device = get_namespace_and_device(*arrays)
+    return (xp, device) if compliant and xp.__name__.split(".")[-1] != "numpy" else (None, None)
+
+
+def _to_numpy(a):
+    """An Array API array (on any device) as a NumPy array; anything else unchanged."""
+    if a is None or isinstance(a, np.ndarray) or _namespace(a)[0] is None:
+        return a
+    from sklearn.utils._array_api import move_to
+
+    return np.asarray(move_to(a, xp=np, device="cpu"))
 
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -155,8 +233,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     start's parameters as in scikit-learn.
 
     Attributes: ``weights_``, ``means_``, ``covariances_``, ``precisions_``,
-    ``precisions_cholesky_``, ``converged_``, ``n_iter_``, ``lower_bound_``,
-    ``n_features_in_``, and ``gmm_``, the fitted :class:`gensample.GMM`.
+    ``precisions_cholesky_``, ``converged_``, ``n_iter_``, ``lower_bound_``, ``lower_bounds_``
+    (the mean log-likelihood after each EM iteration of the start kept), ``n_features_in_``,
+    and ``gmm_``, the fitted :class:`gensample.GMM`. ``max_iter=0`` keeps the start.
+
+    float32 input keeps float32 fitted arrays (EM itself runs in float64). With
+    ``sklearn.set_config(array_api_dispatch=True)``, Array API inputs (torch tensors, on any
+    device) are accepted and the fitted arrays and results come back in the input's
+    namespace and device, as scikit-learn's do; the work is done on the CPU in NumPy and
+    gensample's core, so every ``init_params`` works (scikit-learn's own refuses ``kmeans``
+    and ``k-means++`` there).
     """
 
     def __init__(
@@ -197,15 +283,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         k, ct = self.n_components, self.covariance_type
         out = {}
         if self.weights_init is not None:
-            out["weights"] = np.asarray(self.weights_init, dtype=np.float64)
+            out["weights"] = np.asarray(_to_numpy(self.weights_init), dtype=np.float64)
         if self.means_init is not None:
-            out["means"] = np.asarray(self.means_init, dtype=np.float64)
+            out["means"] = np.asarray(_to_numpy(self.means_init), dtype=np.float64)
             if out["means"].shape != (k, d):
                 raise ValueError(
                     f"The parameter 'means' should have the shape of ({k}, {d}), but got {out['means'].shape}"
                 )
         if self.precisions_init is not None:
-            p = np.asarray(self.precisions_init, dtype=np.float64)
+            p = np.asarray(_to_numpy(self.precisions_init), dtype=np.float64)
             if ct in ("full", "tied"):
                 try:
                     out["covariances"] = np.linalg.inv(p)
@@ -251,6 +337,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             cov = resp.T @ (X * X) / nk[:, None] - 2 * means * (resp.T @ X) / nk[:, None] + means**2 + reg
             if ct == "spherical":
                 cov = cov.mean(axis=1)
+        if ct in ("full", "tied"):
+            _chol_lower(cov, "EM start")
+        elif not (cov > 0).all():
+            raise _ill_defined("EM start")
         return {"weights": nk / n, "means": means, "covariances": cov}
 
     def fit(self, X, y=None):
@@ -260,7 +350,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then the most likely component of each row of X."""
-        X = validate_data(self, X, dtype=np.float64, order="C", ensure_min_samples=2)
+        self._xp, self._device = _namespace(X)
+        X = validate_data(self, _to_numpy(X), dtype=[np.float64, np.float32], order="C", ensure_min_samples=2)
+        dtype = X.dtype  # scikit-learn's fitted arrays keep float32; EM runs in float64 here
+        X = X.astype(np.float64, copy=False)
         n, d = X.shape
         if n < self.n_components:
             raise ValueError(
@@ -312,7 +405,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for w in caught:  # scikit-learn warns once, about the start it keeps
             if not issubclass(w.category, ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if not gmm.converged_:
+        if not gmm.converged_ and self.max_iter > 0:  # max_iter=0: the start was asked for
             warnings.warn(
                 f"Best performing initialization did not converge. Try different init parameters, or "
                 f"increase max_iter, tol, or check for degenerate data (max_iter={self.max_iter}, "
@@ -330,32 +423,39 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             "converged_",
             "n_iter_",
             "lower_bound_",
+            "lower_bounds_",
         ):
-            setattr(self, name, getattr(gmm, name))
-        return gmm.predict(X)
+            value = getattr(gmm, name)
+            setattr(self, name, self._out(value.astype(dtype)) if isinstance(value, np.ndarray) else value)
+        return self._out(gmm.predict(X))
+
+    def _out(self, a: np.ndarray):
+        """A result in the fitted input's namespace and device (NumPy unless Array API)."""
+        return a if getattr(self, "_xp", None) is None else self._xp.asarray(a, device=self._device)
 
     def _X(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float64, order="C", reset=False)
+        return validate_data(self, _to_numpy(X), dtype=[np.float64, np.float32], order="C", reset=False)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-density of each row of X, shape (n_samples,)."""
         X = self._X(X)
-        return self.gmm_.logpdf(X)
+        return self._out(self.gmm_.logpdf(X))
 
     def score(self, X, y=None) -> float:
         """Mean log-likelihood of the rows of X."""
-        return float(np.mean(self.score_samples(X)))
+        X = self._X(X)
+        return float(np.mean(self.gmm_.logpdf(X)))
 
     def predict(self, X) -> np.ndarray:
         """The most likely component of each row of X."""
         X = self._X(X)
-        return self.gmm_.predict(X)
+        return self._out(self.gmm_.predict(X))
 
     def predict_proba(self, X) -> np.ndarray:
         """Each component's responsibility for each row of X, shape (n_samples, n_components)."""
         X = self._X(X)
-        return self.gmm_.predict_proba(X)
+        return self._out(self.gmm_.predict_proba(X))
 
     def sample(self, n_samples=1):
         """``(X, y)``: ``n_samples`` draws and their components, as scikit-learn returns them
@@ -367,7 +467,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         X, y = self.gmm_.sample_with_labels(int(n_samples), rng=_seed(self.random_state))
         order = np.argsort(y, kind="stable")
-        return X[order], y[order]
+        return self._out(X[order]), self._out(y[order])
 
     def bic(self, X) -> float:
         """Bayesian information criterion on X (lower is better)."""
@@ -378,6 +478,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion on X (lower is better)."""
         X = self._X(X)
         return self.gmm_.aic(X)
+
+    def _n_parameters(self) -> int:
+        """Free parameters of the fitted model (scikit-learn's private name, which code
+        computing its own criteria calls)."""
+        check_is_fitted(self)
+        return self.gmm_._n_parameters()
 
 
 def _unit_covariances(covariance_type: str, k: int, d: int) -> np.ndarray:
