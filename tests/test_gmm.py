@@ -388,7 +388,7 @@ def test_sample_frequencies_and_moments(covariance):
         (([0.5, 0.5], [[0.0], [np.nan]], [1.0, 1.0]), {"covariance": "spherical"}, "finite"),
         (([0.5, 0.5], [[0.0], [1.0]], [[1.0], [1.0]]), {"covariance": "full"}, "shape"),
         (([1.0], [[0.0, 1.0]], [[1.0, 1.0]]), {"covariance": "tied"}, "shape"),
-        (([0.5, 0.5, 0.0], [[0.0], [1.0]], [1.0, 1.0]), {"covariance": "spherical"}, "weights must be 2"),
+        (([0.5, 0.5, 0.0], [[0.0], [1.0]], [1.0, 1.0]), {"covariance": "spherical"}, r"weights must have shape \(2,\)"),
         (([1.0], [], [1.0]), {"covariance": "spherical"}, "means must have shape"),
     ],
 )

@@ -265,7 +265,7 @@ def test_acceptance_too_low_raises_quickly():
         (dict(mask=[[0, 2]]), ValueError, "only 0 and 1"),
         (dict(mask=np.ones((2, 2)), weights=[[1, -1], [1, 1]]), ValueError, "non-negative"),
         (dict(mask=np.ones((2, 2)), weights=[[1, np.nan], [1, 1]]), ValueError, "finite"),
-        (dict(mask=np.ones((2, 2)), weights=np.ones(3)), ValueError, "mask's shape"),
+        (dict(mask=np.ones((2, 2)), weights=np.ones(3)), ValueError, r"weights must have shape \(2, 2\), the mask's"),
         (dict(mask=np.ones((2, 2)), weights=np.zeros((2, 2))), ValueError, "no true cells"),
         (dict(mask=np.ones((2, 2)), extent=(0, 1, 0)), ValueError, "extent must have 4"),
         (dict(mask=np.ones((2, 2)), extent=(0, 1, 1, 1)), ValueError, "min must be below max"),

@@ -105,7 +105,7 @@ def test_pickle_and_protocol():
         ([0, 0], [1, 1, 1], ValueError, "low and high must have one length, got 2 and 3"),
         ([], [], ValueError, "non-empty 1-D"),
         ([[0, 0]], [[1, 1]], ValueError, "non-empty 1-D"),
-        (["a"], ["b"], TypeError, "low must be numbers"),
+        (["a"], ["b"], TypeError, "low must be an array of real numbers"),
         ([-1e308], [1e308], ValueError, "overflows"),
     ],
 )
@@ -130,7 +130,7 @@ def test_bad_fit_and_queries():
         box.logpdf(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="x must be finite"):
         box.logpdf([[np.nan, 0.0]])
-    with pytest.raises(TypeError, match="x must be an array of numbers"):
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
         box.contains([["a", "b"]])
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         box.sample(-5)

@@ -79,3 +79,32 @@ def test_public_api_refuses_values_whose_squares_overflow():
     kde = gs.KDE(bandwidth=1.0).fit(ok)
     with pytest.raises(ValueError, match=r"divided by the bandwidth\) must have \|values\| <= 1e\+150"):
         kde.grad_logpdf(np.array([[0.0, 1e200]]))
+
+
+def _entry_points(value):
+    """The same array argument, given to every area that takes one."""
+    eye = np.stack([np.eye(2)] * 2)
+    return {
+        "Box low": lambda: gs.Box(value, [1.0, 1.0]),
+        "GMM means": lambda: gs.GMM.from_parameters([0.5, 0.5], value, eye),
+        "GMM weights": lambda: gs.GMM.from_parameters(value, [[0.0, 0.0], [1.0, 1.0]], eye),
+        "KDE bandwidth": lambda: gs.KDE(bandwidth=value).fit(np.random.default_rng(0).normal(size=(20, 2))),
+        "Polygon ring": lambda: gs.Polygon(value),
+        "RasterMask weights": lambda: gs.RasterMask(np.ones((2, 2), dtype=bool), weights=value),
+        "KDE.logpdf x": lambda: gs.KDE().fit(np.random.default_rng(0).normal(size=(20, 2))).logpdf(value),
+    }
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (np.array([["a", "b"], ["c", "d"]]), TypeError),  # not numbers: the kind of value is wrong
+        (np.array([[1 + 1j, 0], [0, 1]]), TypeError),
+        (np.array([[np.nan, 0.0], [0.0, 1.0]]), ValueError),  # numbers, wrong values
+    ],
+)
+def test_one_exception_class_per_kind_of_mistake(value, error):
+    for where, call in _entry_points(value).items():
+        with pytest.raises(error) as info:
+            call()
+        assert info.type is error or issubclass(info.type, error), where

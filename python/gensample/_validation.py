@@ -126,6 +126,42 @@ def as_array(a, name: str, dtype=None) -> np.ndarray:
         raise kind(f"{name} must be an array of numbers: {exc}") from None
 
 
+def real_array(a, name: str) -> np.ndarray:
+    """``a`` as an array of real numbers (not converted yet), or a TypeError naming it.
+
+    The one rule for arrays everywhere: values of the wrong kind (strings, objects, complex,
+    booleans) are a TypeError; real numbers of the wrong shape, NaN or inf, or out of range
+    are a ValueError.
+    """
+    arr = as_array(a, name)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def as_real_array(a, name: str, shape: tuple | None = None, *, expected: str | None = None,
+                  nonnegative: bool = False) -> np.ndarray:  # fmt: skip
+    """``a`` as a finite C-contiguous float64 array (a copy: never the caller's memory).
+
+    ``shape``: a tuple whose None entries take any size, e.g. ``(None, 2)``; ``expected``:
+    how a message says it (default: the tuple with ``n`` for None). Errors as
+    :func:`real_array` says, checked in its order: kind, shape, NaN or inf, sign.
+    """
+    arr = real_array(a, name)
+    if shape is not None and (
+        arr.ndim != len(shape) or any(want is not None and got != want for got, want in zip(arr.shape, shape))
+    ):
+        sizes = ", ".join("n" if size is None else str(size) for size in shape)
+        expected = expected or f"({sizes}{',' if len(shape) == 1 else ''})"
+        raise ValueError(f"{name} must have shape {expected}, got {arr.shape}")
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if nonnegative and (arr < 0).any():
+        raise ValueError(f"{name} must be non-negative, got a minimum of {float(arr.min())}")
+    return arr
+
+
 def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
     try:
         dt = np.dtype(dtype)
@@ -217,9 +253,7 @@ def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -
     float32 input stays float32 unless dtype says otherwise; anything else becomes float64.
     ``squares``: also bounded for squared distances (``check_squares``).
     """
-    arr = as_array(x, name)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    arr = real_array(x, name)
     if dtype is None:
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
@@ -235,10 +269,7 @@ def as_points(x, dim: int, dtype=None, name: str = "x", squares: bool = False) -
 
 def as_vector(v, dim: int | None, name: str) -> np.ndarray:
     """A finite 1-D float64 vector (a scalar is broadcast when dim is given)."""
-    arr = as_array(v, name)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be numbers, got dtype {arr.dtype}")
-    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    arr = np.array(real_array(v, name), dtype=np.float64, order="C", copy=True)
     if arr.ndim == 0 and dim is not None:
         arr = np.full(dim, float(arr))
     if arr.ndim != 1 or arr.shape[0] == 0:
@@ -268,9 +299,7 @@ def as_dataset(X, dtype=np.float64, name: str = "X", squares: bool = False) -> n
 
     A 1-D array is n points in one dimension.
     """
-    arr = as_array(X, name)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    arr = real_array(X, name)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
@@ -284,16 +313,7 @@ def as_dataset(X, dtype=np.float64, name: str = "X", squares: bool = False) -> n
 
 def as_sample_weights(weights, n: int, name: str = "weights", data: str = "X") -> np.ndarray:
     """Non-negative finite weights, one per sample, normalised to sum to 1."""
-    w = as_array(weights, name)
-    if w.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be numbers, got dtype {w.dtype}")
-    if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"{name} must have one value per row of {data} ({n}), got shape {w.shape}")
-    w = w.astype(np.float64)
-    if not np.isfinite(w).all():
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    if (w < 0).any():
-        raise ValueError(f"{name} must be non-negative; weights[{int(np.argmin(w))}] = {float(w.min())}")
+    w = as_real_array(weights, name, (n,), expected=f"({n},): one value per row of {data}", nonnegative=True)
     if not (w > 0).any():
         raise ValueError(f"{name} must have a positive sum (got all zeros)")
     w = w / w.max()  # the sum of huge weights must not overflow

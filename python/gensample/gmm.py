@@ -20,6 +20,7 @@ from ._validation import (
     as_array,
     as_dataset,
     as_points,
+    as_real_array,
     as_sample_weights,
     check_bool,
     check_choice,
@@ -30,6 +31,7 @@ from ._validation import (
     check_real,
     empty_output,
     is_symmetric,
+    real_array,
 )
 from .distribution import Distribution
 from .random import key_from_rng
@@ -163,33 +165,15 @@ class GMM(Distribution):
     def _check_parameters(self, weights, means, covariances):
         """Validated (weights, means, covariances) for this mixture's type and size."""
         k = self.n_components
-        means = as_array(means, "means")
-        if means.dtype.kind not in "iuf" or means.ndim != 2 or means.shape[0] != k:
-            raise ValueError(f"means must be numbers of shape ({k}, dim), got {means.dtype} {means.shape}")
-        means = np.array(means, dtype=np.float64)
+        means = as_real_array(means, "means", (k, None), expected=f"({k}, dim)")
         d = means.shape[1]
-        if not np.isfinite(means).all():
-            raise ValueError("means must be finite (no NaN or inf)")
-        w = as_array(weights, "weights")
-        if w.dtype.kind not in "iuf" or w.shape != (k,):
-            raise ValueError(f"weights must be {k} numbers, one per row of means, got {w.dtype} {w.shape}")
-        w = w.astype(np.float64)
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError(f"weights must be finite and non-negative, got {w.tolist()}")
+        w = as_real_array(weights, "weights", (k,), expected=f"({k},): one per row of means", nonnegative=True)
         if not abs(float(w.sum()) - 1.0) <= 1e-6:
             raise ValueError(f"weights must sum to 1, got sum {float(w.sum())!r}")
         w = w / w.sum()
-        cov = as_array(covariances, "covariances")
         shape = _covariance_shape(self.covariance, k, d)
-        if cov.dtype.kind not in "iuf" or cov.shape != shape:
-            raise ValueError(
-                f"covariances for covariance={self.covariance!r} and means of shape {means.shape} "
-                f"must have shape {shape}, "
-                f"got {cov.dtype} {cov.shape}"
-            )
-        cov = np.array(cov, dtype=np.float64)
-        if not np.isfinite(cov).all():
-            raise ValueError("covariances must be finite (no NaN or inf)")
+        expected = f"{shape} (covariance={self.covariance!r}, means of shape {means.shape})"
+        cov = as_real_array(covariances, "covariances", shape, expected=expected)
         if self.covariance in ("full", "tied"):
             if not is_symmetric(cov, 1e-10):
                 raise ValueError("covariances must be symmetric")
@@ -553,12 +537,11 @@ class GMM(Distribution):
         dims = self._dims(dims)
         if dims.size == self.dim:
             raise ValueError("dims must leave at least one dimension to condition (it names all of them)")
-        values = as_array(values, "values")
-        if values.dtype.kind not in "iuf" or values.shape not in ((dims.size,), (1, dims.size)):
-            raise ValueError(f"values must be {dims.size} numbers (one per entry of dims), got shape {values.shape}")
-        values = values.reshape(1, -1).astype(np.float64)
-        if not np.isfinite(values).all():
-            raise ValueError("values must be finite (no NaN or inf)")
+        values = real_array(values, "values")
+        if values.shape == (1, dims.size):  # one row of values, as scikit-learn passes points
+            values = values[0]
+        values = as_real_array(values, "values", (dims.size,), expected=f"({dims.size},): one per entry of dims")
+        values = values.reshape(1, -1)
         rest = np.setdiff1d(np.arange(self.dim), dims)
         log_resp = self.marginal(dims).log_responsibilities(values)[0]
         weights = np.exp(log_resp - log_resp.max())

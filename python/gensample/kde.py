@@ -15,9 +15,9 @@ import numpy as np
 from . import _core
 from ._validation import (
     _short,
-    as_array,
     as_dataset,
     as_points,
+    as_real_array,
     as_sample_weights,
     check_n_threads,
     check_squares,
@@ -136,12 +136,7 @@ def bandwidth_matrix(bandwidth, X: np.ndarray, w: np.ndarray) -> np.ndarray:
         return weighted_covariance(X, w) * factor**2
     if isinstance(bandwidth, (bool, np.bool_)):
         raise TypeError("bandwidth must be a number, a vector, a matrix, a rule name or a callable, not bool")
-    h = as_array(bandwidth, "bandwidth")
-    if h.dtype.kind not in "iuf":
-        raise TypeError(f"bandwidth must be numbers, got dtype {h.dtype}")
-    h = h.astype(np.float64)
-    if not np.isfinite(h).all():
-        raise ValueError("bandwidth must be finite (no NaN or inf)")
+    h = as_real_array(bandwidth, "bandwidth")
     if h.ndim == 0 or h.ndim == 1:
         if h.ndim == 1 and h.shape[0] != d:
             raise ValueError(f"a bandwidth vector needs one value per dimension ({d}), got {h.shape[0]}")

@@ -12,23 +12,16 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import _core
-from ._validation import as_array, as_points, check_n_threads
+from ._validation import as_points, as_real_array, check_n_threads
 from .regions import Region
 
 __all__ = ["MultiPolygon", "Polygon"]
 
 
 def _ring(points, name: str) -> np.ndarray:
-    arr = as_array(points, name)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (n_vertices, 2), got {arr.shape}")
+    arr = as_real_array(points, name, (None, 2), expected="(n_vertices, 2)")
     if arr.shape[0] < 3:
         raise ValueError(f"{name} needs at least 3 vertices, got {arr.shape[0]}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
 
 

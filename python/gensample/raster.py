@@ -12,7 +12,7 @@ import mmap
 import numpy as np
 
 from . import _core
-from ._validation import _short, as_array, as_points, check_choice, check_n_threads
+from ._validation import _short, as_array, as_points, as_real_array, check_choice, check_n_threads
 from .regions import MIN_ACCEPTANCE, Region
 
 __all__ = ["GeoMask", "RasterMask", "EARTH_RADIUS_KM"]
@@ -90,16 +90,7 @@ def _as_mask(mask) -> np.ndarray:
 def _as_weights(weights, shape) -> np.ndarray | None:
     if weights is None:
         return None
-    w = as_array(weights, "weights")
-    if w.dtype.kind not in "iuf":
-        raise TypeError(f"weights must be numbers, got dtype {w.dtype}")
-    w = np.ascontiguousarray(w, dtype=np.float64)
-    if w.shape != shape:
-        raise ValueError(f"weights must have the mask's shape {shape}, got {w.shape}")
-    if not np.isfinite(w).all():
-        raise ValueError("weights must be finite (no NaN or inf)")
-    if (w < 0).any():
-        raise ValueError(f"weights must be non-negative, got a minimum of {float(w.min())}")
+    w = as_real_array(weights, "weights", shape, expected=f"{shape}, the mask's", nonnegative=True)
     return w
 
 
