@@ -23,21 +23,15 @@ namespace gensample::kde {
 namespace {
 
 // B: the vector width in bytes, that of the target's registers (block_f64 below).
-template <class T, int B>
-using V = simd::VN<T, B>;
+using kernel::kExpFloor;
+using kernel::kWidth;
+using kernel::V;
 
 constexpr double kHalfPi = 1.57079632679489661923;
 constexpr int64_t kQueries = 16;  // queries of a task: each tile is read once for all of them
 
 template <class T, int B>
-constexpr int kWidth = simd::VecN<T, B>::kWidth;
-template <class T, int B>
 constexpr int kVectors = tiles::kVectors<T, kTile, B>;
-
-template <class T>
-constexpr T kExpFloor = T(-708);  // exp of it is still a normal double
-template <>
-constexpr float kExpFloor<float> = -87.0f;
 
 constexpr bool is_smooth(Kernel k) { return k == Kernel::gaussian || k == Kernel::exponential; }
 

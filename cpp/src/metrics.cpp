@@ -18,21 +18,15 @@ namespace gensample::metrics {
 namespace {
 
 // B: the vector width in bytes, that of the target's registers (sums_f64 below).
-template <class T, int B>
-using V = simd::VN<T, B>;
+using kernel::kExpFloor;
+using kernel::kWidth;
+using kernel::V;
 
 constexpr int64_t kQueries = 16;  // queries of a task: each tile is read once for all of them
 constexpr int64_t kFlush = 16;    // tiles summed in T before a query's total takes them in double
 
 template <class T, int B>
-constexpr int kWidth = simd::VecN<T, B>::kWidth;
-template <class T, int B>
 constexpr int kVectors = tiles::kVectors<T, kTile, B>;
-
-template <class T>
-constexpr T kExpFloor = T(-708);
-template <>
-constexpr float kExpFloor<float> = -87.0f;
 
 // sum_j w_j k(r_j) over one tile for one query, added to acc.
 template <class T, int B, Pair K>

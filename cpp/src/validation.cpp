@@ -1,6 +1,5 @@
 // The input checks' pass (validation.hpp). Memory-bound: one read of each value, on all
-// threads. The NumPy it replaces (np.isfinite(c).all() per 2^21-value chunk, one thread)
-// read 1.3e8 float64 values in 14 ms on a 2-core Xeon; this, in about 4.
+// threads, where NumPy's np.isfinite(c).all() writes a temporary and reads it again on one.
 #include "gensample/validation.hpp"
 
 #include <algorithm>

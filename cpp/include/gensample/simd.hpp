@@ -155,8 +155,8 @@ GENSAMPLE_INLINE auto lane(const A& a, int l) {
         return a;
     }
 }
-// Lane by lane on the vectors themselves: through arrays (as max does), the x86-64-v3 clone
-// of the mixture flow ran 3x slower on the stores and reloads.
+// Lane by lane on the vectors themselves: through arrays (as max does), every call would
+// store the vectors and load them back.
 template <class Vt, class A, class B, class C>
 GENSAMPLE_INLINE Vt fma_lanes(const A& a, const B& b, const C& c) {
     Vt r;
@@ -458,3 +458,25 @@ GENSAMPLE_INLINE Vt log_positive(const Vt& x) {
 }
 
 }  // namespace gensample::simd
+
+// The kernels' shorthands (kde.cpp, metrics.cpp, gmm.cpp, flow.cpp, each with
+// `using kernel::...`): B is the vector width in bytes, that of the instruction set a
+// version is compiled for (dispatch.hpp), and every operation is lane by lane.
+namespace gensample::kernel {
+
+template <class T, int B>
+using V = simd::VN<T, B>;
+
+template <class T, int B>
+constexpr int kWidth = simd::VecN<T, B>::kWidth;
+
+// Exponents are clamped here before exp: exp of it is still a normal number.
+template <class T>
+inline constexpr T kExpFloor = T(-708);
+template <>
+inline constexpr float kExpFloor<float> = -87.0f;
+
+// Entries of a d x d lower triangle stored row by row.
+constexpr int64_t packed(int64_t d) { return d * (d + 1) / 2; }
+
+}  // namespace gensample::kernel
