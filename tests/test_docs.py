@@ -23,7 +23,7 @@ import gensample.raster
 import gensample.regions
 import gensample.scale
 import gensample.threads
-from gensample import _files, _progress
+from gensample import _files, _formats, _progress
 
 # Every module of the package (a new one fails test_every_module_is_listed until it is here).
 MODULES = [
@@ -47,7 +47,7 @@ MODULES = [
     gensample.threads,
     _progress,
 ]
-WITHOUT_EXAMPLES = {_files}  # file-system primitives, tested in test_scale
+WITHOUT_EXAMPLES = {_files, _formats}  # file-system primitives and samples files, tested in test_scale
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
