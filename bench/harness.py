@@ -76,8 +76,8 @@ def machine() -> dict:
         "numpy": np.__version__,
         "gensample": gensample.__version__,
         "gensample_threads": gensample.get_num_threads(),
-        "gensample_simd": _core.simd_isa(),
-        "openmp": _core.have_openmp(),
+        "gensample_simd": _core.random.simd_isa(),
+        "openmp": _core.threads.have_openmp(),
         "peers": peer_versions(),
     }
 

@@ -23,7 +23,7 @@ import gensample.raster
 import gensample.regions
 import gensample.scale
 import gensample.threads
-from gensample import _files, _formats, _progress
+from gensample import _files, _formats, _progress, _tiles
 
 # Every module of the package (a new one fails test_every_module_is_listed until it is here).
 MODULES = [
@@ -46,6 +46,7 @@ MODULES = [
     gensample.scale,
     gensample.threads,
     _progress,
+    _tiles,
 ]
 WITHOUT_EXAMPLES = {_files, _formats}  # file-system primitives and samples files, tested in test_scale
 

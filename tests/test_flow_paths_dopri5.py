@@ -8,7 +8,7 @@ from scipy import integrate
 
 import gensample as gs
 from gensample import _core
-from gensample.fields import path_tuple
+from gensample.fields import path_of
 from gensample.reference import flow as ref
 
 torch = pytest.importorskip("torch")  # in the test extra; the module is never needed to sample
@@ -28,15 +28,15 @@ def _mixture(k, d, rng):
 @pytest.mark.parametrize("path", PATHS)
 def test_path_coefficients_match_reference_and_derivatives(path):
     for t in (0.0, 0.3, 0.77, 1.0):
-        got = _core.flow_path_coefficients(path_tuple(path), t)
+        got = _core.flow.path_coefficients(path_of(path), t)
         np.testing.assert_allclose(got, ref.coefficients(path, t), rtol=1e-14, atol=1e-15)
     t, h = np.linspace(0.05, 0.95, 7), 1e-6
-    a = lambda s: np.array([_core.flow_path_coefficients(path_tuple(path), v)[0] for v in s])  # noqa: E731
-    s2 = lambda s: np.array([_core.flow_path_coefficients(path_tuple(path), v)[2] for v in s])  # noqa: E731
-    c = np.array([_core.flow_path_coefficients(path_tuple(path), v) for v in t])
+    a = lambda s: np.array([_core.flow.path_coefficients(path_of(path), v)[0] for v in s])  # noqa: E731
+    s2 = lambda s: np.array([_core.flow.path_coefficients(path_of(path), v)[2] for v in s])  # noqa: E731
+    c = np.array([_core.flow.path_coefficients(path_of(path), v) for v in t])
     np.testing.assert_allclose(c[:, 1], (a(t + h) - a(t - h)) / (2 * h), rtol=1e-7)  # alpha'
     np.testing.assert_allclose(c[:, 3], (s2(t + h) - s2(t - h)) / (4 * h), rtol=1e-6, atol=1e-9)  # sigma sigma'
-    end = _core.flow_path_coefficients(path_tuple(path), 1.0)
+    end = _core.flow.path_coefficients(path_of(path), 1.0)
     assert end[0] == 1.0 and end[2] == 0.0  # p_1 is the data
 
 

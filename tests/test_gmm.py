@@ -103,8 +103,8 @@ def test_log_density_kernels_agree_bit_for_bit(d, dtype):
     x = (rng.normal(size=(101, d)) * 3).astype(dtype)
     engine = g._engine(x.dtype)
     for m in [1, 7, 8, 9, 23, 24, 25, 47, 101]:
-        for what in ("responsibilities", "probabilities"):
-            _, log_norm = gs._core.gmm_evaluate(what, engine, x[:m], 0)
+        for log in (True, False):
+            _, log_norm = gs._core.gmm.responsibilities(engine, x[:m], log, 0)
             np.testing.assert_array_equal(g.logpdf(x[:m]), log_norm)
 
 
@@ -123,7 +123,7 @@ def test_probabilities_are_the_exp_of_the_log_responsibilities(covariance, d, dt
     assert p.dtype == dtype
     np.testing.assert_allclose(p, np.exp(g.log_responsibilities(x).astype(np.float64)), rtol=0, atol=4 * eps)
     np.testing.assert_allclose(p.sum(axis=1, dtype=np.float64), 1, rtol=0, atol=16 * eps)
-    _, log_norm = gs._core.gmm_evaluate("probabilities", g._engine(x.dtype), x, 0)
+    _, log_norm = gs._core.gmm.responsibilities(g._engine(x.dtype), x, False, 0)
     np.testing.assert_array_equal(log_norm, g.logpdf(x))
 
 
@@ -135,7 +135,7 @@ def test_em_moments_match_reference(covariance, d):
     x = rng.normal(size=(3001, d)) * 3  # not a multiple of the lane width
     v = rng.uniform(0, 2, 3001)
     full = covariance in ("full", "tied")
-    weight, first, second, ll = gs._core.gmm_em_moments(g._engine(np.float64), x, v, full, 0)
+    weight, first, second, ll = gs._core.gmm.em_moments(g._engine(np.float64), x, v, full, 0)
     w_ref, f_ref, s_ref, ll_ref = ref.em_moments(*_ref(g), x, v, full)
     if full:
         rows, cols = np.tril_indices(d)
@@ -153,7 +153,7 @@ def test_kmeans_plusplus_matches_reference_exactly(k, trials):
     v = rng.uniform(0, 1, 700)
     v[::7] = 0  # points without weight are never seeds
     for key in (1, 2**63 + 5):
-        seeds = gs._core.gmm_kmeans_plusplus(x, v, k, trials, key, 0)
+        seeds = gs._core.gmm.kmeans_plusplus(x, v, k, trials, key, 0)
         np.testing.assert_array_equal(seeds, ref.kmeans_plusplus(x, v, k, trials, key))
         assert (v[seeds] > 0).all() and np.unique(seeds).size == k
 
@@ -162,7 +162,7 @@ def test_lloyd_step_matches_reference():
     rng = np.random.default_rng(2)
     x, v = rng.normal(size=(5000, 4)), rng.uniform(0, 1, 5000)
     centres = x[:6].copy()
-    labels, weight, sums, inertia = gs._core.gmm_lloyd_step(x, v, centres, 0)
+    labels, weight, sums, inertia = gs._core.gmm.lloyd_step(x, v, centres, 0)
     l_ref, w_ref, s_ref, i_ref = ref.lloyd_step(x, v, centres)
     np.testing.assert_array_equal(labels, l_ref)
     np.testing.assert_allclose(weight, w_ref, rtol=1e-12)
@@ -176,7 +176,7 @@ def test_sample_matches_reference(covariance):
     g = _random_gmm(covariance, 5, 3, rng, zero_weight=True)
     key = gs.random.key_from_rng(11)
     x, labels = g.sample_with_labels(3000, rng=11)
-    prob, alias = gs._core.alias_table(g.weights_)
+    prob, alias = gs._core.random.alias_table(g.weights_)
     x_ref, c_ref = ref.sample(key, g.means_, g._chol, prob, alias, 3000)
     np.testing.assert_array_equal(labels, c_ref)
     np.testing.assert_allclose(x, x_ref, rtol=1e-13, atol=1e-13)

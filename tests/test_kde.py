@@ -22,7 +22,7 @@ def _ref_logpdf(kde, x):
 
 
 def _ref_sample(kde, key, n):
-    prob, alias = gs._core.alias_table(kde.weights_)
+    prob, alias = gs._core.random.alias_table(kde.weights_)
     return ref.sample(key, kde.kernel, kde.data_, kde.cholesky_, prob, alias, n)
 
 

@@ -11,11 +11,11 @@ from scipy import stats
 
 import gensample as gs
 from gensample import _core
-from gensample.metrics import _tiles
+from gensample._tiles import pack
 from gensample.reference import metrics as ref
 
 ALPHA = 1e-4
-KINDS = {"gaussian": 0, "laplacian": 1, "distance": 2}
+Pair = _core.metrics.Pair  # the pair kernels, exported from metrics.hpp
 
 
 def _pairs(seed, n, m, d, dtype=np.float64):
@@ -28,18 +28,16 @@ def _pairs(seed, n, m, d, dtype=np.float64):
     n=st.integers(1, 150),
     m=st.integers(1, 200),
     d=st.integers(1, 17),
-    kind=st.sampled_from(sorted(KINDS)),
+    kind=st.sampled_from(sorted(Pair.__members__)),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_pair_sums_match_the_reference(n, m, d, kind, seed):
     x, y = _pairs(seed, n, m, d)
     w = np.random.default_rng(seed).random(m)
-    points, weight = _tiles(y, w)
-    got = _core.metrics_pair_sums(KINDS[kind], points, weight, x, 0.7, 1)
+    got = _core.metrics.pair_sums(Pair[kind], pack(y, weight=(w, 0.0)), x, 0.7, 1)
     np.testing.assert_allclose(got, ref.pair_sums(kind, y, w, x, 0.7), rtol=1e-12, atol=1e-300)
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
-    points32, weight32 = _tiles(y32, w.astype(np.float32))
-    got32 = _core.metrics_pair_sums(KINDS[kind], points32, weight32, x32, 0.7, 1)
+    got32 = _core.metrics.pair_sums(Pair[kind], pack(y32, weight=(w, 0.0)), x32, 0.7, 1)
     np.testing.assert_allclose(got32, ref.pair_sums(kind, y32, w.astype(np.float32), x32, 0.7), rtol=2e-5, atol=1e-30)
 
 
@@ -47,15 +45,14 @@ def test_pair_sums_match_the_reference(n, m, d, kind, seed):
 @given(n=st.integers(2, 150), d=st.integers(1, 9), k=st.integers(1, 8), seed=st.integers(0, 2**32 - 1))
 def test_nearest_and_balls_match_the_reference(n, d, k, seed):
     x, y = _pairs(seed, n, n + 7, d)
-    points, w = _tiles(x)
-    got = _core.metrics_nearest(points, w, x, k, True, 1)
+    tiles = pack(x, weight=(1.0, 0.0))
+    got = _core.metrics.nearest(tiles, x, k, True, 1)
     np.testing.assert_allclose(got, ref.nearest(x, x, k, True), rtol=1e-13)
-    got = _core.metrics_nearest(points, w, y, k, False, 2)
+    got = _core.metrics.nearest(tiles, y, k, False, 2)
     np.testing.assert_allclose(got, ref.nearest(x, y, k, False), rtol=1e-13)
     r2 = np.random.default_rng(seed).random(n) * 0.5
-    r2t = np.full(len(w), -np.inf)
-    r2t[:n] = r2
-    np.testing.assert_array_equal(_core.metrics_in_any_ball(points, w, r2t, y, 1), ref.in_any_ball(x, r2, y))
+    balls = pack(x, weight=(1.0, 0.0), radius2=(r2, -np.inf))
+    np.testing.assert_array_equal(_core.metrics.in_any_ball(balls, y, 1), ref.in_any_ball(x, r2, y))
 
 
 def test_thread_count_does_not_change_results():

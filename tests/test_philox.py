@@ -32,7 +32,7 @@ def key64(k):
 
 @pytest.mark.parametrize("ctr, key, expected", KAT)
 def test_known_answers_cpp(ctr, key, expected):
-    out = _core.philox4x32_10(key64(key), np.array([ctr], dtype=np.uint32))
+    out = _core.random.philox4x32_10(key64(key), np.array([ctr], dtype=np.uint32))
     assert tuple(int(v) for v in out[0]) == expected
 
 
@@ -46,21 +46,21 @@ def test_cpp_equals_reference_on_random_counters():
     rng = np.random.default_rng(0)
     ctr = rng.integers(0, 2**32, size=(5000, 4), dtype=np.uint32)
     key = int(rng.integers(0, 2**64, dtype=np.uint64))
-    np.testing.assert_array_equal(_core.philox4x32_10(key, ctr, 2), ref.philox4x32_10(ctr, key))
+    np.testing.assert_array_equal(_core.random.philox4x32_10(key, ctr, 2), ref.philox4x32_10(ctr, key))
 
 
-@pytest.fixture(params=_core.simd_isas_supported())
+@pytest.fixture(params=_core.random.simd_isas_supported())
 def isa(request):
-    _core.set_simd_isa(request.param)
+    _core.random.set_simd_isa(request.param)
     yield request.param
-    _core.set_simd_isa("best")
+    _core.random.set_simd_isa("best")
 
 
 def test_every_simd_kernel_gives_the_same_bits(isa):
     # The bulk generators run on the tile kernel of the chosen instruction set.
     key = 0x0123456789ABCDEF
     u = np.empty((777, 3))
-    _core.fill_uniform(key, u, 1)
+    _core.random.fill_uniform(key, u, 1)
     from gensample.reference import random as rr
 
     np.testing.assert_array_equal(u, rr.uniform(key, 777, 3))
@@ -68,4 +68,4 @@ def test_every_simd_kernel_gives_the_same_bits(isa):
 
 def test_unknown_isa_is_rejected():
     with pytest.raises(ValueError, match="unknown instruction set"):
-        _core.set_simd_isa("mmx")
+        _core.random.set_simd_isa("mmx")

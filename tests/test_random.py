@@ -217,19 +217,21 @@ def test_empty_draw():
 
 
 def test_core_rejects_wrong_buffers():
+    with pytest.raises(ValueError, match="out: expected a C-contiguous float32 or float64 array"):
+        _core.random.fill_uniform(1, np.empty((4, 4))[:, ::2], 1)
     with pytest.raises(ValueError, match="C-contiguous 2-D"):
-        _core.fill_uniform(1, np.empty((4, 4))[:, ::2], 1)
+        _core.random.fill_uniform(1, np.empty(4), 1)
     with pytest.raises(ValueError, match="writable"):
         a = np.empty((4, 2))
         a.setflags(write=False)
-        _core.fill_normal(1, a, 1)
+        _core.random.fill_normal(1, a, 1)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 7])
 def test_exception_inside_parallel_region_is_rethrown(n_threads):
     with pytest.raises(ValueError, match="item 123456 failed"):
-        _core._throw_in_parallel(10**6, 123456, n_threads)
-    _core._throw_in_parallel(10**6, -1, n_threads)  # and the pool still works
+        _core.threads._throw_in_parallel(10**6, 123456, n_threads)
+    _core.threads._throw_in_parallel(10**6, -1, n_threads)  # and the pool still works
 
 
 # --- interrupts -------------------------------------------------------------------------

@@ -316,7 +316,7 @@ def test_pick_table_is_written_into_a_checked_buffer():
     mass = np.array([1.0, 3.0, 0.5])
     ids = np.arange(3, dtype=np.uint32)
     out = _aligned_empty(32 * 3)
-    _core.raster_pick_table(mass, ids, ids, ids + 1, out)
+    _core.raster.pick_table(mass, ids, ids, ids + 1, out)
     entries = out.view(np.uint32).reshape(3, 8)
     np.testing.assert_array_equal(entries[:, 6], ids + 1)  # side 0 is the run itself
     prob = out.view(np.float64)[::4]
@@ -330,7 +330,7 @@ def test_pick_table_is_written_into_a_checked_buffer():
     bad["read-only"].flags.writeable = False
     for buf in bad.values():
         with pytest.raises(ValueError, match="out must be a writable uint8 array"):
-            _core.raster_pick_table(mass, ids, ids, ids + 1, buf)
+            _core.raster.pick_table(mass, ids, ids, ids + 1, buf)
 
 
 def test_run_lengths_are_kept_once_in_the_pick_table():

@@ -42,7 +42,7 @@ def test_threadpoolctl_limits_apply():
         gs.set_num_threads(None)
 
 
-@pytest.mark.skipif(not _core.have_openmp(), reason="threadpoolctl finds gensample through its OpenMP runtime")
+@pytest.mark.skipif(not _core.threads.have_openmp(), reason="threadpoolctl finds gensample through its OpenMP runtime")
 def test_threadpoolctl_sees_gensample():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     libs = [i["filepath"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
@@ -128,7 +128,7 @@ def test_concurrent_callers_share_the_pool():
     def bad():
         for _ in range(5):
             try:
-                _core._throw_in_parallel(100_000, 73_000, 2)
+                _core.threads._throw_in_parallel(100_000, 73_000, 2)
             except ValueError as exc:
                 errors.append(str(exc))
 

@@ -19,12 +19,12 @@ LENGTHS = [0, 1, 2, 15, 16, 17, 31, 32, 33, 65535, 65536, 65537, 3 * 65536 + 5]
 def test_scan_matches_reference(n, dtype):
     rng = np.random.default_rng(n)
     x = (rng.standard_cauchy(n) * 10).astype(dtype)
-    assert _core.scan_values(x, 0) == ref.scan_values(x)
+    assert _core.validation.scan_values(x, 0) == ref.scan_values(x)
     for bad in (np.nan, np.inf, -np.inf):
         for where in {0, n // 2, n - 1} if n else ():
             y = x.copy()
             y[where] = bad
-            assert not _core.scan_values(y, 0)[0] and not ref.scan_values(y)[0], (bad, where)
+            assert not _core.validation.scan_values(y, 0)[0] and not ref.scan_values(y)[0], (bad, where)
 
 
 @given(
@@ -34,7 +34,7 @@ def test_scan_matches_reference(n, dtype):
 def test_scan_matches_reference_on_any_values(values, dtype):
     """Signed zeros, subnormals, the largest finite values, NaN and inf anywhere."""
     x = np.array(values, dtype=dtype)
-    finite, largest = _core.scan_values(x, 0)
+    finite, largest = _core.validation.scan_values(x, 0)
     want_finite, want_largest = ref.scan_values(x)
     assert finite == want_finite
     if finite:
@@ -44,15 +44,15 @@ def test_scan_matches_reference_on_any_values(values, dtype):
 def test_scan_any_shape_any_thread_count():
     x = np.random.default_rng(0).normal(size=(1000, 3, 7)) * 1e300
     want = ref.scan_values(x)
-    assert all(_core.scan_values(x, t) == want for t in (1, 2, 3, 8))
+    assert all(_core.validation.scan_values(x, t) == want for t in (1, 2, 3, 8))
 
 
 def test_scan_refuses_what_it_cannot_read_in_place():
     x = np.ones((10, 4))
-    with pytest.raises(ValueError, match="C-contiguous float64 or float32"):
-        _core.scan_values(x[:, ::2], 0)
-    with pytest.raises(ValueError, match="C-contiguous float64 or float32"):
-        _core.scan_values(np.ones(5, np.int64), 0)
+    with pytest.raises(ValueError, match="x: expected a C-contiguous float32 or float64 array"):
+        _core.validation.scan_values(x[:, ::2], 0)
+    with pytest.raises(ValueError, match="x: expected a C-contiguous float32 or float64 array"):
+        _core.validation.scan_values(np.ones(5, np.int64), 0)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -108,3 +108,32 @@ def test_one_exception_class_per_kind_of_mistake(value, error):
         with pytest.raises(error) as info:
             call()
         assert info.type is error or issubclass(info.type, error), where
+
+
+def test_models_cross_the_boundary_by_name():
+    """A model dict with a field missing or of the wrong dtype or shape names the model and
+    the field (bindings/common.hpp's Named), whatever the area."""
+    g = gs.GMM.from_parameters([0.5, 0.5], [[0.0, 0.0], [1.0, 1.0]], np.stack([np.eye(2)] * 2))
+    x = np.zeros((3, 2))
+    engine = dict(g._engine(np.float64))
+    del engine["log_coef"]
+    with pytest.raises(ValueError, match=r"mixture\[log_coef\]: missing"):
+        _core.gmm.log_density(engine, x, 1)
+    engine = {**g._engine(np.float64), "offset": np.zeros((3, 2))}
+    with pytest.raises(ValueError, match=r"mixture\[offset\]: wrong shape \(3, 2\)"):
+        _core.gmm.log_density(engine, x, 1)
+    engine = {**g._engine(np.float64), "mean": np.zeros((2, 2), np.float32)}
+    with pytest.raises(ValueError, match=r"mixture\[mean\]: expected a C-contiguous array of float64"):
+        _core.gmm.log_density(engine, x, 1)
+    with pytest.raises(ValueError, match=r"path\[kind\]: missing"):
+        _core.flow.path_coefficients({"beta_min": 0.1, "beta_max": 20.0}, 0.5)
+
+
+def test_enums_come_from_the_core():
+    """Python never mirrors a code: the names of kernels, paths, solvers, activations and
+    pair kernels are the C++ enums' own (py::native_enum)."""
+    assert gs.kde.KERNELS == tuple(_core.kde.Kernel.__members__)
+    assert gs.fields.PATHS == ("linear", "cosine", "vp")
+    assert gs.flow.SOLVERS == ("euler", "midpoint", "heun", "rk4", "dopri5")
+    assert gs.fields.ACTIVATIONS == tuple(_core.flow.Activation.__members__)
+    assert [s.value for s in _core.flow.Status] == [0, 1, 2, 3]

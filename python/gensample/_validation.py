@@ -221,7 +221,7 @@ def empty_output(n: int, dim: int, dtype: np.dtype, what: str = "n") -> np.ndarr
 def scan_values(arr: np.ndarray) -> tuple[bool, float]:
     """(every value finite, max |value|) of a C-contiguous float64 or float32 array: one
     pass in the core, on all threads, answering Ctrl-C (twin: reference/validation.py)."""
-    return _core.scan_values(arr, check_n_threads(None))
+    return _core.validation.scan_values(arr, check_n_threads(None))
 
 
 def check_squares(arr: np.ndarray, name: str, largest: float | None = None) -> None:

@@ -95,7 +95,7 @@ def world_land(resolution: float = 1 / 120, method: str = "exact", cache: bool =
     if factor > 1:
         share = land.reshape(shape[0], factor, shape[1], factor).mean(axis=(1, 3), dtype=np.float32)
         land = share >= 0.5
-    runs = _core.raster_runs(np.ascontiguousarray(land).view(np.uint8), None, check_n_threads(n_threads))
+    runs = _core.raster.runs(np.ascontiguousarray(land).view(np.uint8), None, check_n_threads(n_threads))
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
@@ -159,8 +159,8 @@ def checkerboard() -> RasterMask:
 def _stream(key: int, index: int, r0: int, n: int, dim: int, kind: str) -> np.ndarray:
     """Rows r0 .. r0 + n of the uniform or normal draw of sub-stream ``index`` of ``key``."""
     out = empty_output(n, dim, np.dtype(np.float64))
-    fill = _core.fill_uniform if kind == "uniform" else _core.fill_normal
-    fill(_core.subkey(key, index), out, 0, r0)
+    fill = _core.random.fill_uniform if kind == "uniform" else _core.random.fill_normal
+    fill(_core.random.subkey(key, index), out, 0, r0)
     return out
 
 

@@ -12,23 +12,26 @@ from ._validation import _short, as_array, as_points, check_n_threads, check_rea
 
 __all__ = ["Callable", "Empirical", "GaussianMixture", "Guided", "MLP", "PATHS"]
 
-PATHS = ("linear", "cosine", "vp")  # flow.hpp's PathKind
+PATHS = tuple(_core.flow.PathKind.__members__)  # flow.hpp's PathKind, exported from C++
 
 
-def path_tuple(path) -> tuple:
-    """The engine's path: "linear", "cosine", "vp", or ("vp", beta_min, beta_max)."""
+def path_of(path) -> dict:
+    """The engine's path (by name): "linear", "cosine", "vp", or ("vp", beta_min, beta_max)."""
     if isinstance(path, str) and path in PATHS:
-        return (PATHS.index(path), 0.1, 20.0)
+        return {"kind": _core.flow.PathKind[path], "beta_min": 0.1, "beta_max": 20.0}
     if isinstance(path, tuple) and len(path) == 3 and isinstance(path[0], str) and path[0] == "vp":
         b0, b1 = path[1], path[2]
         if (
             all(np.isscalar(b) and not isinstance(b, (bool, np.bool_)) and np.isfinite(b) for b in (b0, b1))
             and 0 < b0 <= b1
         ):
-            return (2, float(b0), float(b1))
+            return {"kind": _core.flow.PathKind.vp, "beta_min": float(b0), "beta_max": float(b1)}
     raise ValueError(
         f"path must be one of {PATHS} or ('vp', beta_min, beta_max) with 0 < beta_min <= beta_max, got {_short(path)}"
     )
+
+
+LINEAR = path_of("linear")
 
 
 def _time(t) -> float:
@@ -44,12 +47,12 @@ class _Field:
         """``u_t(x)`` at each row of ``x`` -> (n, d), in ``x``'s float type (``path`` matters
         for the closed-form fields only)."""
         t = _time(t)
-        return self._call(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_tuple(path))
+        return self._call(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_of(path))
 
     def divergence(self, t, x, n_threads=None, path="linear") -> np.ndarray:
         """``div u_t(x)`` at each row of ``x`` -> (n,) float64."""
         t = _time(t)
-        return self._div(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_tuple(path))
+        return self._div(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_of(path))
 
     def _engine(self, adaptive: bool = False, dtype=None):
         """The core's field tuple, or None when the field is evaluated in Python."""
@@ -106,21 +109,25 @@ class GaussianMixture(_Field):
         """(weights, means, covariances): the mixture, as the NumPy twin takes it."""
         return self.weights_, self.means_, self.covariances_
 
-    def _engine(self, adaptive: bool = False, dtype=None) -> tuple:
-        """The core's field tuple (flow.hpp's MixtureField); dopri5 also takes each Sigma_k's
+    def _engine(self, adaptive: bool = False, dtype=None) -> dict:
+        """The core's field by name (flow.hpp's MixtureField); dopri5 also takes each Sigma_k's
         eigendecomposition (computed once, on first use)."""
+        field = {"weights": self.weights_, "means": self.means_, "covariances": self.covariances_}
         if not adaptive:
-            return self.weights_, self.means_, self.covariances_, 0.0, None, None
+            return field
         if getattr(self, "_eigen", None) is None:
             values, vectors = np.linalg.eigh(self.covariances_)
-            self._eigen = (np.ascontiguousarray(np.maximum(values, 0.0)), np.ascontiguousarray(vectors))
-        return (self.weights_, self.means_, self.covariances_, 0.0) + self._eigen
+            self._eigen = {
+                "eigenvalues": np.ascontiguousarray(np.maximum(values, 0.0)),
+                "eigenvectors": np.ascontiguousarray(vectors),
+            }
+        return {**field, **self._eigen}
 
-    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
-        return _core.flow_velocity(self._engine(), path, t, x, False, check_n_threads(n_threads))
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=LINEAR) -> np.ndarray:
+        return _core.flow.velocity(self._engine(), path, t, x, False, check_n_threads(n_threads))
 
-    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
-        return _core.flow_velocity(self._engine(), path, t, x, True, check_n_threads(n_threads))[1]
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=LINEAR) -> np.ndarray:
+        return _core.flow.velocity(self._engine(), path, t, x, True, check_n_threads(n_threads))[1]
 
     def __repr__(self) -> str:
         return f"GaussianMixture(k={len(self.weights_)}, dim={self.dim})"
@@ -170,8 +177,8 @@ class Empirical(GaussianMixture):
         d = self.dim
         return np.broadcast_to(self.bandwidth**2 * np.eye(d), (len(self.means_), d, d))
 
-    def _engine(self, adaptive: bool = False, dtype=None) -> tuple:
-        return self.weights_, self.means_, None, self.bandwidth, None, None
+    def _engine(self, adaptive: bool = False, dtype=None) -> dict:
+        return {"weights": self.weights_, "means": self.means_, "bandwidth": self.bandwidth}
 
     def __repr__(self) -> str:
         return f"Empirical(n={len(self.weights_)}, dim={self.dim}, bandwidth={self.bandwidth})"
@@ -279,12 +286,12 @@ class Guided(_Field):
     def _combine(self, a, b):
         return b + self.guidance * (a - b)
 
-    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=LINEAR) -> np.ndarray:
         return self._combine(
             self.conditional._call(t, x, where, n_threads, path), self.unconditional._call(t, x, where, n_threads, path)
         )
 
-    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=LINEAR) -> np.ndarray:
         return self._combine(
             self.conditional._div(t, x, where, n_threads, path), self.unconditional._div(t, x, where, n_threads, path)
         )
@@ -300,7 +307,7 @@ class Guided(_Field):
         return cls(children["conditional"], children["unconditional"], params["guidance"])
 
 
-ACTIVATIONS = ("identity", "relu", "silu", "gelu", "tanh", "gelu_tanh")  # flow.hpp's Activation
+ACTIVATIONS = tuple(_core.flow.Activation.__members__)  # flow.hpp's Activation, exported from C++
 
 
 class MLP(_Field):
@@ -455,26 +462,27 @@ class MLP(_Field):
         W[0] = W[0][:, : d + 1]
         return MLP(W, b, self.activations, "xt")
 
-    def _engine(self, adaptive: bool = False, dtype=None) -> tuple:
+    def _engine(self, adaptive: bool = False, dtype=None) -> dict:
         if self.cond_dim:
             raise ValueError(f"this network takes a condition of {self.cond_dim} values: use mlp.condition(y)")
         dtype = np.dtype(dtype or np.float64)
         if dtype not in self._cache:
-            codes = [ACTIVATIONS.index(a) for a in self.activations]
-            self._cache[dtype] = (
-                [
-                    (np.ascontiguousarray(w, dtype), np.ascontiguousarray(v, dtype), c)
-                    for w, v, c in zip(self.weights_, self.biases_, codes)
-                ],
-                self.dim,
-            )
+            layers = [
+                {
+                    "weight": np.ascontiguousarray(w, dtype),
+                    "bias": np.ascontiguousarray(v, dtype),
+                    "activation": _core.flow.Activation[a],
+                }
+                for w, v, a in zip(self.weights_, self.biases_, self.activations)
+            ]
+            self._cache[dtype] = {"layers": layers, "dim": self.dim}
         return self._cache[dtype]
 
-    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
-        return _core.flow_velocity(self._engine(False, x.dtype), path, t, x, False, check_n_threads(n_threads))
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=LINEAR) -> np.ndarray:
+        return _core.flow.velocity(self._engine(False, x.dtype), path, t, x, False, check_n_threads(n_threads))
 
-    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=(0, 0.1, 20.0)) -> np.ndarray:
-        return _core.flow_velocity(self._engine(False, x.dtype), path, t, x, True, check_n_threads(n_threads))[1]
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=LINEAR) -> np.ndarray:
+        return _core.flow.velocity(self._engine(False, x.dtype), path, t, x, True, check_n_threads(n_threads))[1]
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -26,15 +26,15 @@ from ._validation import (
     check_real,
 )
 from .distribution import Distribution
-from .fields import _Field, path_tuple
+from .fields import LINEAR, _Field, path_of
 from .random import key_from_rng
 
 __all__ = ["Flow", "FlowStats", "SOLVERS"]
 
-SOLVERS = ("euler", "midpoint", "heun", "rk4", "dopri5")  # the first four: flow.hpp's Solver enum
+SOLVERS = (*_core.flow.Solver.__members__, "dopri5")  # the fixed steps: flow.hpp's Solver, from C++
 _STAGES = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
 _ORDER = _STAGES  # explicit Runge-Kutta up to order 4: the order is the number of stages
-_STATUS = ("finished", "max_steps", "step_underflow", "not_finite")  # flow.hpp's Status
+_STATUS = tuple(_core.flow.Status.__members__)  # flow.hpp's Status, in code order
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -178,7 +178,7 @@ class Flow(Distribution):
         self.max_steps = check_positive_int(max_steps, "max_steps")
         self.on_failure = on_failure
         self.path = path
-        self._path = path_tuple(path)
+        self._path = path_of(path)
         self.sde = sde
         self.stats_ = None
 
@@ -227,7 +227,7 @@ class Flow(Distribution):
                 raise ValueError(f"the SDE runs forward: t0 must be below t1, got t0={t0}, t1={t1}")
             if not (np.diff(np.linspace(t0, t1, self.steps + 1)) > 0).all():
                 raise ValueError(f"t0={t0} and t1={t1} are too close for {self.steps} steps of positive length")
-            noise = (int(_core.subkey(key_from_rng(rng), 1)), 0)
+            noise = (int(_core.random.subkey(key_from_rng(rng), 1)), 0)
         if times is None:
             self._run(t0, t1, x, None, None, threads, noise)
             _check_finite(self, x, "x0")
@@ -259,10 +259,10 @@ class Flow(Distribution):
         sigma, key, row0 = (None, 0, 0) if noise is None else (self._sigma(grid), *noise)
         engine = self.field._engine(False, x.dtype)
         if engine is not None:
-            _core.flow_integrate(
+            _core.flow.integrate(
                 engine,
                 self._path,
-                SOLVERS.index(solver),
+                _core.flow.Solver[solver],
                 grid,
                 x,
                 log_det,
@@ -291,7 +291,7 @@ class Flow(Distribution):
         stops = np.concatenate([[t0], stops if len(stops) else [t1]])
         snaps = None if times is None else np.full((len(stops) - 1, len(x), self.dim), np.nan, dtype=x.dtype)
         start = x.copy() if times is not None and (ask == t0).any() else None
-        status, (evaluations, accepted, rejected) = _core.flow_integrate_adaptive(
+        status, (evaluations, accepted, rejected) = _core.flow.integrate_adaptive(
             self.field._engine(True, x.dtype),
             self._path,
             np.ascontiguousarray(stops),
@@ -329,8 +329,8 @@ class Flow(Distribution):
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
-        _core.fill_normal(key, out, n_threads, r0)
-        noise = None if self.sde is None else (int(_core.subkey(key, 1)), r0)
+        _core.random.fill_normal(key, out, n_threads, r0)
+        noise = None if self.sde is None else (int(_core.random.subkey(key, 1)), r0)
         self._run(0.0, 1.0, out, None, None, n_threads, noise)
         _check_finite(self, out, "the sample")
 
@@ -444,7 +444,7 @@ class Flow(Distribution):
 
 
 def _integrate_callable(
-    field, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0, row0=0, path=(0, 0.1, 20.0)
+    field, solver: str, grid, x, log_det, snap_steps, snaps, sigma=None, key=0, row0=0, path=LINEAR
 ) -> None:
     """The fixed-step solvers of flow.cpp, in NumPy, calling the field once per stage (and
     its Euler-Maruyama steps when sigma is given, with the same noise rows)."""
@@ -465,8 +465,8 @@ def _integrate_callable(
         if sigma is not None:
             k1, _ = u(t, x, 1)
             z = np.empty(x.shape, dtype=np.float64)
-            _core.fill_normal(int(_core.subkey(key, s)), z, 0, row0)
-            a, da, s2, sds = _core.flow_path_coefficients(path, t)  # the score from the velocity (flow.hpp)
+            _core.random.fill_normal(int(_core.random.subkey(key, s)), z, 0, row0)
+            a, da, s2, sds = _core.flow.path_coefficients(path, t)  # the score from the velocity (flow.hpp)
             half = 0.5 * sigma[s] ** 2
             score_u, score_x = half * a / (da * s2 - a * sds), half * da / (da * s2 - a * sds)
             step, div = h * (k1 + (score_u * k1 - score_x * x)) + sigma[s] * np.sqrt(h) * z, 0.0

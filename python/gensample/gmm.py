@@ -217,9 +217,9 @@ class GMM(Distribution):
     def diagonal(self) -> bool:
         return self.covariance in ("diag", "spherical")
 
-    def _engine(self, dtype) -> tuple:
-        """(centre, mean, offset, factor, log_coef, diagonal) for the engine (gmm.hpp), in
-        dtype (cached): coordinates about the mixture's mean."""
+    def _engine(self, dtype) -> dict:
+        """The engine's mixture (gmm.hpp) by name, in dtype (cached): centre, mean, offset,
+        factor, log_coef, diagonal; coordinates about the mixture's mean."""
         if dtype not in self._engine_cache:
             if self.diagonal:
                 factor = np.diagonal(self._factors, axis1=1, axis2=2)
@@ -229,9 +229,9 @@ class GMM(Distribution):
             centre = (self.weights_ @ self.means_).astype(dtype).astype(np.float64)  # exact in dtype
             mean = self.means_ - centre
             offset = np.einsum("kij,kj->ki", self._factors, mean)
-            self._engine_cache[dtype] = tuple(
-                np.ascontiguousarray(a, dtype=dtype) for a in (centre, mean, offset, factor, self._log_coef)
-            ) + (self.diagonal,)
+            arrays = {"centre": centre, "mean": mean, "offset": offset, "factor": factor, "log_coef": self._log_coef}
+            self._engine_cache[dtype] = {name: np.ascontiguousarray(a, dtype=dtype) for name, a in arrays.items()}
+            self._engine_cache[dtype]["diagonal"] = self.diagonal
         return self._engine_cache[dtype]
 
     @property
@@ -288,7 +288,7 @@ class GMM(Distribution):
             elif len(override) == 3:
                 start = (override["weights"], override["means"], override["covariances"])
             else:
-                w, m, c = self._initialise(X, v, _core.subkey(key, i), threads)
+                w, m, c = self._initialise(X, v, _core.random.subkey(key, i), threads)
                 start = (override.get("weights", w), override.get("means", m), override.get("covariances", c))
             self._set(*start)
             # A warm fit goes on from the last one's lower bound (as scikit-learn's does), so
@@ -319,7 +319,7 @@ class GMM(Distribution):
         with Progress(self.max_iter, progress, "GMM.fit", unit="EM iterations") as bar:
             for _ in range(self.max_iter):
                 previous = lower_bound
-                weight, first, second, ll = _core.gmm_em_moments(self._engine(np.float64), X, v, full, threads)
+                weight, first, second, ll = _core.gmm.em_moments(self._engine(np.float64), X, v, full, threads)
                 lower_bound = ll / total
                 lower_bounds.append(lower_bound)
                 self._set(*self._m_step(weight, first, second))
@@ -369,17 +369,17 @@ class GMM(Distribution):
         else:
             trials = 2 + int(math.log(k))
             try:
-                seeds = _core.gmm_kmeans_plusplus(X, v, k, trials, key, threads)
+                seeds = _core.gmm.kmeans_plusplus(X, v, k, trials, key, threads)
             except ValueError:  # fewer distinct points than components
                 seeds = self._distinct_draw(X, v, key)
             centres = X[seeds]
-        labels, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
+        labels, weight, sums, _ = _core.gmm.lloyd_step(X, v, centres, threads)
         if self.init == "kmeans":
             for _ in range(100):  # one assignment pass per step: it also gives the next sums
                 moved = weight > 0  # an emptied cluster keeps its centre
                 centres = centres.copy()
                 centres[moved] = sums[moved] / weight[moved, None]
-                new_labels, weight, sums, _ = _core.gmm_lloyd_step(X, v, centres, threads)
+                new_labels, weight, sums, _ = _core.gmm.lloyd_step(X, v, centres, threads)
                 if np.array_equal(new_labels, labels):
                     break
                 labels = new_labels
@@ -442,7 +442,7 @@ class GMM(Distribution):
     def logpdf(self, x, n_threads=None) -> np.ndarray:
         """Log-density at each row of ``x`` (n, d) -> (n,), in ``x``'s float type."""
         x = self._points(x)
-        return _core.gmm_evaluate("density", self._engine(x.dtype), x, check_n_threads(n_threads))
+        return _core.gmm.log_density(self._engine(x.dtype), x, check_n_threads(n_threads))
 
     def score_samples(self, x, n_threads=None) -> np.ndarray:
         """Same as :meth:`logpdf` (scikit-learn's name)."""
@@ -458,13 +458,13 @@ class GMM(Distribution):
     def log_responsibilities(self, x, n_threads=None) -> np.ndarray:
         """``log p(k | x)`` for each row of ``x`` -> (n, n_components)."""
         x = self._points(x)
-        log_resp, _ = _core.gmm_evaluate("responsibilities", self._engine(x.dtype), x, check_n_threads(n_threads))
+        log_resp, _ = _core.gmm.responsibilities(self._engine(x.dtype), x, True, check_n_threads(n_threads))
         return log_resp
 
     def predict_proba(self, x, n_threads=None) -> np.ndarray:
         """Responsibilities ``p(k | x)`` -> (n, n_components), rows summing to 1."""
         x = self._points(x)
-        resp, _ = _core.gmm_evaluate("probabilities", self._engine(x.dtype), x, check_n_threads(n_threads))
+        resp, _ = _core.gmm.responsibilities(self._engine(x.dtype), x, False, check_n_threads(n_threads))
         return resp
 
     def predict(self, x, n_threads=None) -> np.ndarray:
@@ -474,7 +474,7 @@ class GMM(Distribution):
     def grad_logpdf(self, x, n_threads=None) -> np.ndarray:
         """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d)."""
         x = self._points(x)
-        return _core.gmm_evaluate("score", self._engine(x.dtype), x, check_n_threads(n_threads))
+        return _core.gmm.score(self._engine(x.dtype), x, check_n_threads(n_threads))
 
     def _n_parameters(self) -> int:
         k, d = self.means_.shape
@@ -587,8 +587,8 @@ class GMM(Distribution):
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int, labels=None) -> None:
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
         if self._alias is None:
-            self._alias = _core.alias_table(self.weights_)
-        _core.gmm_sample(self.means_, self._chol, *self._alias, key, r0, out, labels, n_threads)
+            self._alias = _core.random.alias_table(self.weights_)
+        _core.gmm.sample(self.means_, self._chol, *self._alias, key, r0, out, labels, n_threads)
 
     def __repr__(self) -> str:
         return f"GMM(n_components={self.n_components}, covariance={self.covariance!r})"

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from . import _core
+from ._tiles import pack
 from ._validation import (
     _short,
     as_dataset,
@@ -28,8 +29,8 @@ from .distribution import Distribution
 __all__ = ["KDE", "KERNELS", "log_kernel_norm"]
 
 # Radial profiles f(r) of the kernels, K(u) = f(|u|) / norm: scikit-learn's set.
-KERNELS = ("gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine")
-_CODE = {name: code for code, name in enumerate(KERNELS)}  # kde.hpp's Kernel enum
+_KERNEL = _core.kde.Kernel.__members__  # name -> kde.hpp's Kernel, exported from C++
+KERNELS = tuple(_KERNEL)
 
 
 def _cosine_moment(k: int) -> float:
@@ -89,7 +90,7 @@ def kernel_variance(kernel: str, dim: int) -> float:
 
 
 def _check_kernel(kernel) -> str:
-    if not isinstance(kernel, str) or kernel not in _CODE:
+    if not isinstance(kernel, str) or kernel not in _KERNEL:
         raise ValueError(f"kernel must be one of {KERNELS}, got {_short(kernel)}")
     return kernel
 
@@ -229,21 +230,14 @@ class KDE(Distribution):
         if not hasattr(self, "data_"):
             raise RuntimeError("this KDE is not fitted yet: call fit(X) first")
 
-    def _tiles_for(self, dtype) -> tuple:
-        """The engine's data layout in ``dtype``: tiles of points, dimension-major (cached)."""
+    def _tiles_for(self, dtype) -> dict:
+        """The engine's data in ``dtype`` (``_tiles.pack``), cached: whitened points, their
+        log-weights, and their weights divided by the largest."""
         if dtype not in self._tiles:
-            tile = _core.kde_tile
-            n, d = self._z.shape
-            n_tiles = -(-n // tile)
-            points = np.zeros((n_tiles * tile, d), dtype=dtype)
-            points[:n] = self._z
-            points = np.ascontiguousarray(points.reshape(n_tiles, tile, d).transpose(0, 2, 1))
-            log_w = np.full(n_tiles * tile, -np.inf, dtype=dtype)
-            log_w[:n] = self._log_w
             log_w_max = float(self._log_w.max())
-            w = np.zeros(n_tiles * tile, dtype=dtype)
-            w[:n] = np.exp(self._log_w - log_w_max)
-            self._tiles[dtype] = (points, log_w, w, log_w_max)
+            weight = np.exp(self._log_w - log_w_max)
+            tiles = pack(self._z, dtype, log_weight=(self._log_w, -np.inf), weight=(weight, 0.0))
+            self._tiles[dtype] = {**tiles, "log_weight_max": log_w_max}
         return self._tiles[dtype]
 
     @property
@@ -266,7 +260,7 @@ class KDE(Distribution):
         """
         y = self._whiten(x)
         threads = check_n_threads(n_threads)
-        return _core.kde_log_density(_CODE[self.kernel], *self._tiles_for(y.dtype), y, self._offset, threads)
+        return _core.kde.log_density(_KERNEL[self.kernel], self._tiles_for(y.dtype), y, self._offset, threads)
 
     def grad_logpdf(self, x, n_threads=None) -> np.ndarray:
         """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d).
@@ -278,7 +272,7 @@ class KDE(Distribution):
         y = self._whiten(x)
         check_squares(y, "x (divided by the bandwidth)")
         threads = check_n_threads(n_threads)
-        g = _core.kde_grad_log_density(_CODE[self.kernel], *self._tiles_for(y.dtype), y, threads)
+        g = _core.kde.grad_log_density(_KERNEL[self.kernel], self._tiles_for(y.dtype), y, threads)
         return _times_transpose(g.astype(np.float64, copy=False), self._linv.T).astype(y.dtype, copy=False)
 
     def score_samples(self, x, n_threads=None) -> np.ndarray:
@@ -299,9 +293,9 @@ class KDE(Distribution):
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
         if self._alias is None:
-            self._alias = _core.alias_table(self.weights_)
+            self._alias = _core.random.alias_table(self.weights_)
         prob, alias = self._alias
-        _core.kde_sample(_CODE[self.kernel], self.data_, self.cholesky_, prob, alias, key, r0, out, n_threads)
+        _core.kde.sample(_KERNEL[self.kernel], self.data_, self.cholesky_, prob, alias, key, r0, out, n_threads)
 
     def __repr__(self) -> str:
         return f"KDE(bandwidth={self.bandwidth!r}, kernel={self.kernel!r})"

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _core
 from ._progress import Progress
+from ._tiles import pack
 from ._validation import (
     _short,
     as_array,
@@ -44,7 +45,6 @@ __all__ = [
     "support_recall",
 ]
 
-_KINDS = {"gaussian": 0, "laplacian": 1, "distance": 2}  # metrics.hpp's Pair
 _MEDIAN_POINTS = 1000  # points of the pooled sample the median heuristic looks at
 
 
@@ -58,22 +58,10 @@ def _pair(x, y, name_x="x", name_y="y"):
     return x, y
 
 
-def _tiles(y: np.ndarray, weight=None) -> tuple[np.ndarray, np.ndarray]:
-    """The engine's layout of y: tiles of points, dimension-major, padded with weight 0."""
-    tile = _core.metrics_tile
-    n, d = y.shape
-    t = -(-n // tile)
-    points = np.zeros((t * tile, d), dtype=y.dtype)
-    points[:n] = y
-    w = np.zeros(t * tile, dtype=y.dtype)
-    w[:n] = 1 if weight is None else weight
-    return np.ascontiguousarray(points.reshape(t, tile, d).transpose(0, 2, 1)), w
-
-
 def _sums(kind: str, x, y, gamma: float, threads: int, weight=None) -> np.ndarray:
     """sum_j w_j k(|x_i - y_j|) for every row of x (float64)."""
-    points, w = _tiles(y, weight)
-    return _core.metrics_pair_sums(_KINDS[kind], points, w, x, float(gamma), threads)
+    tiles = pack(y, weight=(1.0 if weight is None else weight, 0.0))
+    return _core.metrics.pair_sums(_core.metrics.Pair[kind], tiles, x, float(gamma), threads)
 
 
 def median_bandwidth(x, y=None, rng=0) -> float:
@@ -243,15 +231,12 @@ def sliced_wasserstein(x, y, n_projections=128, p=2, rng=None) -> float:
 def _knn_radius2(x: np.ndarray, k: int, threads: int, name: str) -> np.ndarray:
     if len(x) <= k:
         raise ValueError(f"k = {k} nearest neighbours need more than {k} points in {name}, got {len(x)}")
-    points, w = _tiles(x)
-    return _core.metrics_nearest(points, w, x, k, True, threads)[:, k - 1]
+    return _core.metrics.nearest(pack(x, weight=(1.0, 0.0)), x, k, True, threads)[:, k - 1]
 
 
 def _covered(centres: np.ndarray, radius2: np.ndarray, x: np.ndarray, threads: int) -> np.ndarray:
-    points, w = _tiles(centres)
-    r2 = np.full(len(w), -np.inf, dtype=centres.dtype)
-    r2[: len(radius2)] = radius2
-    return _core.metrics_in_any_ball(points, w, r2, x, threads)
+    tiles = pack(centres, weight=(1.0, 0.0), radius2=(radius2, -np.inf))
+    return _core.metrics.in_any_ball(tiles, x, threads)
 
 
 def precision_recall(real, fake, k=3, n_threads=None) -> tuple[float, float]:

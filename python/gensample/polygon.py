@@ -58,10 +58,10 @@ class _Polygons(Region):
         self._xy = np.ascontiguousarray(np.concatenate(rings))
         self._ring_ptr = np.array(ring_ptr, dtype=np.int64)
         self._poly_ptr = np.array(poly_ptr, dtype=np.int64)
-        tri, area = _core.polygon_triangulate(self._xy, self._ring_ptr, self._poly_ptr)
+        tri, area = _core.polygon.triangulate(self._xy, self._ring_ptr, self._poly_ptr)
         self._tri, self._tri_area = tri, area
-        self._alias = _core.alias_table(area)
-        self._strips = _core.polygon_strips(self._xy, self._ring_ptr, self._poly_ptr)
+        self._alias = _core.random.alias_table(area)
+        self._strips = _core.polygon.strips(self._xy, self._ring_ptr, self._poly_ptr)
         self._area = float(area.sum())
         for a in (self._xy, self._tri):
             a.setflags(write=False)
@@ -90,12 +90,12 @@ class _Polygons(Region):
 
     def _draw(self, key, rows, out, n_threads, r0=0):
         prob, alias = self._alias
-        _core.polygon_sample(self._tri, prob, alias, key, rows, r0, out, n_threads)
+        _core.polygon.sample(self._tri, prob, alias, key, rows, r0, out, n_threads)
 
     def contains(self, x, n_threads=None) -> np.ndarray:
         """Whether each point is inside (an odd number of edges to its right), shape ``(n,)``."""
         x = as_points(x, 2)
-        return _core.polygon_contains(self._strips, x, check_n_threads(n_threads))
+        return _core.polygon.contains(self._strips, x, check_n_threads(n_threads))
 
     @staticmethod
     def from_shapely(geom) -> _Polygons:

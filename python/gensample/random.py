@@ -96,7 +96,7 @@ def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> n
     """
     n, dim, dtype, threads = _check(n, dim, dtype, n_threads)
     out = output_array(out, n, dim, dtype)
-    _core.fill_uniform(key_from_rng(rng), out, threads)
+    _core.random.fill_uniform(key_from_rng(rng), out, threads)
     return out
 
 
@@ -112,7 +112,7 @@ def normal(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np
     """
     n, dim, dtype, threads = _check(n, dim, dtype, n_threads)
     out = output_array(out, n, dim, dtype)
-    _core.fill_normal(key_from_rng(rng), out, threads)
+    _core.random.fill_normal(key_from_rng(rng), out, threads)
     return out
 
 
@@ -132,7 +132,7 @@ def integers(n, high, dim=1, rng=None, n_threads=None) -> np.ndarray:
         raise ValueError(f"high must be in [1, 2**63], got {high}")
     threads = check_n_threads(n_threads)
     out = empty_output(n, dim, np.dtype(np.int64))
-    _core.fill_integers(key_from_rng(rng), high, out, threads)
+    _core.random.fill_integers(key_from_rng(rng), high, out, threads)
     return out
 
 

@@ -167,7 +167,7 @@ class RasterMask(Region):
         self._extent = self._check_extent(extent, mask.shape)
         rows = mask.reshape(-1, mask.shape[-1])
         w2 = None if weights is None else weights.reshape(rows.shape)
-        runs = _core.raster_runs(rows.view(np.uint8), w2, check_n_threads(n_threads))
+        runs = _core.raster.runs(rows.view(np.uint8), w2, check_n_threads(n_threads))
         self._build(mask.shape, runs, weighted=weights is not None)
 
     @staticmethod
@@ -282,7 +282,7 @@ class RasterMask(Region):
         cells = length.astype(np.float64) * row_m
         mass = cells * weight
         pick = _aligned_empty(32 * n_runs)  # written in place: tens of MB for a world map
-        _core.raster_pick_table(mass, run_row, start, length, pick)
+        _core.raster.pick_table(mass, run_row, start, length, pick)
         length = _run_lengths(pick)
         self._shape = tuple(int(s) for s in shape)
         self._index = {
@@ -363,14 +363,14 @@ class RasterMask(Region):
 
     def _draw(self, key, rows, out, n_threads, r0=0):
         if self._method == "exact":
-            _core.raster_sample_exact(self._index, key, rows, r0, out, n_threads)
+            _core.raster.sample_exact(self._index, key, rows, r0, out, n_threads)
         else:
             lo, hi = self._box
-            _core.raster_sample_rejection(self._index, lo, hi, key, rows, r0, MIN_ACCEPTANCE, out, n_threads)
+            _core.raster.sample_rejection(self._index, lo, hi, key, rows, r0, MIN_ACCEPTANCE, out, n_threads)
 
     def _locate(self, x, n_threads):
         x = as_points(x, self.dim)
-        return _core.raster_locate(self._index, x, check_n_threads(n_threads))
+        return _core.raster.locate(self._index, x, check_n_threads(n_threads))
 
     def contains(self, x, n_threads=None) -> np.ndarray:
         """Whether each row of ``x`` lies in a true cell, shape ``(n,)``."""

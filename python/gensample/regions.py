@@ -19,7 +19,7 @@ from .distribution import Distribution
 
 __all__ = ["AcceptanceError", "Box", "Region"]
 
-AcceptanceError = _core.AcceptanceError
+AcceptanceError = _core.raster.AcceptanceError
 AcceptanceError.__module__ = "gensample"
 AcceptanceError.__doc__ = "A rejection sampler's acceptance is too low to finish (the message gives the measured rate)."
 
@@ -41,7 +41,7 @@ def _uniform_at(key: int, rows: np.ndarray, dim: int, dtype=np.float64) -> np.nd
     ctr[:, :, 0] = (r & np.uint64(0xFFFFFFFF)).astype(np.uint32)[:, None]
     ctr[:, :, 1] = (r >> np.uint64(32)).astype(np.uint32)[:, None]
     ctr[:, :, 2] = np.arange(slots, dtype=np.uint32)
-    b = _core.philox4x32_10(key, ctr.reshape(-1, 4)).reshape(rows.size, slots, 4)
+    b = _core.random.philox4x32_10(key, ctr.reshape(-1, 4)).reshape(rows.size, slots, 4)
     if per == 4:
         u = (b >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
     else:
@@ -220,7 +220,7 @@ class Box(Region):
 
     def _draw(self, key, rows, out, n_threads, r0=0):
         if rows is None:
-            _core.box_sample(key, self._low, self._width, out, n_threads, r0)
+            _core.regions.box_sample(key, self._low, self._width, out, n_threads, r0)
         else:
             u = _uniform_at(key, rows, self.dim, out.dtype).astype(np.float64)
             out[...] = self._low + self._width * u
@@ -228,7 +228,7 @@ class Box(Region):
     def contains(self, x, n_threads=None) -> np.ndarray:
         """Whether each row of ``x`` lies in the closed box, shape ``(n,)``."""
         x = as_points(x, self.dim)
-        return _core.box_contains(x, self._low, self._high, check_n_threads(n_threads))
+        return _core.regions.box_contains(x, self._low, self._high, check_n_threads(n_threads))
 
     def __and__(self, other):
         if isinstance(other, Box) and other.dim == self.dim:  # exact: a box again
@@ -280,7 +280,7 @@ class _Composite(Region):
             if pending.size == 0:
                 return
             cand = np.empty((pending.size, self.dim), dtype=out.dtype)
-            ok = self._propose(_core.subkey(key, attempt), np.ascontiguousarray(rows[pending]), cand, n_threads)
+            ok = self._propose(_core.random.subkey(key, attempt), np.ascontiguousarray(rows[pending]), cand, n_threads)
             out[pending[ok]] = cand[ok]
             proposals += pending.size
             accepted += int(np.count_nonzero(ok))
@@ -395,15 +395,15 @@ class Union(_Composite):
         self._rel_error = right.volume * math.sqrt(q * (1 - q) / _VOLUME_PROPOSALS) / self._volume
 
     def _propose(self, key, rows, cand, n_threads):
-        from_left = _uniform_at(_core.subkey(key, 0), rows, 1)[:, 0] < self._share
+        from_left = _uniform_at(_core.random.subkey(key, 0), rows, 1)[:, 0] < self._share
         if from_left.any():
             part = np.empty((int(from_left.sum()), self.dim), dtype=cand.dtype)
-            self.left._draw(_core.subkey(key, 1), np.ascontiguousarray(rows[from_left]), part, n_threads)
+            self.left._draw(_core.random.subkey(key, 1), np.ascontiguousarray(rows[from_left]), part, n_threads)
             cand[from_left] = part
         ok = from_left.copy()
         if not from_left.all():
             part = np.empty((int((~from_left).sum()), self.dim), dtype=cand.dtype)
-            self.right._draw(_core.subkey(key, 2), np.ascontiguousarray(rows[~from_left]), part, n_threads)
+            self.right._draw(_core.random.subkey(key, 2), np.ascontiguousarray(rows[~from_left]), part, n_threads)
             cand[~from_left] = part
             ok[~from_left] = ~self.left.contains(part, n_threads=n_threads or None)
         return ok

@@ -31,7 +31,7 @@ from ._validation import check_n_threads, check_positive_int
 
 def _set_process_share(child: bool) -> None:
     """Rule 4 above: a child process with no OMP_NUM_THREADS takes one thread."""
-    _core.set_process_share(1 if child and not os.environ.get("OMP_NUM_THREADS") else 0)
+    _core.threads.set_process_share(1 if child and not os.environ.get("OMP_NUM_THREADS") else 0)
 
 
 def _is_multiprocessing_child() -> bool:
@@ -56,9 +56,9 @@ def set_num_threads(n: int | None) -> None:
     1
     >>> gs.set_num_threads(None)
     """
-    _core.set_default_threads(check_n_threads(None if n is None else check_positive_int(n, "n")))
+    _core.threads.set_default(check_n_threads(None if n is None else check_positive_int(n, "n")))
 
 
 def get_num_threads() -> int:
     """The number of threads a call without ``n_threads=`` would use from this thread now."""
-    return _core.resolve_threads(0)
+    return _core.threads.resolve(0)

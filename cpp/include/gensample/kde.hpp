@@ -16,11 +16,13 @@
 
 #include <cstdint>
 
+#include "gensample/tiles.hpp"
+
 namespace gensample::kde {
 
 enum class Kernel : int { gaussian = 0, tophat = 1, epanechnikov = 2, exponential = 3, linear = 4, cosine = 5 };
 
-inline constexpr int64_t kTile = 64;  // data points per tile
+using tiles::kTile;  // data points per tile (tiles.hpp)
 
 // Tiled data: `tiles` tiles, coordinates in points[(t * dim + k) * kTile + i]. Point i of
 // tile t has weight w = exp(log_weight[t * kTile + i]) (weights sum to 1; padding has

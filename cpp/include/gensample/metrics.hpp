@@ -8,12 +8,14 @@
 
 #include <cstdint>
 
+#include "gensample/tiles.hpp"
+
 namespace gensample::metrics {
 
 // k(r) of a pair at distance r: gaussian exp(-gamma r^2), laplacian exp(-gamma r), distance r.
 enum class Pair : int { gaussian = 0, laplacian = 1, distance = 2 };
 
-inline constexpr int64_t kTile = 64;  // points per tile
+using tiles::kTile;  // points per tile (tiles.hpp)
 
 // coordinate k of point i of tile t at points[(t * dim + k) * kTile + i]; weight[t * kTile + i]
 // (0 for padding).

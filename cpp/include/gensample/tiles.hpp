@@ -9,6 +9,8 @@
 
 namespace gensample::tiles {
 
+inline constexpr int64_t kTile = 64;  // points per tile, for every engine that tiles its data
+
 template <class T, int64_t kTile, int kBytes = 64>
 constexpr int kVectors = int(kTile) / simd::VecN<T, kBytes>::kWidth;  // vectors of kBytes per tile
 

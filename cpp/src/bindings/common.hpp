@@ -2,14 +2,18 @@
 // does that once); a mismatch here is a programming error and raises ValueError.
 #pragma once
 
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "gensample/tiles.hpp"
 
 namespace gensample::bindings {
 
@@ -48,6 +52,108 @@ inline const double* vector_of(const CArray<double>& a, int64_t size, const char
                                     std::to_string(size));
     }
     return a.data();
+}
+
+// ---- one float dispatch --------------------------------------------------------------------
+// Kernels that take float32 or float64 are called once through here (NumPy's float_fill /
+// double_fill pattern): f(Float<T>{}) with T the array's element type, so each binding
+// writes its body once, as a generic lambda. Both calls must return the same type.
+template <class T>
+struct Float {
+    using type = T;
+};
+
+template <class F>
+decltype(auto) dispatch_float(const py::handle& a, const char* name, F&& f) {
+    if (py::isinstance<CArray<double>>(a)) return f(Float<double>{});
+    if (py::isinstance<CArray<float>>(a)) return f(Float<float>{});
+    throw std::invalid_argument(std::string(name) + ": expected a C-contiguous float32 or float64 array");
+}
+
+// ---- models by name ------------------------------------------------------------------------
+// A model crosses the boundary as a dict of named arrays and scalars that the Python layer
+// builds (never a tuple read by position or length). Each read checks presence, dtype and
+// shape and names the model and field when one is wrong. The dict owns the arrays: the
+// pointers live as long as the caller's dict, which outlives the call.
+//
+// An axis is a fixed size or a size bound by the first array that has it: Axis(&k) reads k
+// when it is still -1, and checks it after.
+struct Axis {
+    int64_t* bound = nullptr;
+    int64_t fixed = -1;
+    Axis(int64_t* b) : bound(b) {}  // NOLINT(google-explicit-constructor): {&k, &d} reads well
+    Axis(int64_t v) : fixed(v) {}   // NOLINT(google-explicit-constructor)
+};
+
+class Named {
+  public:
+    Named(const py::dict& d, const char* model) : dict_(d), model_(model) {}
+
+    bool has(const char* name) const { return dict_.contains(name) && !dict_[name].is_none(); }
+
+    template <class T>
+    const T* array(const char* name, std::initializer_list<Axis> shape) const {
+        const CArray<T> a = checked<T>(name, shape);
+        return a.data();
+    }
+
+    template <class T>
+    T* writable(const char* name, std::initializer_list<Axis> shape) const {
+        CArray<T> a = checked<T>(name, shape);
+        if (!a.writeable()) fail(name, "expected a writable array");
+        return a.mutable_data();
+    }
+
+    template <class T>
+    T value(const char* name) const {
+        if (!has(name)) fail(name, "missing");
+        try {
+            return dict_[name].cast<T>();
+        } catch (const py::cast_error&) {
+            fail(name, "expected a " + std::string(py::type_id<T>()));
+        }
+    }
+
+  private:
+    template <class T>
+    CArray<T> checked(const char* name, std::initializer_list<Axis> shape) const {
+        if (!has(name)) fail(name, "missing");
+        py::object o = dict_[name];
+        if (!py::isinstance<CArray<T>>(o)) {
+            fail(name, "expected a C-contiguous array of " + py::str(py::dtype::of<T>()).cast<std::string>());
+        }
+        auto a = py::reinterpret_borrow<CArray<T>>(o);
+        bool ok = a.ndim() == py::ssize_t(shape.size());
+        int axis = 0;
+        for (const Axis& s : shape) {
+            if (!ok) break;
+            const int64_t got = a.shape(axis++);
+            if (s.bound != nullptr && *s.bound < 0) *s.bound = got;
+            ok = got == (s.bound != nullptr ? *s.bound : s.fixed);
+        }
+        if (!ok) {
+            std::string got;
+            for (py::ssize_t i = 0; i < a.ndim(); ++i) got += (i ? ", " : "") + std::to_string(a.shape(i));
+            fail(name, "wrong shape (" + got + ")");
+        }
+        return a;
+    }
+
+    [[noreturn]] void fail(const char* name, const std::string& what) const {
+        throw std::invalid_argument(model_ + "[" + name + "]: " + what);
+    }
+
+    py::dict dict_;
+    std::string model_;
+};
+
+// ---- tiled data (tiles.hpp) ------------------------------------------------------------------
+// The KDE's and the metrics' data as gensample._tiles.pack lays them out: "points" (tiles,
+// dim, kTile) of T, and per-point arrays of tiles * kTile values read by name after it.
+template <class T>
+const T* tiled_points(const Named& in, int64_t& tiles, int64_t& dim) {
+    tiles = -1, dim = -1;
+    return in.array<T>("points", {&tiles, &dim, tiles::kTile});
 }
 
 // A std::vector handed to NumPy without a copy: the array owns it through a capsule.

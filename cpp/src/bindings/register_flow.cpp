@@ -1,4 +1,4 @@
-// gensample.flow: velocity fields (a mixture or a dataset on an affine path, a network) and
+// _core.flow: velocity fields (a mixture or a dataset on an affine path, a network) and
 // the solvers: fixed steps (and Euler-Maruyama), dopri5 with a step size per particle.
 #include "common.hpp"
 #include "gensample/flow.hpp"
@@ -8,79 +8,54 @@ namespace {
 
 using flow::MixtureField;
 
-// A field tuple: (weights (k,), means (k, d), covariances (k, d, d) or None for an empirical
-// field, bandwidth, eigenvalues (k, d) or None, eigenvectors (k, d, d) or None), or a
-// network: (layers, dim) with layers a list of (weight (out, in), bias (out,), activation
-// code) in x's dtype T. `net` holds the network's layers while the field is in use.
-// (code, beta_min, beta_max)
-flow::Path path_of(const py::tuple& path) {
-    if (path.size() != 3) throw std::invalid_argument("path: expected (code, beta_min, beta_max)");
-    const int code = path[0].cast<int>();
-    if (code < 0 || code > int(flow::PathKind::vp)) throw std::invalid_argument("path: unknown code");
-    return {flow::PathKind(code), path[1].cast<double>(), path[2].cast<double>()};
+// The path as fields.py's path_of builds it: {"kind": PathKind, "beta_min", "beta_max"}.
+flow::Path path_of(const py::dict& d) {
+    const Named in(d, "path");
+    return {in.value<flow::PathKind>("kind"), in.value<double>("beta_min"), in.value<double>("beta_max")};
 }
 
+// A field as fields.py's _engine builds it, by name. A network: {"dim", "layers": a list of
+// {"weight" (out, in), "bias" (out,), "activation"}} in x's dtype T (`net` holds the layers
+// while the field is in use). A mixture: {"weights" (k,), "means" (k, d), "covariances"
+// (k, d, d)} and, for dopri5, each covariance's "eigenvalues" (k, d) and "eigenvectors"
+// (k, d, d); a dataset's (empirical) field: weights, means (the points) and "bandwidth".
 template <class T>
-flow::Field<T> field_of(const py::tuple& field, const py::tuple& path, flow::Network<T>& net) {
+flow::Field<T> field_of(const py::dict& field, const py::dict& path, flow::Network<T>& net) {
+    const Named in(field, "field");
     flow::Field<T> out;
     out.path = path_of(path);
-    if (field.size() == 2) {
-        net.dim = field[1].cast<int64_t>();
-        for (const py::handle& item : field[0].cast<py::list>()) {
-            const auto layer = item.cast<py::tuple>();
-            if (layer.size() != 3) throw std::invalid_argument("layers: expected (weight, bias, activation) tuples");
-            if (!py::isinstance<CArray<T>>(layer[0]) || !py::isinstance<CArray<T>>(layer[1])) {
-                throw std::invalid_argument("layers: weights and biases must be C-contiguous arrays of x's dtype");
-            }
-            const auto w = py::reinterpret_borrow<CArray<T>>(layer[0]);
-            const auto b = py::reinterpret_borrow<CArray<T>>(layer[1]);
-            const int act = layer[2].cast<int>();
-            if (w.ndim() != 2 || b.ndim() != 1 || b.shape(0) != w.shape(0)) {
-                throw std::invalid_argument("layers: weight (out, in) and bias (out,) expected");
-            }
-            if (act < 0 || act > int(flow::Activation::gelu_tanh)) throw std::invalid_argument("layers: unknown activation");
-            net.layers.push_back({w.data(), b.data(), w.shape(1), w.shape(0), flow::Activation(act)});
+    if (in.has("layers")) {
+        net.dim = in.value<int64_t>("dim");
+        for (const py::handle& item : field["layers"].cast<py::list>()) {  // shapes chained by fields.py
+            const Named layer(item.cast<py::dict>(), "layer");
+            int64_t outputs = -1, inputs = -1;
+            const T* w = layer.array<T>("weight", {&outputs, &inputs});
+            const T* b = layer.array<T>("bias", {&outputs});
+            net.layers.push_back({w, b, inputs, outputs, layer.value<flow::Activation>("activation")});
         }
         out.net = &net;
         return out;
     }
-    if (field.size() != 6) {
-        throw std::invalid_argument("field: expected (weights, means, covariances, bandwidth, eigenvalues, eigenvectors)");
-    }
-    const auto weights = field[0].cast<CArray<double>>();
-    const auto means = field[1].cast<CArray<double>>();
-    if (means.ndim() != 2 || weights.ndim() != 1 || weights.shape(0) != means.shape(0)) {
-        throw std::invalid_argument("field: weights (k,) and means (k, d) expected");
-    }
-    const int64_t k = means.shape(0), d = means.shape(1);
+    int64_t k = -1, d = -1;
+    const double* means = in.array<double>("means", {&k, &d});
     MixtureField& f = out.mixture;
-    f = MixtureField{weights.data(), means.data(), nullptr, k, d};
-    if (field[2].is_none()) {
+    f = MixtureField{in.array<double>("weights", {&k}), means, nullptr, k, d};
+    if (!in.has("covariances")) {
         f.empirical = true;
-        f.bandwidth = field[3].cast<double>();
+        f.bandwidth = in.value<double>("bandwidth");
         return out;
     }
-    const auto covariances = field[2].cast<CArray<double>>();
-    if (covariances.ndim() != 3 || covariances.shape(0) != k || covariances.shape(1) != d || covariances.shape(2) != d) {
-        throw std::invalid_argument("field: covariances (k, d, d) expected");
-    }
-    f.covariances = covariances.data();
-    if (!field[4].is_none()) {
-        const auto values = field[4].cast<CArray<double>>();
-        const auto vectors = field[5].cast<CArray<double>>();
-        if (values.ndim() != 2 || values.shape(0) != k || values.shape(1) != d || vectors.ndim() != 3 ||
-            vectors.shape(0) != k || vectors.shape(1) != d || vectors.shape(2) != d) {
-            throw std::invalid_argument("field: eigenvalues (k, d) and eigenvectors (k, d, d) expected");
-        }
-        f.eigenvalues = values.data();
-        f.eigenvectors = vectors.data();
+    f.covariances = in.array<double>("covariances", {&k, &d, &d});
+    if (in.has("eigenvalues")) {
+        f.eigenvalues = in.array<double>("eigenvalues", {&k, &d});
+        f.eigenvectors = in.array<double>("eigenvectors", {&k, &d, &d});
     }
     return out;
 }
 
 // The arrays the caller passed stay alive (they are arguments) while the GIL is released.
 template <class T>
-py::object velocity_t(const py::tuple& field, const py::tuple& path, double t, const py::array& x, bool with_div,
+py::object velocity_t(const py::dict& field, const py::dict& path, double t, const py::array& x, bool with_div,
                       int n_threads) {
     flow::Network<T> net;
     const flow::Field<T> f = field_of<T>(field, path, net);
@@ -121,7 +96,7 @@ T* snapshots_of(const py::object& snapshots, int64_t rows, int64_t n, int64_t d)
 }
 
 template <class T>
-void integrate_t(const py::tuple& field, const py::tuple& path, flow::Solver solver, const CArray<double>& grid,
+void integrate_t(const py::dict& field, const py::dict& path, flow::Solver solver, const CArray<double>& grid,
                  py::array& x, const py::object& log_det, const py::object& snap_steps, const py::object& snapshots,
                  const py::object& sigma, uint64_t noise_key, int64_t row0, int n_threads) {
     flow::Network<T> net;
@@ -156,7 +131,7 @@ void integrate_t(const py::tuple& field, const py::tuple& path, flow::Solver sol
 }
 
 template <class T>
-py::tuple adaptive_t(const py::tuple& field, const py::tuple& path, const CArray<double>& stops, py::array& x,
+py::tuple adaptive_t(const py::dict& field, const py::dict& path, const CArray<double>& stops, py::array& x,
                      const py::object& log_det, const py::object& snapshots, double rtol, double atol,
                      int64_t max_steps, int n_threads) {
     flow::Network<T> net;
@@ -179,40 +154,61 @@ py::tuple adaptive_t(const py::tuple& field, const py::tuple& path, const CArray
     return py::make_tuple(status, py::make_tuple(stats.evaluations, stats.accepted, stats.rejected));
 }
 
-bool is_float32(const py::array& x) { return py::isinstance<CArray<float>>(x); }
-
 }  // namespace
 
 void register_flow(py::module_& m) {
+    py::native_enum<flow::PathKind>(m, "PathKind", "enum.Enum", "The probability paths (flow.hpp).")
+        .value("linear", flow::PathKind::linear)
+        .value("cosine", flow::PathKind::cosine)
+        .value("vp", flow::PathKind::vp)
+        .finalize();
+    py::native_enum<flow::Solver>(m, "Solver", "enum.Enum", "The fixed-step solvers (flow.hpp).")
+        .value("euler", flow::Solver::euler)
+        .value("midpoint", flow::Solver::midpoint)
+        .value("heun", flow::Solver::heun)
+        .value("rk4", flow::Solver::rk4)
+        .finalize();
+    py::native_enum<flow::Activation>(m, "Activation", "enum.Enum", "A network layer's activation (flow.hpp).")
+        .value("identity", flow::Activation::identity)
+        .value("relu", flow::Activation::relu)
+        .value("silu", flow::Activation::silu)
+        .value("gelu", flow::Activation::gelu)
+        .value("tanh", flow::Activation::tanh)
+        .value("gelu_tanh", flow::Activation::gelu_tanh)
+        .finalize();
+    py::native_enum<flow::Status>(m, "Status", "enum.IntEnum", "How dopri5 ended for a particle (flow.hpp).")
+        .value("finished", flow::Status::finished)
+        .value("max_steps", flow::Status::max_steps)
+        .value("step_underflow", flow::Status::step_underflow)
+        .value("not_finite", flow::Status::not_finite)
+        .finalize();
     m.def(
-        "flow_path_coefficients",
-        [](const py::tuple& path, double t) {
+        "path_coefficients",
+        [](const py::dict& path, double t) {
             const flow::Coefficients c = flow::coefficients(path_of(path), t);
             return py::make_tuple(c.alpha, c.dalpha, c.sigma2, c.sigma_dsigma);
         },
         py::arg("path"), py::arg("t"), "(alpha, alpha', sigma^2, sigma sigma') of the path at t.");
     m.def(
-        "flow_velocity",
-        [](const py::tuple& field, const py::tuple& path, double t, const py::array& x, bool with_div,
-           int n_threads) {
-            if (is_float32(x)) return velocity_t<float>(field, path, t, x, with_div, n_threads);
-            return velocity_t<double>(field, path, t, x, with_div, n_threads);
+        "velocity",
+        [](const py::dict& field, const py::dict& path, double t, const py::array& x, bool with_div, int n_threads) {
+            return dispatch_float(x, "x", [&](auto tag) {
+                using T = typename decltype(tag)::type;
+                return velocity_t<T>(field, path, t, x, with_div, n_threads);
+            });
         },
         py::arg("field"), py::arg("path"), py::arg("t"), py::arg("x"), py::arg("with_div"), py::arg("n_threads"),
         "u_t(x) (n, d) in x's dtype, and (u, div u) when with_div (div float64).");
     m.def(
-        "flow_integrate",
-        [](const py::tuple& field, const py::tuple& path, int solver, const CArray<double>& grid, py::array x,
+        "integrate",
+        [](const py::dict& field, const py::dict& path, flow::Solver solver, const CArray<double>& grid, py::array x,
            const py::object& log_det, const py::object& snap_steps, const py::object& snapshots,
            const py::object& sigma, uint64_t noise_key, int64_t row0, int n_threads) {
-            if (solver < 0 || solver > int(flow::Solver::rk4)) throw std::invalid_argument("solver: unknown code");
-            if (is_float32(x)) {
-                integrate_t<float>(field, path, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, sigma,
-                                   noise_key, row0, n_threads);
-            } else {
-                integrate_t<double>(field, path, flow::Solver(solver), grid, x, log_det, snap_steps, snapshots, sigma,
-                                    noise_key, row0, n_threads);
-            }
+            dispatch_float(x, "x", [&](auto tag) {
+                using T = typename decltype(tag)::type;
+                integrate_t<T>(field, path, solver, grid, x, log_det, snap_steps, snapshots, sigma, noise_key, row0,
+                               n_threads);
+            });
         },
         py::arg("field"), py::arg("path"), py::arg("solver"), py::arg("grid"), py::arg("x"), py::arg("log_det"),
         py::arg("snap_steps"), py::arg("snapshots"), py::arg("sigma"), py::arg("noise_key"), py::arg("row0"),
@@ -221,20 +217,19 @@ void register_flow(py::module_& m) {
         "(len(snap_steps), n, d) at the given step indices; sigma (steps,) with noise_key makes Euler "
         "steps Euler-Maruyama steps of the SDE (noise row row0 + i for particle i).");
     m.def(
-        "flow_integrate_adaptive",
-        [](const py::tuple& field, const py::tuple& path, const CArray<double>& stops, py::array x,
+        "integrate_adaptive",
+        [](const py::dict& field, const py::dict& path, const CArray<double>& stops, py::array x,
            const py::object& log_det, const py::object& snapshots, double rtol, double atol, int64_t max_steps,
            int n_threads) {
-            if (is_float32(x)) {
-                return adaptive_t<float>(field, path, stops, x, log_det, snapshots, rtol, atol, max_steps, n_threads);
-            }
-            return adaptive_t<double>(field, path, stops, x, log_det, snapshots, rtol, atol, max_steps, n_threads);
+            return dispatch_float(x, "x", [&](auto tag) {
+                using T = typename decltype(tag)::type;
+                return adaptive_t<T>(field, path, stops, x, log_det, snapshots, rtol, atol, max_steps, n_threads);
+            });
         },
         py::arg("field"), py::arg("path"), py::arg("stops"), py::arg("x"), py::arg("log_det"), py::arg("snapshots"),
         py::arg("rtol"), py::arg("atol"), py::arg("max_steps"), py::arg("n_threads"),
         "dopri5 with a step size per particle from stops[0] through stops[1:], x in place; returns "
-        "(status (n,) uint8: 0 finished, 1 max_steps, 2 step underflow, 3 not finite, "
-        "(evaluations, accepted, rejected)).");
+        "(status (n,) uint8, a Status per particle, (evaluations, accepted, rejected)).");
 }
 
 }  // namespace gensample::bindings

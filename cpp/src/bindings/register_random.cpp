@@ -1,22 +1,23 @@
-// gensample.random: bulk uniforms, normals and integers on the Philox stream.
+// _core.random: bulk uniforms, normals and integers on the Philox stream, sub-stream keys,
+// alias tables, and the Philox kernel's instruction set.
 #include "common.hpp"
+#include "gensample/draws.hpp"
+#include "gensample/philox_tile.hpp"
 #include "gensample/random.hpp"
 
 namespace gensample::bindings {
 namespace {
 
+// Rows of out (float32 or float64, 2-D, writable) filled by fill(p, n, dim) without the GIL.
 template <class Fill>
-void fill_float(py::array& out, Fill fill_f64_or_f32, const char* what) {
-    int64_t n = 0, dim = 0;
-    if (py::isinstance<CArray<double>>(out)) {
-        double* p = writable_2d<double>(out, what, n, dim);
+void fill_float(py::array& out, Fill fill) {
+    dispatch_float(out, "out", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        int64_t n = 0, dim = 0;
+        T* p = writable_2d<T>(out, "out", n, dim);
         py::gil_scoped_release release;
-        fill_f64_or_f32(p, n, dim);
-    } else {
-        float* p = writable_2d<float>(out, what, n, dim);
-        py::gil_scoped_release release;
-        fill_f64_or_f32(p, n, dim);
-    }
+        fill(p, n, dim);
+    });
 }
 
 }  // namespace
@@ -25,18 +26,14 @@ void register_random(py::module_& m) {
     m.def(
         "fill_uniform",
         [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
-            fill_float(
-                out, [&](auto* p, int64_t n, int64_t dim) { fill_uniform_rows(key, first_row, n, dim, p, n_threads); },
-                "out");
+            fill_float(out, [&](auto* p, int64_t n, int64_t dim) { fill_uniform_rows(key, first_row, n, dim, p, n_threads); });
         },
         py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
         "Rows first_row .. first_row + len(out) of the uniform draw of stream key.");
     m.def(
         "fill_normal",
         [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
-            fill_float(
-                out, [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); },
-                "out");
+            fill_float(out, [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); });
         },
         py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
         "Rows first_row .. first_row + len(out) of the normal draw of stream key.");
@@ -67,6 +64,25 @@ void register_random(py::module_& m) {
         },
         py::arg("key"), py::arg("counters"), py::arg("n_threads") = 1,
         "Raw Philox4x32-10 blocks: counters (m, 4) uint32 -> (m, 4) uint32.");
+    m.def("subkey", &subkey, py::arg("key"), py::arg("index"), "Key of sub-stream `index` of `key`.");
+    m.def(
+        "alias_table",
+        [](const CArray<double>& mass) {
+            if (mass.ndim() != 1) throw std::invalid_argument("mass: expected a 1-D float64 array");
+            const double* p = mass.data();
+            const int64_t n = mass.shape(0);
+            AliasTable t;
+            {
+                py::gil_scoped_release release;
+                t = build_alias(p, n);
+            }
+            return py::make_tuple(to_numpy(std::move(t.prob)), to_numpy(std::move(t.alias)));
+        },
+        py::arg("mass"), "Vose alias table (prob, alias) for outcome masses.");
+    m.def("simd_isa", [] { return std::string(philox_isa()); }, "Instruction set of the Philox kernel in use.");
+    m.def("simd_isas_supported", &philox_isas_supported);
+    m.def("set_simd_isa", &set_philox_isa, py::arg("name"),
+          "Force a Philox kernel ('best' to restore); every one gives the same bits.");
 }
 
 }  // namespace gensample::bindings

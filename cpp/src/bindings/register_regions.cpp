@@ -1,4 +1,4 @@
-// gensample.regions: Box.
+// _core.regions: Box.
 #include "common.hpp"
 #include "gensample/regions.hpp"
 
@@ -7,44 +7,34 @@ namespace gensample::bindings {
 void register_regions(py::module_& m) {
     m.def(
         "box_sample",
-        [](uint64_t key, const CArray<double>& low, const CArray<double>& width, py::array out,
-           int n_threads, int64_t first_row) {
-            int64_t n = 0, dim = 0;
-            if (py::isinstance<CArray<double>>(out)) {
-                double* p = writable_2d<double>(out, "out", n, dim);
+        [](uint64_t key, const CArray<double>& low, const CArray<double>& width, py::array out, int n_threads,
+           int64_t first_row) {
+            dispatch_float(out, "out", [&](auto tag) {
+                using T = typename decltype(tag)::type;
+                int64_t n = 0, dim = 0;
+                T* p = writable_2d<T>(out, "out", n, dim);
                 const double* lo = vector_of(low, dim, "low");
                 const double* w = vector_of(width, dim, "width");
                 py::gil_scoped_release release;
                 box_sample(key, first_row, n, dim, lo, w, p, n_threads);
-            } else {
-                float* p = writable_2d<float>(out, "out", n, dim);
-                const double* lo = vector_of(low, dim, "low");
-                const double* w = vector_of(width, dim, "width");
-                py::gil_scoped_release release;
-                box_sample(key, first_row, n, dim, lo, w, p, n_threads);
-            }
+            });
         },
         py::arg("key"), py::arg("low"), py::arg("width"), py::arg("out"), py::arg("n_threads"),
         py::arg("first_row") = 0, "Rows first_row .. first_row + len(out) of the box's sample of stream key.");
     m.def(
         "box_contains",
         [](const py::array& x, const CArray<double>& low, const CArray<double>& high, int n_threads) {
-            int64_t n = 0, dim = 0;
             py::array_t<bool> inside(py::ssize_t(x.ndim() == 2 ? x.shape(0) : 0));
             uint8_t* o = reinterpret_cast<uint8_t*>(inside.mutable_data());
-            if (py::isinstance<CArray<double>>(x)) {
-                const double* p = readonly_2d<double>(x, "x", n, dim);
+            dispatch_float(x, "x", [&](auto tag) {
+                using T = typename decltype(tag)::type;
+                int64_t n = 0, dim = 0;
+                const T* p = readonly_2d<T>(x, "x", n, dim);
                 const double* lo = vector_of(low, dim, "low");
                 const double* hi = vector_of(high, dim, "high");
                 py::gil_scoped_release release;
                 box_contains(p, n, dim, lo, hi, o, n_threads);
-            } else {
-                const float* p = readonly_2d<float>(x, "x", n, dim);
-                const double* lo = vector_of(low, dim, "low");
-                const double* hi = vector_of(high, dim, "high");
-                py::gil_scoped_release release;
-                box_contains(p, n, dim, lo, hi, o, n_threads);
-            }
+            });
             return inside;
         },
         py::arg("x"), py::arg("low"), py::arg("high"), py::arg("n_threads"));

@@ -1,9 +1,8 @@
-// Thread count, interrupts, and the instruction set in use.
+// _core.threads: thread counts and interrupts (parallel.hpp).
 #include <Python.h>
 
 #include "common.hpp"
 #include "gensample/parallel.hpp"
-#include "gensample/philox_tile.hpp"
 
 namespace gensample::bindings {
 namespace {
@@ -32,17 +31,17 @@ void register_threads(py::module_& m) {
         }
     });
 
-    m.def("set_default_threads", [](int n) { default_threads().store(n); }, py::arg("n"),
+    m.def("set_default", [](int n) { default_threads().store(n); }, py::arg("n"),
           "Default thread count for calls without n_threads; 0 means all cores.");
-    m.def("get_default_threads", [] { return default_threads().load(); });
+    m.def("get_default", [] { return default_threads().load(); });
     m.def("set_process_share", [](int n) { process_share().store(n); }, py::arg("n"),
           "Threads a worker process takes by default when nothing else is set; 0: no share.");
     m.def("get_process_share", [] { return process_share().load(); });
-    m.def("ecosystem_threads", &ecosystem_threads,
+    m.def("ecosystem", &ecosystem_threads,
           "The OpenMP limit for calls from this thread (OMP_NUM_THREADS, threadpoolctl).");
-    m.def("resolve_threads", &resolve_threads, py::arg("n_threads"),
+    m.def("resolve", &resolve_threads, py::arg("n_threads"),
           "Threads a call with this n_threads uses (0: the default).");
-    m.def("hardware_threads", &hardware_threads);
+    m.def("hardware", &hardware_threads);
     m.def("have_openmp", &have_openmp);
     m.def(
         "_throw_in_parallel",
@@ -56,11 +55,6 @@ void register_threads(py::module_& m) {
         },
         py::arg("n"), py::arg("bad_item"), py::arg("n_threads"),
         "Test hook: a parallel loop whose task holding bad_item throws.");
-    m.def("simd_isa", [] { return std::string(philox_isa()); },
-          "Instruction set of the Philox kernel in use.");
-    m.def("simd_isas_supported", &philox_isas_supported);
-    m.def("set_simd_isa", &set_philox_isa, py::arg("name"),
-          "Force a Philox kernel ('best' to restore); every one gives the same bits.");
 }
 
 }  // namespace gensample::bindings
