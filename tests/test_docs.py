@@ -63,7 +63,7 @@ def test_every_module_is_listed():
     names = {".".join(p.relative_to(package.parent).with_suffix("").parts) for p in package.rglob("*.py")}
     names = {n[: -len(".__init__")] if n.endswith(".__init__") else n for n in names}
     names -= {"gensample.__main__"} | {n for n in names if n.startswith("gensample.reference")}
-    names -= {"gensample.compat", "gensample.distribution", "gensample._validation"}  # no public examples
+    names -= {"gensample.compat", "gensample.distribution", "gensample._validation", "gensample._typing"}  # no examples
     assert names == {m.__name__ for m in MODULES} | {m.__name__ for m in WITHOUT_EXAMPLES}
 
 

@@ -19,15 +19,20 @@ import secrets
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .distribution import Distribution
 
 from . import datasets
 from .regions import Box
 
 # Built-in models by name.
-MODELS = {
+MODELS: dict[str, Callable[[], Distribution]] = {
     "unit-square": lambda: Box([0.0, 0.0], [1.0, 1.0]),
     "unit-cube": lambda: Box([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
     "world-land": datasets.world_land,

@@ -17,7 +17,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # Windows: an O_EXCL lock file instead
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 
 class OutputInUseError(OSError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ FORMATS = (".npy", ".parquet", ".zarr")
 
 class _NpyWriter:
     """``data.npy``: the header, then each chunk filled in place through its own memory map."""
+
+    _flush: Any = None  # the background flush in flight (a Future), if any
 
     def __init__(self, partial: Path, state: dict):
         self.path = partial / "data.npy"
@@ -69,7 +72,7 @@ class _NpyWriter:
     def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
         """The rows are in the file's pages already: start writing them to the disk in the
         background (one flush at a time), so the final flush has little left to do."""
-        if getattr(self, "_flush", None) is None or self._flush.done():
+        if self._flush is None or self._flush.done():
             if not hasattr(self, "_pool"):
                 from concurrent.futures import ThreadPoolExecutor
 
@@ -165,7 +168,7 @@ class _ZarrWriter:
             chunks=(s["chunk"], s["dim"]),
             dtype=s["dtype"],
             zarr_format=3,
-            config={"write_empty_chunks": True},
+            config={"write_empty_chunks": True},  # type: ignore[arg-type]  # a TypedDict in zarr's stubs
         )
         arr.attrs["gensample"] = metadata
 
@@ -189,7 +192,7 @@ class _ZarrWriter:
         return self.path
 
 
-WRITERS = {".npy": _NpyWriter, ".parquet": _ParquetWriter, ".zarr": _ZarrWriter}
+WRITERS: dict[str, Any] = {".npy": _NpyWriter, ".parquet": _ParquetWriter, ".zarr": _ZarrWriter}
 
 # ---- reading samples files back (the command line's fit, info and plot) -----------------
 
@@ -246,7 +249,7 @@ def inspect(path) -> dict:
             "dim": arr.shape[1],
             "dtype": str(arr.dtype),
             "chunks": arr.chunks,
-            "metadata": dict(arr.attrs.get("gensample", {})),
+            "metadata": dict(meta) if isinstance(meta := arr.attrs.get("gensample", {}), dict) else {},
         }
     except ImportError:
         raise

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._typing import Count, DTypeLike, RngLike
 from ._validation import check_count, check_float_dtype, check_positive_int, require
 from .random import key_from_rng
 from .scale import check_model, default_chunk
@@ -48,7 +49,7 @@ def _row_chunks(chunks, n: int, dim: int, dtype) -> tuple:
     return tuple(min(step, n - a) for a in range(0, n, step)) or (0,)
 
 
-def sample(dist, n, chunks=None, rng=None, dtype=np.float64, n_threads=1, client=None):
+def sample(dist, n: Count, chunks=None, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads=1, client=None):
     """``n`` rows of ``dist`` as a lazy ``dask.array`` of shape ``(n, dim)``.
 
     Parameters

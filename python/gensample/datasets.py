@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _core
+from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import (
     as_points,
     check_allocation,
@@ -52,7 +53,9 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def world_land(resolution: float = 1 / 120, method: str = "exact", cache: bool = True, n_threads=None) -> GeoMask:
+def world_land(
+    resolution: float = 1 / 120, method: str = "exact", cache: bool = True, n_threads: int | None = None
+) -> GeoMask:
     """The land of the world as a :class:`GeoMask`: uniform by area, ``(lon, lat)`` samples.
 
     From global-land-mask's 21600 x 43200 grid (30 arc-seconds; its ``globe._mask`` is the
@@ -180,13 +183,21 @@ class _Toy(Distribution):
 
     dim = 2
 
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+    def _sample(self, key: int, r0: int, n: int) -> np.ndarray:
+        raise NotImplementedError  # each toy's recipe
+
+    def _logpdf(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # each toy's exact density
+
+    def sample(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> np.ndarray:
         return self._sample_by_rows(n, rng, dtype, n_threads)
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         out[...] = self._sample(key, r0, len(out))
 
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         return self._logpdf(as_points(x, 2, dtype=np.float64, squares=True))
 
     def _params(self) -> dict:

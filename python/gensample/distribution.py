@@ -6,6 +6,7 @@ import abc
 
 import numpy as np
 
+from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import check_bool, check_count, check_float_dtype, check_n_threads, empty_output
 
 
@@ -28,11 +29,13 @@ class Distribution(abc.ABC):
         """Number of dimensions of a sample."""
 
     @abc.abstractmethod
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+    def sample(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> np.ndarray:
         """Draw ``n`` samples, shape ``(n, dim)``."""
 
     @abc.abstractmethod
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Log-density at each row of ``x`` (shape ``(n, dim)``), shape ``(n,)``."""
 
     def _sample_by_rows(self, n, rng, dtype, n_threads, progress=False) -> np.ndarray:
@@ -71,6 +74,6 @@ class Distribution(abc.ABC):
 
         return save(self, path, overwrite=overwrite)
 
-    def pdf(self, x, n_threads=None) -> np.ndarray:
+    def pdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Density at each row of ``x``: ``exp(logpdf(x))``."""
         return np.exp(self.logpdf(x, n_threads=n_threads))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from ._typing import ArrayLike
 from ._validation import _short, as_array, as_points, check_n_threads, check_real
 
 __all__ = ["Callable", "Empirical", "GaussianMixture", "Guided", "MLP", "PATHS"]
@@ -43,13 +44,23 @@ class _Field:
     ``_call`` and ``_div``, the calls the NumPy solver makes at each stage (flow.py) with
     ``where`` naming the step for error messages and ``path`` an engine path tuple."""
 
-    def velocity(self, t, x, n_threads=None, path="linear") -> np.ndarray:
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def _call(self, t: float, x: np.ndarray, where: str, n_threads=None, path=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def _div(self, t: float, x: np.ndarray, where: str, n_threads=None, path=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def velocity(self, t, x: ArrayLike, n_threads: int | None = None, path="linear") -> np.ndarray:
         """``u_t(x)`` at each row of ``x`` -> (n, d), in ``x``'s float type (``path`` matters
         for the closed-form fields only)."""
         t = _time(t)
         return self._call(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_of(path))
 
-    def divergence(self, t, x, n_threads=None, path="linear") -> np.ndarray:
+    def divergence(self, t, x: ArrayLike, n_threads: int | None = None, path="linear") -> np.ndarray:
         """``div u_t(x)`` at each row of ``x`` -> (n,) float64."""
         t = _time(t)
         return self._div(t, as_points(x, self.dim, squares=True), f"t = {t}", n_threads, path_of(path))

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
+from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import (
     _short,
     as_array,
@@ -209,7 +210,9 @@ class Flow(Distribution):
             grid = grid[::-1]
         return grid, np.array([int(np.flatnonzero(grid == t)[0]) for t in times], dtype=np.int64)
 
-    def integrate(self, x0, t0=0.0, t1=1.0, times=None, rng=None, n_threads=None) -> np.ndarray:
+    def integrate(
+        self, x0, t0=0.0, t1=1.0, times=None, rng: RngLike = None, n_threads: int | None = None
+    ) -> np.ndarray:
         """Carry the rows of ``x0`` from ``t0`` to ``t1`` -> (n, d), or, with ``times``, the
         states at those times -> (len(times), n, d), in ``x0``'s float type.
 
@@ -319,7 +322,14 @@ class Flow(Distribution):
         row = {float(t): i for i, t in enumerate(stops[1:])}
         return np.stack([start if t == t0 else snaps[row[float(t)]] for t in ask])
 
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None, progress=False) -> np.ndarray:
+    def sample(
+        self,
+        n: Count,
+        rng: RngLike = None,
+        dtype: DTypeLike = np.float64,
+        n_threads: int | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
         """``n`` particles carried from ``N(0, I)`` at t = 0 to t = 1 -> (n, d).
 
         ``progress=True`` shows progress on stderr (:func:`gensample.generate`'s rules); the
@@ -334,7 +344,7 @@ class Flow(Distribution):
         self._run(0.0, 1.0, out, None, None, n_threads, noise)
         _check_finite(self, out, "the sample")
 
-    def logpdf(self, x, n_threads=None, return_error=False):
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None, return_error=False):
         """``log p_1(x)`` by integrating back to t = 0 with the divergence -> (n,) float64.
 
         ``log p_1(x) = log N(x_0; 0, I) - int_0^1 div u_t(x_t) dt`` along the path through x.

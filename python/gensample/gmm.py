@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _core
 from ._progress import Progress
+from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import (
     _short,
     as_array,
@@ -201,8 +202,8 @@ class GMM(Distribution):
         diag = np.diagonal(self._chol, axis1=1, axis2=2)
         with np.errstate(divide="ignore"):
             self._log_coef = np.log(weights) - np.log(diag).sum(axis=1) - 0.5 * d * _LOG_2PI
-        self._engine_cache = {}
-        self._alias = None
+        self._engine_cache: dict = {}
+        self._alias: tuple[np.ndarray, np.ndarray] | None = None
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "means_"):
@@ -256,7 +257,9 @@ class GMM(Distribution):
 
     # ---- fit ----------------------------------------------------------------------------
 
-    def fit(self, X, weights=None, n_threads=None, progress=False) -> GMM:
+    def fit(
+        self, X: ArrayLike, weights: ArrayLike | None = None, n_threads: int | None = None, progress: bool = False
+    ) -> GMM:
         """Fit by EM to the rows of ``X`` (n, d), with optional non-negative sample ``weights``;
         ``progress=True`` reports the EM iterations and the lower bound on stderr
         (:func:`gensample.generate`'s rules)."""
@@ -299,6 +302,7 @@ class GMM(Distribution):
             if best is None or lower_bound > best[0]:
                 best = (lower_bound, len(lower_bounds), converged, lower_bounds)
                 best_parameters = (self.weights_, self.means_, self.covariances_)
+        assert best is not None  # n_init >= 1
         self.lower_bound_, self.n_iter_, self.converged_, self.lower_bounds_ = best
         self._set(*best_parameters)
         if not self.converged_ and self.max_iter > 0:
@@ -439,39 +443,39 @@ class GMM(Distribution):
         self._check_fitted()
         return as_points(x, self.dim)
 
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Log-density at each row of ``x`` (n, d) -> (n,), in ``x``'s float type."""
         x = self._points(x)
         return _core.gmm.log_density(self._engine(x.dtype), x, check_n_threads(n_threads))
 
-    def score_samples(self, x, n_threads=None) -> np.ndarray:
+    def score_samples(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Same as :meth:`logpdf` (scikit-learn's name)."""
         return self.logpdf(x, n_threads=n_threads)
 
-    def score(self, x, n_threads=None) -> float:
+    def score(self, x: ArrayLike, n_threads: int | None = None) -> float:
         """Mean log-density of the rows of ``x``."""
         x = self._points(x)
         if x.shape[0] == 0:
             raise ValueError("x must have at least one row: the mean log-density of no points is undefined")
         return float(np.mean(self.logpdf(x, n_threads=n_threads), dtype=np.float64))
 
-    def log_responsibilities(self, x, n_threads=None) -> np.ndarray:
+    def log_responsibilities(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """``log p(k | x)`` for each row of ``x`` -> (n, n_components)."""
         x = self._points(x)
         log_resp, _ = _core.gmm.responsibilities(self._engine(x.dtype), x, True, check_n_threads(n_threads))
         return log_resp
 
-    def predict_proba(self, x, n_threads=None) -> np.ndarray:
+    def predict_proba(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Responsibilities ``p(k | x)`` -> (n, n_components), rows summing to 1."""
         x = self._points(x)
         resp, _ = _core.gmm.responsibilities(self._engine(x.dtype), x, False, check_n_threads(n_threads))
         return resp
 
-    def predict(self, x, n_threads=None) -> np.ndarray:
+    def predict(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """The most likely component of each row of ``x`` -> (n,) int64."""
         return np.argmax(self.log_responsibilities(x, n_threads=n_threads), axis=1)
 
-    def grad_logpdf(self, x, n_threads=None) -> np.ndarray:
+    def grad_logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d)."""
         x = self._points(x)
         return _core.gmm.score(self._engine(x.dtype), x, check_n_threads(n_threads))
@@ -481,12 +485,12 @@ class GMM(Distribution):
         cov = {"full": k * d * (d + 1) // 2, "diag": k * d, "tied": d * (d + 1) // 2, "spherical": k}
         return cov[self.covariance] + k * d + k - 1
 
-    def bic(self, X, n_threads=None) -> float:
+    def bic(self, X: ArrayLike, n_threads: int | None = None) -> float:
         """Bayesian information criterion on ``X`` (lower is better)."""
         X = self._points(X)
         return -2 * self.score(X, n_threads) * X.shape[0] + self._n_parameters() * math.log(X.shape[0])
 
-    def aic(self, X, n_threads=None) -> float:
+    def aic(self, X: ArrayLike, n_threads: int | None = None) -> float:
         """Akaike information criterion on ``X`` (lower is better)."""
         X = self._points(X)
         return -2 * self.score(X, n_threads) * X.shape[0] + 2 * self._n_parameters()
@@ -565,7 +569,9 @@ class GMM(Distribution):
 
     # ---- sample -------------------------------------------------------------------------
 
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+    def sample(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> np.ndarray:
         """``n`` draws (n, d), in row order (not grouped by component).
 
         Row ``i`` is ``mu_c + L_c z``: ``c`` picked by weight and ``z`` standard normal, both
@@ -574,7 +580,9 @@ class GMM(Distribution):
         self._check_fitted()
         return self._sample_by_rows(n, rng, dtype, n_threads)
 
-    def sample_with_labels(self, n, rng=None, dtype=np.float64, n_threads=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_with_labels(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`sample` and each row's component, ``(X (n, d), labels (n,) int64)``."""
         self._check_fitted()
         n = check_count(n)
@@ -588,7 +596,8 @@ class GMM(Distribution):
         """Rows ``r0 .. r0 + len(out)`` of the sample of stream ``key``, into ``out``."""
         if self._alias is None:
             self._alias = _core.random.alias_table(self.weights_)
-        _core.gmm.sample(self.means_, self._chol, *self._alias, key, r0, out, labels, n_threads)
+        prob, alias = self._alias
+        _core.gmm.sample(self.means_, self._chol, prob, alias, key, r0, out, labels, n_threads)
 
     def __repr__(self) -> str:
         return f"GMM(n_components={self.n_components}, covariance={self.covariance!r})"

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _core
 from ._tiles import pack
+from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import (
     _short,
     as_dataset,
@@ -204,7 +205,7 @@ class KDE(Distribution):
 
     # ---- fit ----------------------------------------------------------------------------
 
-    def fit(self, X, weights=None) -> KDE:
+    def fit(self, X: ArrayLike, weights: ArrayLike | None = None) -> KDE:
         """Fit to the rows of ``X`` (n, d) with optional non-negative ``weights`` (n,)."""
         X = as_dataset(X)
         n, d = X.shape
@@ -223,8 +224,8 @@ class KDE(Distribution):
         keep = w > 0  # zero-weight points add nothing to a sum
         self._z = _times_transpose(X[keep], self._linv)
         self._log_w = np.log(w[keep])
-        self._tiles = {}
-        self._alias = None
+        self._tiles: dict = {}
+        self._alias: tuple[np.ndarray, np.ndarray] | None = None
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "data_"):
@@ -253,7 +254,7 @@ class KDE(Distribution):
         x = as_points(x, self.dim)
         return _times_transpose(x.astype(np.float64, copy=False), self._linv).astype(x.dtype, copy=False)
 
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Log-density at each row of ``x`` (n, d) -> (n,), in ``x``'s float type.
 
         ``-inf`` only where the density is truly zero (outside a compact kernel's support).
@@ -262,7 +263,7 @@ class KDE(Distribution):
         threads = check_n_threads(n_threads)
         return _core.kde.log_density(_KERNEL[self.kernel], self._tiles_for(y.dtype), y, self._offset, threads)
 
-    def grad_logpdf(self, x, n_threads=None) -> np.ndarray:
+    def grad_logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """The score ``grad_x log p(x)`` at each row of ``x`` -> (n, d).
 
         NaN where the density is zero (outside a compact kernel's support); the tophat
@@ -275,13 +276,15 @@ class KDE(Distribution):
         g = _core.kde.grad_log_density(_KERNEL[self.kernel], self._tiles_for(y.dtype), y, threads)
         return _times_transpose(g.astype(np.float64, copy=False), self._linv.T).astype(y.dtype, copy=False)
 
-    def score_samples(self, x, n_threads=None) -> np.ndarray:
+    def score_samples(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Same as :meth:`logpdf` (scikit-learn's name)."""
         return self.logpdf(x, n_threads=n_threads)
 
     # ---- sample -------------------------------------------------------------------------
 
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+    def sample(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> np.ndarray:
         """``n`` draws, ``(n, d)``: a data point picked by weight plus the kernel's noise.
 
         Exact for every kernel (kde.hpp gives the transforms); row ``i`` is a pure function

@@ -19,6 +19,7 @@ import numpy as np
 from . import _core
 from ._progress import Progress
 from ._tiles import pack
+from ._typing import ArrayLike, RngLike
 from ._validation import (
     _short,
     as_array,
@@ -64,7 +65,7 @@ def _sums(kind: str, x, y, gamma: float, threads: int, weight=None) -> np.ndarra
     return _core.metrics.pair_sums(_core.metrics.Pair[kind], tiles, x, float(gamma), threads)
 
 
-def median_bandwidth(x, y=None, rng=0) -> float:
+def median_bandwidth(x: ArrayLike, y=None, rng=0) -> float:
     """The median heuristic: the median distance between points of the pooled sample (of
     at most 1000 points of it, drawn with ``rng``)."""
     z = as_dataset(x) if y is None else np.concatenate(_pair(x, y)).astype(np.float64)
@@ -88,7 +89,7 @@ def _gamma(kernel: str, bandwidth, x, y) -> float:
         isinstance(bandwidth, numbers.Real)
         and not isinstance(bandwidth, bool)
         and math.isfinite(bandwidth)
-        and bandwidth > 0
+        and float(bandwidth) > 0
     ):
         h = float(bandwidth)
     else:
@@ -112,7 +113,7 @@ def _check_sizes(x, y, what: str) -> None:
         raise ValueError(f"{what} needs at least 2 points in each of x and y, got {len(x)} and {len(y)}")
 
 
-def mmd(x, y, kernel="gaussian", bandwidth="median", n_threads=None) -> float:
+def mmd(x: ArrayLike, y, kernel="gaussian", bandwidth="median", n_threads: int | None = None) -> float:
     """The unbiased estimate of the squared maximum mean discrepancy between the samples.
 
     ``k(x, y) = exp(-|x - y|^2 / (2 h^2))`` (``kernel="gaussian"``) or ``exp(-|x - y| / h)``
@@ -135,7 +136,16 @@ def mmd(x, y, kernel="gaussian", bandwidth="median", n_threads=None) -> float:
     return _mmd2_from_sums(sxx, syy, sxy, len(x), len(y))
 
 
-def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rng=None, n_threads=None, progress=False):
+def mmd_test(
+    x: ArrayLike,
+    y,
+    n_permutations=200,
+    kernel="gaussian",
+    bandwidth="median",
+    rng: RngLike = None,
+    n_threads: int | None = None,
+    progress: bool = False,
+):
     """A permutation test of "x and y come from one distribution": ``(mmd2, p_value)``.
 
     The bandwidth is fixed on the pooled sample; each of ``n_permutations`` random splits
@@ -170,7 +180,7 @@ def mmd_test(x, y, n_permutations=200, kernel="gaussian", bandwidth="median", rn
     return observed, float((1 + np.count_nonzero(null >= observed)) / (1 + n_permutations))
 
 
-def energy_distance(x, y, n_threads=None) -> float:
+def energy_distance(x: ArrayLike, y, n_threads: int | None = None) -> float:
     """The energy distance ``sqrt(2 E|X - Y| - E|X - X'| - E|Y - Y'|)`` between the
     empirical distributions of the samples (scipy's ``energy_distance`` in 1-D; 0 only when
     they are equal).
@@ -200,7 +210,7 @@ def _wasserstein_sorted(u: np.ndarray, v: np.ndarray, p: float) -> np.ndarray:
     return (dt[:, None] * np.abs(u[iu] - v[iv]) ** p).sum(axis=0)
 
 
-def sliced_wasserstein(x, y, n_projections=128, p=2, rng=None) -> float:
+def sliced_wasserstein(x: ArrayLike, y, n_projections=128, p=2, rng: RngLike = None) -> float:
     """The sliced Wasserstein distance: ``(E_theta W_p^p(theta . X, theta . Y))^(1/p)`` over
     ``n_projections`` directions uniform on the sphere (from ``rng``'s Philox stream), each
     1-D distance exact between the projected empirical distributions.
@@ -214,7 +224,7 @@ def sliced_wasserstein(x, y, n_projections=128, p=2, rng=None) -> float:
     x, y = _pair(x, y)
     n_projections = check_positive_int(n_projections, "n_projections")
     check_allocation(8 * n_projections * x.shape[1], f"n_projections={n_projections} directions")
-    if not (isinstance(p, numbers.Real) and not isinstance(p, bool) and p >= 1 and math.isfinite(p)):
+    if not (isinstance(p, numbers.Real) and not isinstance(p, bool) and float(p) >= 1 and math.isfinite(p)):
         raise ValueError(f"p must be a finite number >= 1, got {_short(p)}")
     d = x.shape[1]
     theta = normal(n_projections, d, rng=rng) if d > 1 else np.ones((n_projections, 1))
@@ -239,7 +249,7 @@ def _covered(centres: np.ndarray, radius2: np.ndarray, x: np.ndarray, threads: i
     return _core.metrics.in_any_ball(tiles, x, threads)
 
 
-def precision_recall(real, fake, k=3, n_threads=None) -> tuple[float, float]:
+def precision_recall(real, fake, k=3, n_threads: int | None = None) -> tuple[float, float]:
     """Improved precision and recall of a generative model (Kynkäänniemi et al. 2019).
 
     Each real point gets a ball reaching its k-th nearest real neighbour; ``precision`` is
@@ -276,13 +286,13 @@ def _points_for(model, x, name: str, kind=Distribution, what="a gensample Distri
     return x
 
 
-def mean_logpdf(model, x, n_threads=None) -> float:
+def mean_logpdf(model, x: ArrayLike, n_threads: int | None = None) -> float:
     """The mean log-likelihood of the rows of ``x`` under ``model`` (nats per point)."""
     x = _points_for(model, x, "x")
     return float(np.mean(model.logpdf(x, n_threads=n_threads)))
 
 
-def support_precision(samples, region, n_threads=None) -> float:
+def support_precision(samples, region, n_threads: int | None = None) -> float:
     """The share of ``samples`` inside the true support ``region`` (points the model should
     never generate count against it)."""
     from .regions import Region
@@ -291,7 +301,9 @@ def support_precision(samples, region, n_threads=None) -> float:
     return float(np.mean(region.contains(x, n_threads=n_threads)))
 
 
-def support_recall(model, region, n=100_000, rng=None, log_threshold=None, n_threads=None) -> float:
+def support_recall(
+    model, region, n=100_000, rng: RngLike = None, log_threshold=None, n_threads: int | None = None
+) -> float:
     """The share of the true ``region`` that ``model`` covers, from ``n`` points drawn in it.
 
     A region model covers the points it contains; a density covers the points where

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import _core
+from ._typing import ArrayLike
 from ._validation import as_points, as_real_array, check_n_threads
 from .regions import Region
 
@@ -92,7 +93,7 @@ class _Polygons(Region):
         prob, alias = self._alias
         _core.polygon.sample(self._tri, prob, alias, key, rows, r0, out, n_threads)
 
-    def contains(self, x, n_threads=None) -> np.ndarray:
+    def contains(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Whether each point is inside (an odd number of edges to its right), shape ``(n,)``."""
         x = as_points(x, 2)
         return _core.polygon.contains(self._strips, x, check_n_threads(n_threads))

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from . import _core
+from ._typing import Count, DTypeLike, RngLike
 from ._validation import (
     _short,
     check_count,
@@ -25,7 +26,7 @@ from ._validation import (
 __all__ = ["key_from_rng", "uniform", "normal", "integers"]
 
 
-def key_from_rng(rng=None, name: str = "rng") -> int:
+def key_from_rng(rng: RngLike = None, name: str = "rng") -> int:
     """The 64-bit Philox key for ``rng``.
 
     ``rng`` may be None (fresh OS entropy), a non-negative int, a sequence of non-negative
@@ -52,7 +53,8 @@ _RNG_TYPES = "None, a non-negative int, a sequence of them, a SeedSequence or a 
 
 def _flat_ints(seq, is_int) -> list:
     """The ints of a non-empty (nested) sequence of them, else [] (ragged lists too)."""
-    flat, todo = [], [seq]
+    flat: list[int] = []
+    todo = [seq]
     while todo:
         v = todo.pop()
         if isinstance(v, np.ndarray) and v.ndim == 0:
@@ -82,7 +84,9 @@ def _seed_entropy(rng, name: str = "rng"):
     return values[0] if is_int(rng) else values
 
 
-def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np.ndarray:
+def uniform(
+    n: Count, dim=1, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None, out=None
+) -> np.ndarray:
     """Uniform draws on [0, 1), shape ``(n, dim)``.
 
     float64 values are multiples of 2**-53 (53 random bits), float32 of 2**-24.
@@ -100,7 +104,9 @@ def uniform(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> n
     return out
 
 
-def normal(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np.ndarray:
+def normal(
+    n: Count, dim=1, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None, out=None
+) -> np.ndarray:
     """Standard normal draws, shape ``(n, dim)``.
 
     Box-Muller on 53-bit uniforms (so the largest possible value is about 8.57); float32
@@ -116,7 +122,7 @@ def normal(n, dim=1, rng=None, dtype=np.float64, n_threads=None, out=None) -> np
     return out
 
 
-def integers(n, high, dim=1, rng=None, n_threads=None) -> np.ndarray:
+def integers(n: Count, high, dim=1, rng: RngLike = None, n_threads: int | None = None) -> np.ndarray:
     """Unbiased integers in [0, high), int64, shape ``(n, dim)`` (Lemire's method).
 
     >>> import gensample as gs

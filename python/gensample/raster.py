@@ -12,6 +12,7 @@ import mmap
 import numpy as np
 
 from . import _core
+from ._typing import ArrayLike
 from ._validation import _short, as_array, as_points, as_real_array, check_choice, check_n_threads
 from .regions import MIN_ACCEPTANCE, Region
 
@@ -278,7 +279,7 @@ class RasterMask(Region):
         sin_lat_edge = self._sin_lat_edge(shape, origin, step)
         run_row = np.repeat(np.arange(n_rows, dtype=np.uint32), np.diff(row_ptr))
         measure = self._row_measure(sin_lat_edge, step)
-        row_m = measure if np.isscalar(measure) else measure[run_row]
+        row_m = measure if isinstance(measure, float) else measure[run_row]
         cells = length.astype(np.float64) * row_m
         mass = cells * weight
         pick = _aligned_empty(32 * n_runs)  # written in place: tens of MB for a world map
@@ -372,11 +373,11 @@ class RasterMask(Region):
         x = as_points(x, self.dim)
         return _core.raster.locate(self._index, x, check_n_threads(n_threads))
 
-    def contains(self, x, n_threads=None) -> np.ndarray:
+    def contains(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Whether each row of ``x`` lies in a true cell, shape ``(n,)``."""
         return self._locate(x, n_threads) >= 0
 
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Log-density: ``log(weight / total mass)`` in a true cell, ``-inf`` elsewhere."""
         run = self._locate(x, n_threads)
         inside = run >= 0

@@ -14,12 +14,13 @@ import math
 import numpy as np
 
 from . import _core
+from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import as_array, as_points, as_vector, check_n_threads, check_real
 from .distribution import Distribution
 
 __all__ = ["AcceptanceError", "Box", "Region"]
 
-AcceptanceError = _core.raster.AcceptanceError
+AcceptanceError: type[RuntimeError] = _core.raster.AcceptanceError
 AcceptanceError.__module__ = "gensample"
 AcceptanceError.__doc__ = "A rejection sampler's acceptance is too low to finish (the message gives the measured rate)."
 
@@ -75,21 +76,23 @@ class Region(Distribution):
     def log_volume(self) -> float:
         return math.log(self.volume)
 
-    def contains(self, x, n_threads=None) -> np.ndarray:
+    def contains(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         raise NotImplementedError
 
     def _draw(self, key: int, rows: np.ndarray | None, out: np.ndarray, n_threads: int, r0: int = 0) -> None:
         """Fill ``out`` with samples ``rows`` (None: rows r0 .. r0 + len(out) - 1) of stream ``key``."""
         raise NotImplementedError
 
-    def sample(self, n, rng=None, dtype=np.float64, n_threads=None) -> np.ndarray:
+    def sample(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> np.ndarray:
         """``n`` samples, shape ``(n, dim)``; row ``i`` is a pure function of (seed, i)."""
         return self._sample_by_rows(n, rng, dtype, n_threads)
 
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         self._draw(key, None, out, n_threads, r0)
 
-    def logpdf(self, x, n_threads=None) -> np.ndarray:
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """``-log(volume)`` inside, ``-inf`` outside, shape ``(n,)``."""
         inside = self.contains(x, n_threads=n_threads)
         return np.where(inside, -self.log_volume, -np.inf)
@@ -164,7 +167,7 @@ class Box(Region):
         self._log_volume = float(np.sum(np.log(width)))
 
     @classmethod
-    def fit(cls, X, margin: float = 0.0) -> Box:
+    def fit(cls, X: ArrayLike, margin: float = 0.0) -> Box:
         """The bounding box of the rows of ``X``, widened by ``margin`` times its extent.
 
         ``margin=0.1`` adds 10 % of the data's range on each side of every coordinate.
@@ -225,7 +228,7 @@ class Box(Region):
             u = _uniform_at(key, rows, self.dim, out.dtype).astype(np.float64)
             out[...] = self._low + self._width * u
 
-    def contains(self, x, n_threads=None) -> np.ndarray:
+    def contains(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """Whether each row of ``x`` lies in the closed box, shape ``(n,)``."""
         x = as_points(x, self.dim)
         return _core.regions.box_contains(x, self._low, self._high, check_n_threads(n_threads))
@@ -253,7 +256,7 @@ class Box(Region):
             isinstance(other, Box) and np.array_equal(self._low, other._low) and np.array_equal(self._high, other._high)
         )
 
-    __hash__ = None  # mutable-looking arrays inside: not hashable
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking arrays inside: not hashable
 
 
 class _Composite(Region):
@@ -349,10 +352,10 @@ class Difference(_Composite):
         self.left._draw(key, rows, cand, n_threads)
         return ~self.right.contains(cand, n_threads=n_threads or None)
 
-    def contains(self, x, n_threads=None):
+    def contains(self, x: ArrayLike, n_threads: int | None = None):
         return self.left.contains(x, n_threads=n_threads) & ~self.right.contains(x, n_threads=n_threads)
 
-    def logpdf(self, x, n_threads=None):
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None):
         inside = ~self.right.contains(x, n_threads=n_threads)
         return np.where(inside, self.left.logpdf(x, n_threads=n_threads) - math.log(self._p), -np.inf)
 
@@ -369,10 +372,10 @@ class Intersection(_Composite):
         self.left._draw(key, rows, cand, n_threads)
         return self.right.contains(cand, n_threads=n_threads or None)
 
-    def contains(self, x, n_threads=None):
+    def contains(self, x: ArrayLike, n_threads: int | None = None):
         return self.left.contains(x, n_threads=n_threads) & self.right.contains(x, n_threads=n_threads)
 
-    def logpdf(self, x, n_threads=None):
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None):
         inside = self.right.contains(x, n_threads=n_threads)
         return np.where(inside, self.left.logpdf(x, n_threads=n_threads) - math.log(self._p), -np.inf)
 
@@ -408,5 +411,5 @@ class Union(_Composite):
             ok[~from_left] = ~self.left.contains(part, n_threads=n_threads or None)
         return ok
 
-    def contains(self, x, n_threads=None):
+    def contains(self, x: ArrayLike, n_threads: int | None = None):
         return self.left.contains(x, n_threads=n_threads) | self.right.contains(x, n_threads=n_threads)

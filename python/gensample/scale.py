@@ -45,6 +45,7 @@ import numpy as np
 from ._files import OutputInUseError, OutputLock, exchange, fsync, write_atomic
 from ._formats import FORMATS, WRITERS, inspect, read  # reading back is part of this module's API
 from ._progress import Progress
+from ._typing import Count, DTypeLike, RngLike
 from ._validation import (
     as_path,
     check_bool,
@@ -73,7 +74,7 @@ def check_model(dist) -> Distribution:
     if not isinstance(dist, Distribution):
         raise TypeError(f"dist must be a gensample Distribution, got {type(dist).__name__}")
     if type(dist)._sample_rows is Distribution._sample_rows:
-        dist._sample_rows(0, 0, None, 0)  # raises the TypeError that says what to define
+        dist._sample_rows(0, 0, np.empty((0, 0)), 0)  # raises the TypeError that says what to define
     return dist
 
 
@@ -105,13 +106,13 @@ def fingerprint(dist) -> str:
 
 def generate(
     dist,
-    n,
-    rng=None,
+    n: Count,
+    rng: RngLike = None,
     out=None,
     chunk=None,
-    dtype=np.float64,
+    dtype: DTypeLike = np.float64,
     progress=True,
-    n_threads=None,
+    n_threads: int | None = None,
     overwrite=False,
     resume=False,
 ):
@@ -194,7 +195,7 @@ class _Job:
         self.lock = lock
 
     @classmethod
-    def open(cls, final: Path, dist, n, dim, dtype, chunk, rng, overwrite, resume) -> _Job:
+    def open(cls, final: Path, dist, n: int, dim, dtype, chunk, rng, overwrite, resume) -> _Job:
         suffix = final.suffix.lower()
         if suffix not in FORMATS:
             raise ValueError(f"out must end in one of {', '.join(FORMATS)}, got {str(final)!r}")

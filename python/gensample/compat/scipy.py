@@ -82,21 +82,23 @@ class gaussian_kde:  # noqa: N801 (scipy's name)
     def silverman_factor(self) -> float:
         return float(np.power(self.neff * (self.d + 2.0) / 4.0, -1.0 / (self.d + 4)))
 
+    # scipy's API: set_bandwidth replaces this method with an instance attribute, and
+    # subclasses override it (the type: ignore comments below are that design).
     covariance_factor = scotts_factor
 
     def set_bandwidth(self, bw_method=None) -> None:
         if bw_method is None:
             pass
         elif isinstance(bw_method, str) and bw_method == "scott":
-            self.covariance_factor = self.scotts_factor
+            self.covariance_factor = self.scotts_factor  # type: ignore[method-assign]
         elif isinstance(bw_method, str) and bw_method == "silverman":
-            self.covariance_factor = self.silverman_factor
+            self.covariance_factor = self.silverman_factor  # type: ignore[method-assign]
         elif np.isscalar(bw_method) and not isinstance(bw_method, str):
             self._bw_method = "use constant"
-            self.covariance_factor = lambda: bw_method
+            self.covariance_factor = lambda: bw_method  # type: ignore[method-assign,assignment,return-value]
         elif callable(bw_method):
             self._bw_method = bw_method
-            self.covariance_factor = lambda: self._bw_method(self)
+            self.covariance_factor = lambda: self._bw_method(self)  # type: ignore[method-assign,operator]
         else:
             raise ValueError("`bw_method` should be 'scott', 'silverman', a scalar or a callable.")
         self._compute_covariance()

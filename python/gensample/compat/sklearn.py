@@ -22,6 +22,7 @@ solution as scikit-learn.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -110,11 +111,11 @@ class KernelDensity(DensityMixin, BaseEstimator):
         if isinstance(b, str):
             if b not in ("scott", "silverman"):
                 raise ValueError(f"bandwidth must be a positive number, 'scott' or 'silverman', got {b!r}")
-        elif isinstance(b, bool) or not isinstance(b, numbers.Real) or not (np.isfinite(b) and b > 0):
+        elif isinstance(b, bool) or not isinstance(b, numbers.Real) or not (math.isfinite(b) and float(b) > 0):
             raise ValueError(f"bandwidth must be a positive number, 'scott' or 'silverman', got {b!r}")
         for name in ("atol", "rtol"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v) >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {v!r}")
 
     def fit(self, X, y=None, sample_weight=None):
@@ -245,6 +246,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     and ``k-means++`` there).
     """
 
+    gmm_: GMM  # the fitted gensample.GMM (set by fit)
+
     def __init__(
         self,
         n_components=1,
@@ -281,7 +284,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _override(self, d: int) -> dict:
         """weights_init, means_init and precisions_init as GMM parameters (covariances)."""
         k, ct = self.n_components, self.covariance_type
-        out = {}
+        out: dict[str, np.ndarray] = {}
         if self.weights_init is not None:
             out["weights"] = np.asarray(_to_numpy(self.weights_init), dtype=np.float64)
         if self.means_init is not None:
@@ -401,6 +404,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     gmm._fit(X, np.ones(n), 0, start)
                 if best is None or gmm.lower_bound_ > best.lower_bound_:
                     best = gmm
+        assert best is not None  # n_init >= 1
         gmm = best
         for w in caught:  # scikit-learn warns once, about the start it keeps
             if not issubclass(w.category, ConvergenceWarning):

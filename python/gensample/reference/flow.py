@@ -4,6 +4,8 @@ inverses), the network field, the fixed-step solvers and dopri5 (one particle at
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 SOLVERS = ("euler", "midpoint", "heun", "rk4")
@@ -70,7 +72,7 @@ def empirical_velocity(weights, points, bandwidth: float, t: float, x, with_div:
     return mixture_velocity(weights, points, cov, t, x, with_div, path)
 
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda z: z,
     "relu": lambda z: np.maximum(z, 0.0),
     "silu": lambda z: z / (1 + np.exp(-z)),
@@ -158,7 +160,7 @@ def dopri5(f, stops, y, rtol: float, atol: float, max_steps: int = 10**6, div=No
     y = np.array(y, np.float64)
     t0, t_end = float(stops[0]), float(stops[-1])
     direction, interval = (1.0 if t_end >= t0 else -1.0), abs(t_end - t0)
-    out = []
+    out: list = []
     if div is not None:
         y0, f0 = y, f
         y = np.append(y, 0.0)

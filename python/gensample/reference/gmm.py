@@ -82,7 +82,7 @@ def kmeans_plusplus(x, v, k: int, trials: int, key: int) -> np.ndarray:
     nearest = _distance2(x, x[seeds[0]])
     for s in range(1, k):
         mass = v * nearest
-        best, best_potential, best_d2 = -1, np.inf, None
+        best, best_potential, best_d2 = -1, np.inf, nearest
         for t in range(trials):
             c = _pick(mass, u[s, t])
             candidate = np.minimum(nearest, _distance2(x, x[c]))

@@ -40,7 +40,7 @@ def nearest(y, x, k: int, skip_self: bool) -> np.ndarray:
 
 
 def in_any_ball(y, radius2, x) -> np.ndarray:
-    return (_d2(x, y) <= np.asarray(radius2)[None, :]).any(axis=1)
+    return np.asarray((_d2(x, y) <= np.asarray(radius2)[None, :]).any(axis=1))
 
 
 def mmd2(x, y, gamma: float, kind: str = "gaussian") -> float:
