@@ -13,12 +13,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "flow/dopri5.hpp"
 #include "gensample/dispatch.hpp"
 #include "gensample/parallel.hpp"
 #include "gensample/philox.hpp"
 #include "gensample/random.hpp"
 #include "gensample/simd.hpp"
-#include "flow/dopri5.hpp"
 
 namespace gensample::flow {
 namespace {
@@ -123,8 +123,8 @@ GENSAMPLE_INLINE void velocity_range(const FieldData<T>& F, const Stage<T>& st, 
 }
 
 template <class T, int B>
-GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div,
-                                   int64_t p0, int64_t p1) {
+GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div, int64_t p0,
+                                   int64_t p1) {
     switch (F.kind) {
         case FieldKind::mixture: return velocity_range<T, B, FieldKind::mixture>(F, st, x, u, div, p0, p1);
         case FieldKind::empirical: return velocity_range<T, B, FieldKind::empirical>(F, st, x, u, div, p0, p1);
@@ -133,22 +133,22 @@ GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, co
 }
 
 // The entry points: one version per instruction set at its register width (dispatch.hpp).
-#define GENSAMPLE_FLOW_STEP(T, NAME, BYTES)                                                                       \
-    void NAME(bool div, const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) {     \
-        if (div) {                                                                                                \
-            step_any<T, BYTES, true>(F, st, x, ld, p0, p1);                                                       \
-        } else {                                                                                                  \
-            step_any<T, BYTES, false>(F, st, x, ld, p0, p1);                                                      \
-        }                                                                                                         \
+#define GENSAMPLE_FLOW_STEP(T, NAME, BYTES)                                                                   \
+    void NAME(bool div, const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) { \
+        if (div) {                                                                                            \
+            step_any<T, BYTES, true>(F, st, x, ld, p0, p1);                                                   \
+        } else {                                                                                              \
+            step_any<T, BYTES, false>(F, st, x, ld, p0, p1);                                                  \
+        }                                                                                                     \
     }
-#define GENSAMPLE_FLOW_ADAPTIVE(T, NAME, BYTES)                                                                   \
-    void NAME(bool div, const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps, uint8_t* status,    \
-              Stats& stats, int64_t p0, int64_t p1) {                                                             \
-        if (div) {                                                                                                \
-            adaptive_any<T, BYTES, true>(F, A, x, ld, snaps, status, stats, p0, p1);                              \
-        } else {                                                                                                  \
-            adaptive_any<T, BYTES, false>(F, A, x, ld, snaps, status, stats, p0, p1);                             \
-        }                                                                                                         \
+#define GENSAMPLE_FLOW_ADAPTIVE(T, NAME, BYTES)                                                                \
+    void NAME(bool div, const FieldData<T>& F, const Adaptive& A, T* x, double* ld, T* snaps, uint8_t* status, \
+              Stats& stats, int64_t p0, int64_t p1) {                                                          \
+        if (div) {                                                                                             \
+            adaptive_any<T, BYTES, true>(F, A, x, ld, snaps, status, stats, p0, p1);                           \
+        } else {                                                                                               \
+            adaptive_any<T, BYTES, false>(F, A, x, ld, snaps, status, stats, p0, p1);                          \
+        }                                                                                                      \
     }
 #define GENSAMPLE_FLOW_VELOCITY(T, NAME, BYTES)                                                                   \
     void NAME(const FieldData<T>& F, const Stage<T>& st, const T* x, T* u, double* div, int64_t p0, int64_t p1) { \
@@ -196,8 +196,8 @@ void run_velocity(const FieldData<double>& F, const Stage<double>& st, const dou
                   int64_t p0, int64_t p1) {
     velocity_f64(F, st, x, u, div, p0, p1);
 }
-void run_velocity(const FieldData<float>& F, const Stage<float>& st, const float* x, float* u, double* div,
-                  int64_t p0, int64_t p1) {
+void run_velocity(const FieldData<float>& F, const Stage<float>& st, const float* x, float* u, double* div, int64_t p0,
+                  int64_t p1) {
     velocity_f32(F, st, x, u, div, p0, p1);
 }
 
@@ -285,7 +285,8 @@ void integrate(const Field<T>& field, Solver solver, const double* grid, int64_t
     for (int64_t s = 0; s < steps; ++s) {
         const double t = grid[s], h = grid[s + 1] - grid[s];
         const Stage<T> start = stage_at(F, t);
-        const Stage<T> mid = solver == Solver::midpoint || solver == Solver::rk4 ? stage_at(F, t + 0.5 * h) : Stage<T>{};
+        const Stage<T> mid =
+            solver == Solver::midpoint || solver == Solver::rk4 ? stage_at(F, t + 0.5 * h) : Stage<T>{};
         const Stage<T> end = solver == Solver::heun || solver == Solver::rk4 ? stage_at(F, grid[s + 1]) : Stage<T>{};
         Step<T> st{solver, T(h), {&start, &start, &start, &start}};
         if (solver == Solver::midpoint) st.at[1] = &mid;
@@ -293,7 +294,8 @@ void integrate(const Field<T>& field, Solver solver, const double* grid, int64_t
         if (solver == Solver::rk4) st.at[1] = &mid, st.at[2] = &mid, st.at[3] = &end;
         if (noise) {  // the score from the velocity (flow.hpp)
             const Coefficients c = coefficients(F.path, t);
-            const double D = c.dalpha * c.sigma2 - c.alpha * c.sigma_dsigma, half = 0.5 * noise->sigma[s] * noise->sigma[s];
+            const double D = c.dalpha * c.sigma2 - c.alpha * c.sigma_dsigma,
+                         half = 0.5 * noise->sigma[s] * noise->sigma[s];
             if (!(t < 1.0 && h > 0 && D > 0)) throw std::invalid_argument("flow: the SDE runs forward on [t0, 1)");
             st.sde = true;
             st.score_u = T(half * c.alpha / D);
@@ -313,7 +315,8 @@ Stats integrate_adaptive(const Field<T>& field, const Tolerances& tol, const dou
                          int64_t n, double* log_det, T* snapshots, uint8_t* status, int n_threads) {
     const FieldData<T> F = field_data(field, true);
     if (n_stops < 1) throw std::invalid_argument("flow: dopri5 needs at least one stop");
-    if (!(tol.rtol > 0) || !(tol.atol > 0) || !std::isfinite(tol.rtol) || !std::isfinite(tol.atol) || tol.max_steps < 1) {
+    if (!(tol.rtol > 0) || !(tol.atol > 0) || !std::isfinite(tol.rtol) || !std::isfinite(tol.atol) ||
+        tol.max_steps < 1) {
         throw std::invalid_argument("flow: rtol and atol must be finite and positive, max_steps >= 1");
     }
     const Adaptive A{tol, stops, n_stops, n};

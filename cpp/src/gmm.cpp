@@ -39,10 +39,9 @@ namespace {
 #define GENSAMPLE_GMM_RESP_F32(BYTES) GENSAMPLE_GMM_MODE(resp_f32, float, Mode::responsibilities, BYTES)
 #define GENSAMPLE_GMM_SCORE_F64(BYTES) GENSAMPLE_GMM_MODE(score_f64, double, Mode::score, BYTES)
 #define GENSAMPLE_GMM_SCORE_F32(BYTES) GENSAMPLE_GMM_MODE(score_f32, float, Mode::score, BYTES)
-#define GENSAMPLE_GMM_MOMENTS(BYTES)                                                        \
-    void moments_f64(const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, \
-                     const Outputs& o) {                                                \
-        run_moments<BYTES>(g, x, p0, p1, o);                                            \
+#define GENSAMPLE_GMM_MOMENTS(BYTES)                                                                        \
+    void moments_f64(const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) { \
+        run_moments<BYTES>(g, x, p0, p1, o);                                                                \
     }
 GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_DENSITY_F64)
 GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_GMM_DENSITY_F32)

@@ -44,13 +44,14 @@ constexpr int64_t kGrain = 4096;
 
 }  // namespace
 
-std::vector<int64_t> kmeans_plusplus(const double* x, const double* v, int64_t n, int64_t dim, int64_t k,
-                                     int trials, uint64_t key, int n_threads) {
+std::vector<int64_t> kmeans_plusplus(const double* x, const double* v, int64_t n, int64_t dim, int64_t k, int trials,
+                                     uint64_t key, int n_threads) {
     if (n < 1 || dim < 1 || k < 1 || trials < 1) throw std::invalid_argument("k-means++: empty input");
     std::vector<double> u(static_cast<size_t>(k * trials));
     uniform_rows(key, 0, k, trials, u.data());
     std::vector<int64_t> seeds(static_cast<size_t>(k));
-    std::vector<double> nearest(static_cast<size_t>(n)), mass(v, v + n), candidate(static_cast<size_t>(n)), best(static_cast<size_t>(n));
+    std::vector<double> nearest(static_cast<size_t>(n)), mass(v, v + n), candidate(static_cast<size_t>(n)),
+        best(static_cast<size_t>(n));
     seeds[0] = pick(mass, u[0]);
     parallel_for(n, kGrain, n_threads, [&](int64_t a, int64_t b) {
         for (int64_t i = a; i < b; ++i) nearest[size_t(i)] = distance2(x + i * dim, x + seeds[0] * dim, dim);

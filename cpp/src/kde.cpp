@@ -35,7 +35,6 @@ constexpr int kVectors = tiles::kVectors<T, kTile, B>;
 
 constexpr bool is_smooth(Kernel k) { return k == Kernel::gaussian || k == Kernel::exponential; }
 
-
 // grad[k] += sum_i c[i] (z_ik - y_k) for one tile.
 template <class T, int B>
 GENSAMPLE_INLINE void add_gradient(const T* tile, const T* y, int64_t dim, const V<T, B> (&c)[kVectors<T, B>],
@@ -61,7 +60,7 @@ struct QueryState {
 // kernels, by a running log-sum-exp.
 template <class T, int B, Kernel K>
 GENSAMPLE_INLINE void smooth_tile_gradient(const T* tile, const T* log_weight, const T* y, int64_t dim,
-                                  const V<T, B> (&d2)[kVectors<T, B>], QueryState& st, double* grad) {
+                                           const V<T, B> (&d2)[kVectors<T, B>], QueryState& st, double* grad) {
     constexpr T kInf = std::numeric_limits<T>::infinity();
     V<T, B> a[kVectors<T, B>];
     V<T, B> vmax = simd::broadcast<B>(-kInf);
@@ -302,14 +301,13 @@ GENSAMPLE_INLINE void block_any(Kernel kernel, const Tiles<T>& data, const T* y,
 }
 
 // One version per instruction set (dispatch.hpp), each on vectors of its register width.
-#define GENSAMPLE_KDE_BLOCK(T, NAME, BYTES)                                                                 \
-    void NAME(Kernel kernel, bool grad, const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, \
-              T* out) {                                                                                     \
-        if (grad) {                                                                                         \
-            block_any<T, BYTES, true>(kernel, data, y, q0, q1, offset, out);                                \
-        } else {                                                                                            \
-            block_any<T, BYTES, false>(kernel, data, y, q0, q1, offset, out);                               \
-        }                                                                                                   \
+#define GENSAMPLE_KDE_BLOCK(T, NAME, BYTES)                                                                           \
+    void NAME(Kernel kernel, bool grad, const Tiles<T>& data, const T* y, int64_t q0, int64_t q1, T offset, T* out) { \
+        if (grad) {                                                                                                   \
+            block_any<T, BYTES, true>(kernel, data, y, q0, q1, offset, out);                                          \
+        } else {                                                                                                      \
+            block_any<T, BYTES, false>(kernel, data, y, q0, q1, offset, out);                                         \
+        }                                                                                                             \
     }
 #define GENSAMPLE_KDE_F64(BYTES) GENSAMPLE_KDE_BLOCK(double, block_f64, BYTES)
 #define GENSAMPLE_KDE_F32(BYTES) GENSAMPLE_KDE_BLOCK(float, block_f32, BYTES)
@@ -347,8 +345,7 @@ void grad_log_density(Kernel kernel, const Tiles<double>& data, const double* y,
                  [&](int64_t q0, int64_t q1) { block_f64(kernel, true, data, y, q0, q1, 0.0, out); });
 }
 
-void grad_log_density(Kernel kernel, const Tiles<float>& data, const float* y, int64_t m, float* out,
-                      int n_threads) {
+void grad_log_density(Kernel kernel, const Tiles<float>& data, const float* y, int64_t m, float* out, int n_threads) {
     check(data);
     parallel_for(m, kQueries, n_threads,
                  [&](int64_t q0, int64_t q1) { block_f32(kernel, true, data, y, q0, q1, 0.0f, out); });

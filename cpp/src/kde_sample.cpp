@@ -14,7 +14,6 @@ namespace {
 
 constexpr double kHalfPi = 1.57079632679489661923;
 
-
 // The radius from one attempt's uniforms u; false when the cosine kernel rejects it.
 bool radius_of(Kernel kernel, int64_t dim, const double* u, double& radius) {
     const double d = double(dim);

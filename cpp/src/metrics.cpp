@@ -71,8 +71,7 @@ GENSAMPLE_INLINE void sums_block(const Tiles<T>& y, const T* x, int64_t q0, int6
 }
 
 template <class T, int B>
-GENSAMPLE_INLINE void sums_any(Pair kind, const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma,
-                               double* out) {
+GENSAMPLE_INLINE void sums_any(Pair kind, const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, T gamma, double* out) {
     switch (kind) {
         case Pair::gaussian: return sums_block<T, B, Pair::gaussian>(y, x, q0, q1, gamma, out);
         case Pair::laplacian: return sums_block<T, B, Pair::laplacian>(y, x, q0, q1, gamma, out);
@@ -83,8 +82,8 @@ GENSAMPLE_INLINE void sums_any(Pair kind, const Tiles<T>& y, const T* x, int64_t
 
 // The k smallest squared distances from each query, kept sorted by insertion.
 template <class T, int B>
-GENSAMPLE_INLINE void nearest_block(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, int64_t k,
-                                    bool skip_self, double* out) {
+GENSAMPLE_INLINE void nearest_block(const Tiles<T>& y, const T* x, int64_t q0, int64_t q1, int64_t k, bool skip_self,
+                                    double* out) {
     const int64_t dim = y.dim;
     V<T, B> d2[kVectors<T, B>];
     alignas(64) T d[kTile];
@@ -121,7 +120,7 @@ GENSAMPLE_INLINE void balls_block(const Tiles<T>& y, const T* radius2, const T* 
                 const V<T, B> s = d2[v] - simd::load<T, B>(radius2 + t * kTile + v * kWidth<T, B>);
                 slack = s < slack ? s : slack;
             }
-            in = !(-simd::hmax<T>(-slack) > T(0));  // some |x - y_j|^2 - r_j^2 <= 0
+            in = !(-simd::hmax<T>(-slack) > T(0));                            // some |x - y_j|^2 - r_j^2 <= 0
             if ((t & 1023) == 1023 && interrupt_requested_in_task()) return;  // parallel_for throws
         }
         inside[q] = uint8_t(in);
@@ -180,11 +179,9 @@ void pair_sums(Pair kind, const Tiles<double>& y, const double* x, int64_t n, do
     parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { sums_f64(kind, y, x, a, b, gamma, out); });
 }
 
-void pair_sums(Pair kind, const Tiles<float>& y, const float* x, int64_t n, double gamma, double* out,
-               int n_threads) {
+void pair_sums(Pair kind, const Tiles<float>& y, const float* x, int64_t n, double gamma, double* out, int n_threads) {
     check(y);
-    parallel_for(n, kQueries, n_threads,
-                 [&](int64_t a, int64_t b) { sums_f32(kind, y, x, a, b, float(gamma), out); });
+    parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { sums_f32(kind, y, x, a, b, float(gamma), out); });
 }
 
 void nearest(const Tiles<double>& y, const double* x, int64_t n, int64_t k, bool skip_self, double* out,
@@ -194,8 +191,7 @@ void nearest(const Tiles<double>& y, const double* x, int64_t n, int64_t k, bool
     parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { nearest_f64(y, x, a, b, k, skip_self, out); });
 }
 
-void nearest(const Tiles<float>& y, const float* x, int64_t n, int64_t k, bool skip_self, double* out,
-             int n_threads) {
+void nearest(const Tiles<float>& y, const float* x, int64_t n, int64_t k, bool skip_self, double* out, int n_threads) {
     check(y);
     check_k(k);
     parallel_for(n, kQueries, n_threads, [&](int64_t a, int64_t b) { nearest_f32(y, x, a, b, k, skip_self, out); });

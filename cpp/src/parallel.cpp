@@ -141,7 +141,7 @@ struct Job {
 thread_local bool t_in_call = false;  // a pool worker, or a thread inside run_tasks
 
 class Pool {
-public:
+  public:
     // Offers the job to up to job->helpers_wanted helpers beside the calling thread.
     void open(const std::shared_ptr<Job>& job) {
         {
@@ -172,7 +172,7 @@ public:
         return pool;
     }
 
-private:
+  private:
     static Pool* make() {
 #if defined(__unix__) || defined(__APPLE__)
         pthread_atfork([] { instance()->mutex_.lock(); }, [] { instance()->mutex_.unlock(); },
@@ -213,7 +213,7 @@ private:
 
 // Polls the interrupt hook at most every millisecond: the hook may take the interpreter's lock.
 class InterruptPoller {
-public:
+  public:
     void operator()(Job& job) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_ < std::chrono::milliseconds(1)) return;
@@ -227,7 +227,7 @@ public:
         }
     }
 
-private:
+  private:
     std::chrono::steady_clock::time_point last_{};
 };
 

@@ -111,9 +111,7 @@ struct Avx2 {
     __attribute__((target("avx2"))) static V set1(uint32_t x) { return _mm256_set1_epi64x(int64_t(x)); }
     __attribute__((target("avx2"))) static V mul32(V a, V b) { return _mm256_mul_epu32(a, b); }
     __attribute__((target("avx2"))) static V hi32(V a) { return _mm256_srli_epi64(a, 32); }
-    __attribute__((target("avx2"))) static V xor3(V a, V b, V c) {
-        return _mm256_xor_si256(_mm256_xor_si256(a, b), c);
-    }
+    __attribute__((target("avx2"))) static V xor3(V a, V b, V c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
 };
 
 struct Avx512 {
@@ -133,13 +131,11 @@ void tile_sse2(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out
     tile_vector<Sse2, 4>(k0, k1, in, out);
 }
 
-__attribute__((target("avx2"))) void tile_avx2(uint32_t k0, uint32_t k1, const PhiloxLanes& in,
-                                               PhiloxLanes& out) {
+__attribute__((target("avx2"))) void tile_avx2(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out) {
     tile_vector<Avx2, 4>(k0, k1, in, out);
 }
 
-__attribute__((target("avx512f"))) void tile_avx512(uint32_t k0, uint32_t k1, const PhiloxLanes& in,
-                                                    PhiloxLanes& out) {
+__attribute__((target("avx512f"))) void tile_avx512(uint32_t k0, uint32_t k1, const PhiloxLanes& in, PhiloxLanes& out) {
     tile_vector<Avx512, 4>(k0, k1, in, out);
 }
 

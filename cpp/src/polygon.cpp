@@ -43,8 +43,7 @@ double signed_area2(const std::vector<Pt>& r) {
 bool in_ring(const std::vector<Pt>& r, Pt p) {
     bool in = false;
     for (size_t i = 0, j = r.size() - 1; i < r.size(); j = i++) {
-        if ((r[i].y > p.y) != (r[j].y > p.y) &&
-            p.x < r[i].x + (p.y - r[i].y) * (r[j].x - r[i].x) / (r[j].y - r[i].y)) {
+        if ((r[i].y > p.y) != (r[j].y > p.y) && p.x < r[i].x + (p.y - r[i].y) * (r[j].x - r[i].x) / (r[j].y - r[i].y)) {
             in = !in;
         }
     }
@@ -97,8 +96,7 @@ bool segments_meet(Pt a, Pt b, Pt c, Pt d) {
         return std::min(p.x, q.x) <= r.x && r.x <= std::max(p.x, q.x) && std::min(p.y, q.y) <= r.y &&
                r.y <= std::max(p.y, q.y);
     };
-    return (d1 == 0 && on(a, b, c)) || (d2 == 0 && on(a, b, d)) || (d3 == 0 && on(c, d, a)) ||
-           (d4 == 0 && on(c, d, b));
+    return (d1 == 0 && on(a, b, c)) || (d2 == 0 && on(a, b, d)) || (d3 == 0 && on(c, d, a)) || (d4 == 0 && on(c, d, b));
 }
 
 // A uniform grid over a bounding box: cell of a point, cells of a box.
@@ -153,7 +151,8 @@ void check_no_crossings(const std::vector<Ring>& rings) {
                         const Pt shared = d == 1 ? A.a : A.b;
                         // They overlap only if they fold back onto each other.
                         if (cross(shared, far_a, far_b) != 0 ||
-                            (far_a.x - shared.x) * (far_b.x - shared.x) + (far_a.y - shared.y) * (far_b.y - shared.y) <= 0) {
+                            (far_a.x - shared.x) * (far_b.x - shared.x) + (far_a.y - shared.y) * (far_b.y - shared.y) <=
+                                0) {
                             continue;
                         }
                         fail(ring_name(rings[A.ring].poly, rings[A.ring].index) + " folds back on itself" + at(shared));
@@ -162,8 +161,8 @@ void check_no_crossings(const std::vector<Ring>& rings) {
                 if (segments_meet(A.a, A.b, B.a, B.b)) {
                     const Ring &ra = rings[A.ring], &rb = rings[B.ring];
                     std::string what = A.ring == B.ring ? ring_name(ra.poly, ra.index) + " intersects itself"
-                                                         : ring_name(ra.poly, ra.index) + " and " +
-                                                               ring_name(rb.poly, rb.index) + " cross or touch";
+                                                        : ring_name(ra.poly, ra.index) + " and " +
+                                                              ring_name(rb.poly, rb.index) + " cross or touch";
                     fail(what + at(A.a) + " (shapely's make_valid can repair it)");
                 }
             }
@@ -184,12 +183,16 @@ void check_nesting(const std::vector<Ring>& rings) {
             if (i == j) continue;
             const Ring& b = rings[j];
             if (a.poly == b.poly) {
-                if (a.index > 0 && b.index == 0 && !inside(a, b)) fail(ring_name(a.poly, a.index) + " lies outside its shell");
-                if (a.index > 0 && b.index > 0 && inside(a, b)) fail(ring_name(a.poly, a.index) + " lies inside " + ring_name(b.poly, b.index));
+                if (a.index > 0 && b.index == 0 && !inside(a, b))
+                    fail(ring_name(a.poly, a.index) + " lies outside its shell");
+                if (a.index > 0 && b.index > 0 && inside(a, b))
+                    fail(ring_name(a.poly, a.index) + " lies inside " + ring_name(b.poly, b.index));
             } else if (a.index == 0 && b.index == 0 && inside(a, b)) {
                 bool in_hole = false;
                 for (const Ring& h : rings) in_hole |= h.poly == b.poly && h.index > 0 && inside(a, h);
-                if (!in_hole) fail("polygon " + std::to_string(a.poly) + " overlaps polygon " + std::to_string(b.poly) + " (polygons of a MultiPolygon must be disjoint)");
+                if (!in_hole)
+                    fail("polygon " + std::to_string(a.poly) + " overlaps polygon " + std::to_string(b.poly) +
+                         " (polygons of a MultiPolygon must be disjoint)");
             }
         }
     }
@@ -309,7 +312,8 @@ class EarClipper {
 
     // The direction from v to q lies inside the polygon's angle at v (counter-clockwise ring).
     bool locally_inside(int v, Pt q) const {
-        const Pt a = nodes_[size_t(nodes_[size_t(v)].prev)].p, b = nodes_[size_t(v)].p, c = nodes_[size_t(nodes_[size_t(v)].next)].p;
+        const Pt a = nodes_[size_t(nodes_[size_t(v)].prev)].p, b = nodes_[size_t(v)].p,
+                 c = nodes_[size_t(nodes_[size_t(v)].next)].p;
         if (cross(a, b, c) >= 0) return cross(b, c, q) >= 0 && cross(a, b, q) >= 0;
         return cross(b, c, q) >= 0 || cross(a, b, q) >= 0;
     }
@@ -337,7 +341,8 @@ class EarClipper {
             for (int64_t x = x0; x <= x1; ++x) {
                 for (int v : cells_[size_t(y * grid_.nx + x)]) {
                     const Node& n = nodes_[size_t(v)];
-                    if (n.removed || v == ia || v == ib || v == ic || same(n.p, a) || same(n.p, b) || same(n.p, c)) continue;
+                    if (n.removed || v == ia || v == ib || v == ic || same(n.p, a) || same(n.p, b) || same(n.p, c))
+                        continue;
                     if (point_in_triangle(a, b, c, n.p)) return false;
                 }
             }
@@ -410,7 +415,8 @@ Triangulation triangulate(const PolygonRings& in) {
     const std::vector<Ring> rings = read_rings(in);
     check_no_crossings(rings);  // first: a crossing ring (a bow tie) may also have zero area
     for (const Ring& r : rings) {
-        if (!(r.area2 != 0) || !std::isfinite(r.area2)) fail(ring_name(r.poly, r.index) + " has zero area (its vertices are collinear)");
+        if (!(r.area2 != 0) || !std::isfinite(r.area2))
+            fail(ring_name(r.poly, r.index) + " has zero area (its vertices are collinear)");
     }
     check_nesting(rings);
     Triangulation t;
@@ -432,7 +438,8 @@ Triangulation triangulate(const PolygonRings& in) {
             count += int64_t(rings[h].pts.size()) + 2;
             area2 += signed_area2(rings[h].pts);
         }
-        if (!ec.clip(outer, count)) fail("polygon " + std::to_string(p) + " could not be triangulated (degenerate geometry)");
+        if (!ec.clip(outer, count))
+            fail("polygon " + std::to_string(p) + " could not be triangulated (degenerate geometry)");
         expected += area2 / 2;
     }
     const size_t n_tri = t.tri.size() / 6;
@@ -445,7 +452,8 @@ Triangulation triangulate(const PolygonRings& in) {
     // Every triangle lies inside and they do not overlap, so equal areas mean exact cover.
     if (!(std::abs(t.total_area - expected) <= 1e-9 * expected)) {
         char buf[160];
-        std::snprintf(buf, sizeof buf, "triangulation covers area %.17g but the polygons have area %.17g", t.total_area, expected);
+        std::snprintf(buf, sizeof buf, "triangulation covers area %.17g but the polygons have area %.17g", t.total_area,
+                      expected);
         fail(buf);
     }
     return t;
@@ -526,14 +534,16 @@ void sample_impl(const TriangleView& t, uint64_t key, const int64_t* rows, int64
     const Key k(key);
     parallel_for(count, 4096, n_threads, [&](int64_t a, int64_t b) {
         T* dst = out + 2 * a;
-        for_each_draw(k, rows ? rows + a : nullptr, r0 + a, b - a, 2, 0, [&](int64_t i, uint64_t row, const uint64_t* w) {
-            const uint32_t j = alias_pick(t.alias_prob, t.alias, uint64_t(t.n_tri), w[0], w[1], k, row);
-            double u = u01_from_u64(w[2]), v = u01_from_u64(w[3]);
-            if (u + v > 1.0) u = 1.0 - u, v = 1.0 - v;  // the parallelogram's far half folds onto the triangle
-            const double* q = t.tri + 6 * int64_t(j);
-            dst[2 * i] = T(q[0] + u * q[2] + v * q[4]);
-            dst[2 * i + 1] = T(q[1] + u * q[3] + v * q[5]);
-        });
+        for_each_draw(k, rows ? rows + a : nullptr, r0 + a, b - a, 2, 0,
+                      [&](int64_t i, uint64_t row, const uint64_t* w) {
+                          const uint32_t j = alias_pick(t.alias_prob, t.alias, uint64_t(t.n_tri), w[0], w[1], k, row);
+                          double u = u01_from_u64(w[2]), v = u01_from_u64(w[3]);
+                          if (u + v > 1.0)
+                              u = 1.0 - u, v = 1.0 - v;  // the parallelogram's far half folds onto the triangle
+                          const double* q = t.tri + 6 * int64_t(j);
+                          dst[2 * i] = T(q[0] + u * q[2] + v * q[4]);
+                          dst[2 * i + 1] = T(q[1] + u * q[3] + v * q[5]);
+                      });
     });
 }
 
@@ -545,12 +555,12 @@ void polygon_contains(const EdgeStripsView& s, const double* x, int64_t n, uint8
 void polygon_contains(const EdgeStripsView& s, const float* x, int64_t n, uint8_t* inside, int n_threads) {
     contains_impl(s, x, n, inside, n_threads);
 }
-void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,
-                    double* out, int n_threads) {
+void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, double* out,
+                    int n_threads) {
     sample_impl(t, key, rows, r0, count, out, n_threads);
 }
-void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,
-                    float* out, int n_threads) {
+void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, float* out,
+                    int n_threads) {
     sample_impl(t, key, rows, r0, count, out, n_threads);
 }
 

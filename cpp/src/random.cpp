@@ -69,8 +69,7 @@ class CounterTiles {
 // row is one value), and all(words, v): column k of block b to v[k][b] (structure of
 // arrays, so that it vectorises), which is then copied out to the rows.
 template <int kPer, class T, class Transform>
-GENSAMPLE_INLINE void generate_rows(const Key& key, int64_t r0, int64_t r1, int64_t dim, T* out,
-                                    Transform transform) {
+GENSAMPLE_INLINE void generate_rows(const Key& key, int64_t r0, int64_t r1, int64_t dim, T* out, Transform transform) {
     const int64_t slots = (dim + kPer - 1) / kPer;
     const int64_t n_blocks = (r1 - r0) * slots;
     const PhiloxTileFn philox = philox_tile();
@@ -174,8 +173,7 @@ void normal_rows(uint64_t key, int64_t r0, int64_t r1, int64_t dim, float* out) 
     generate_rows<2>(Key(key), r0, r1, dim, out, Normal<float>{});
 }
 
-uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
-                         int word) {
+uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot, int word) {
     uint64_t hi, lo;
     mul_64x64(w, high, hi, lo);
     if (lo < high) {
@@ -226,8 +224,7 @@ void fill_normal(uint64_t key, int64_t n, int64_t dim, float* out, int n_threads
     fill_normal_rows(key, 0, n, dim, out, n_threads);
 }
 
-void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t* out,
-                   int n_threads) {
+void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t* out, int n_threads) {
     if (high == 0) throw std::invalid_argument("high must be at least 1");
     const Key k(key);
     const int64_t slots = (dim + 1) / 2;
@@ -237,16 +234,14 @@ void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t*
                 const Block b = k(counter(uint64_t(i), uint32_t(s)));
                 const uint64_t w[2] = {join64(b.v[0], b.v[1]), join64(b.v[2], b.v[3])};
                 for (int j = 0; j < 2 && 2 * s + j < dim; ++j) {
-                    out[i * dim + 2 * s + j] = int64_t(
-                        bounded_integer(w[j], high, k, uint64_t(i), uint32_t(s), j));
+                    out[i * dim + 2 * s + j] = int64_t(bounded_integer(w[j], high, k, uint64_t(i), uint32_t(s), j));
                 }
             }
         }
     });
 }
 
-void philox_blocks(uint64_t key, int64_t m, const uint32_t* counters, uint32_t* out,
-                   int n_threads) {
+void philox_blocks(uint64_t key, int64_t m, const uint32_t* counters, uint32_t* out, int n_threads) {
     const Key k(key);
     parallel_for(m, 4096, n_threads, [&](int64_t a, int64_t b) {
         for (int64_t i = a; i < b; ++i) {

@@ -170,13 +170,13 @@ void exact_impl(const RasterView& r, uint64_t key, const int64_t* rows, int64_t 
                 GENSAMPLE_PREFETCH(r.pick + col);
             },
             [&](int64_t i, uint64_t row, const uint64_t* w) {
-                          const RunPick& p = r.pick[column_of(w[0], n_runs, k, row)];
-                          const int side = u01_from_u64(w[1]) < p.prob ? 0 : 1;
-                          T* x = dst + i * r.dim;
-                          const double u0 = u01_from_u64(w[2]);
-                          x[0] = T(r.origin[0] + (double(p.start[side]) + u0 * double(p.length[side])) * r.step[0]);
-                          if (r.dim > 1) leading_coords(r, int64_t(p.row[side]), w + 2, x);
-                      });
+                const RunPick& p = r.pick[column_of(w[0], n_runs, k, row)];
+                const int side = u01_from_u64(w[1]) < p.prob ? 0 : 1;
+                T* x = dst + i * r.dim;
+                const double u0 = u01_from_u64(w[2]);
+                x[0] = T(r.origin[0] + (double(p.start[side]) + u0 * double(p.length[side])) * r.step[0]);
+                if (r.dim > 1) leading_coords(r, int64_t(p.row[side]), w + 2, x);
+            });
     });
 }
 
@@ -208,8 +208,8 @@ void locate_impl(const RasterView& r, const T* x, int64_t n, int64_t* run, int n
 }
 
 template <class T>
-void rejection_impl(const RasterView& r, const double* box_lo, const double* box_hi, uint64_t key,
-                    const int64_t* rows, int64_t r0, int64_t count, double min_acceptance, T* out, int n_threads) {
+void rejection_impl(const RasterView& r, const double* box_lo, const double* box_hi, uint64_t key, const int64_t* rows,
+                    int64_t r0, int64_t count, double min_acceptance, T* out, int n_threads) {
     const Key k(key);
     const int words = r.dim + (r.weighted ? 1 : 0);
     const int slots = (words + 1) / 2;
@@ -247,7 +247,8 @@ void rejection_impl(const RasterView& r, const double* box_lo, const double* box
             for_each_draw(k, pending_row.data(), 0, int64_t(m), slots, attempt,
                           [&](int64_t i, uint64_t, const uint64_t* w) {
                               double c[kMaxSlots * 2];
-                              for (int j = 0; j < r.dim; ++j) c[j] = box_lo[j] + u01_from_u64(w[j]) * (box_hi[j] - box_lo[j]);
+                              for (int j = 0; j < r.dim; ++j)
+                                  c[j] = box_lo[j] + u01_from_u64(w[j]) * (box_hi[j] - box_lo[j]);
                               double lat = 0;
                               if (r.sphere()) {
                                   lat = std::asin(s_lo + u01_from_u64(w[1]) * (s_hi - s_lo)) * kDegPerRad;
@@ -283,13 +284,15 @@ void rejection_impl(const RasterView& r, const double* box_lo, const double* box
 }  // namespace
 
 RasterRuns raster_runs(const uint8_t* mask, const double* weights, int64_t n_rows, int64_t n_cols, int n_threads) {
-    if (n_cols > int64_t(UINT32_MAX)) throw std::invalid_argument("mask: the last axis must have fewer than 2^32 cells");
+    if (n_cols > int64_t(UINT32_MAX))
+        throw std::invalid_argument("mask: the last axis must have fewer than 2^32 cells");
     RasterRuns out;
     out.row_ptr.assign(size_t(n_rows) + 1, 0);
     const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(n_cols, 1));
     parallel_for(n_rows, grain, n_threads, [&](int64_t a, int64_t b) {
         for (int64_t r = a; r < b; ++r) {
-            out.row_ptr[size_t(r) + 1] = count_runs(mask + r * n_cols, weights ? weights + r * n_cols : nullptr, n_cols);
+            out.row_ptr[size_t(r) + 1] =
+                count_runs(mask + r * n_cols, weights ? weights + r * n_cols : nullptr, n_cols);
         }
     });
     for (int64_t r = 0; r < n_rows; ++r) out.row_ptr[size_t(r) + 1] += out.row_ptr[size_t(r)];
@@ -329,16 +332,17 @@ void raster_pick_table(const double* mass, const uint32_t* run_row, const uint32
         const uint32_t run[2] = {uint32_t(c), t.alias[size_t(c)]};
         RunPick& p = out[c];
         p.prob = t.prob[size_t(c)];
-        for (int k = 0; k < 2; ++k) p.row[k] = run_row[run[k]], p.start[k] = start[run[k]], p.length[k] = length[run[k]];
+        for (int k = 0; k < 2; ++k)
+            p.row[k] = run_row[run[k]], p.start[k] = start[run[k]], p.length[k] = length[run[k]];
     }
 }
 
-void raster_sample_exact(const RasterView& r, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,
-                         double* out, int n_threads) {
+void raster_sample_exact(const RasterView& r, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, double* out,
+                         int n_threads) {
     exact_impl(r, key, rows, r0, count, out, n_threads);
 }
-void raster_sample_exact(const RasterView& r, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,
-                         float* out, int n_threads) {
+void raster_sample_exact(const RasterView& r, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, float* out,
+                         int n_threads) {
     exact_impl(r, key, rows, r0, count, out, n_threads);
 }
 void raster_sample_rejection(const RasterView& r, const double* box_lo, const double* box_hi, uint64_t key,

@@ -7,8 +7,8 @@ namespace gensample {
 namespace {
 
 template <class T>
-void sample_impl(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
-                 T* out, int n_threads) {
+void sample_impl(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width, T* out,
+                 int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads, [&](int64_t r0, int64_t r1) {
         T* x = out + r0 * dim;
         uniform_rows(key, first + r0, first + r1, dim, x);  // u in place, then mapped while in cache
@@ -19,8 +19,8 @@ void sample_impl(uint64_t key, int64_t first, int64_t n, int64_t dim, const doub
 }
 
 template <class T>
-void contains_impl(const T* x, int64_t n, int64_t dim, const double* low, const double* high,
-                   uint8_t* inside, int n_threads) {
+void contains_impl(const T* x, int64_t n, int64_t dim, const double* low, const double* high, uint8_t* inside,
+                   int n_threads) {
     parallel_for(n, rows_per_task(dim), n_threads, [&](int64_t r0, int64_t r1) {
         for (int64_t i = r0; i < r1; ++i) {
             const T* row = x + i * dim;
@@ -41,18 +41,18 @@ void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const doubl
     sample_impl(key, first, n, dim, low, width, out, n_threads);
 }
 
-void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
-                float* out, int n_threads) {
+void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width, float* out,
+                int n_threads) {
     sample_impl(key, first, n, dim, low, width, out, n_threads);
 }
 
-void box_contains(const double* x, int64_t n, int64_t dim, const double* low, const double* high,
-                  uint8_t* inside, int n_threads) {
+void box_contains(const double* x, int64_t n, int64_t dim, const double* low, const double* high, uint8_t* inside,
+                  int n_threads) {
     contains_impl(x, n, dim, low, high, inside, n_threads);
 }
 
-void box_contains(const float* x, int64_t n, int64_t dim, const double* low, const double* high,
-                  uint8_t* inside, int n_threads) {
+void box_contains(const float* x, int64_t n, int64_t dim, const double* low, const double* high, uint8_t* inside,
+                  int n_threads) {
     contains_impl(x, n, dim, low, high, inside, n_threads);
 }
 

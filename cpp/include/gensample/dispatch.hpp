@@ -29,10 +29,12 @@
 // definition per target, each at its own register width: 16 bytes on the baseline, 32 on
 // x86-64-v3, 64 on AVX-512 (or the width the build targets, without dispatch).
 #if GENSAMPLE_MULTIVERSION
-#define GENSAMPLE_AT_REGISTER_WIDTH(DEFINE)                   \
-    GENSAMPLE_TARGET("default") DEFINE(16)                    \
-    GENSAMPLE_TARGET("arch=x86-64-v3") DEFINE(32)             \
+// clang-format off: one target per line
+#define GENSAMPLE_AT_REGISTER_WIDTH(DEFINE)       \
+    GENSAMPLE_TARGET("default") DEFINE(16)        \
+    GENSAMPLE_TARGET("arch=x86-64-v3") DEFINE(32) \
     GENSAMPLE_TARGET("avx512f") DEFINE(64)
+// clang-format on
 #else
 #define GENSAMPLE_AT_REGISTER_WIDTH(DEFINE) DEFINE(simd::kRegisterBytes)
 #endif

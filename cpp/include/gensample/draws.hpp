@@ -52,8 +52,8 @@ GENSAMPLE_INLINE uint64_t tile_row(const PhiloxLanes& ctr, int a, int slots) {
 // pre(w) runs first on every sample of a tile of blocks: a sampler issues its table
 // prefetches there, so that the cache misses of a whole tile overlap.
 template <class Pre, class Fn>
-void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t count, int slots, uint32_t tag,
-                   Pre&& pre, Fn&& fn) {
+void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t count, int slots, uint32_t tag, Pre&& pre,
+                   Fn&& fn) {
     if (slots < 1 || slots > kMaxSlots) throw std::logic_error("for_each_draw: bad slot count");
     const PhiloxTileFn philox = philox_tile();
     const int per_tile = kPhiloxTile / slots;
@@ -81,8 +81,7 @@ void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t coun
 }
 
 template <class Fn>
-void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t count, int slots, uint32_t tag,
-                   Fn&& fn) {
+void for_each_draw(const Key& key, const int64_t* rows, int64_t r0, int64_t count, int slots, uint32_t tag, Fn&& fn) {
     for_each_draw(key, rows, r0, count, slots, tag, [](const uint64_t*) {}, fn);
 }
 
@@ -106,7 +105,8 @@ inline AliasTable build_alias(const double* mass, int64_t n) {
     if (n < 1 || n > int64_t(UINT32_MAX)) throw std::invalid_argument("alias table: need 1 <= n < 2^32 outcomes");
     double total = 0;
     for (int64_t j = 0; j < n; ++j) total += mass[j];
-    if (!(total > 0) || !std::isfinite(total)) throw std::invalid_argument("alias table: masses must have a positive finite sum");
+    if (!(total > 0) || !std::isfinite(total))
+        throw std::invalid_argument("alias table: masses must have a positive finite sum");
     AliasTable t{std::vector<double>(size_t(n)), std::vector<uint32_t>(size_t(n))};
     std::vector<double> scaled(static_cast<size_t>(n));
     std::vector<uint32_t> small, large;
@@ -135,8 +135,8 @@ inline AliasTable build_alias(const double* mass, int64_t n) {
 
 // The outcome for a sample's first block (words w0, w1) of an exact sampler (tag 0); a
 // rejected column word is redrawn from (row, 0, level << 24), as in random.hpp.
-GENSAMPLE_INLINE uint32_t alias_pick(const double* prob, const uint32_t* alias, uint64_t n, uint64_t w0,
-                                     uint64_t w1, const Key& key, uint64_t row) {
+GENSAMPLE_INLINE uint32_t alias_pick(const double* prob, const uint32_t* alias, uint64_t n, uint64_t w0, uint64_t w1,
+                                     const Key& key, uint64_t row) {
     const uint64_t c = column_of(w0, n, key, row);
     return u01_from_u64(w1) < prob[c] ? uint32_t(c) : alias[c];
 }

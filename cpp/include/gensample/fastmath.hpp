@@ -28,9 +28,7 @@ GENSAMPLE_INLINE double from_bits(uint64_t b) {
 
 // Exact conversion of an integer below 2^52 to double, without cvtsi2sd (which AVX2 lacks
 // for 64-bit lanes): place it in the mantissa of 2^52 and subtract 2^52.
-GENSAMPLE_INLINE double small_u64_to_double(uint64_t v) {
-    return from_bits(v | 0x4330000000000000ull) - 0x1.0p52;
-}
+GENSAMPLE_INLINE double small_u64_to_double(uint64_t v) { return from_bits(v | 0x4330000000000000ull) - 0x1.0p52; }
 
 // Exact conversion of an integer below 2^53 to double: two exact halves, exact sum.
 GENSAMPLE_INLINE double u53_to_double(uint64_t v) {
@@ -43,8 +41,8 @@ GENSAMPLE_INLINE double u53_to_double(uint64_t v) {
 // |s| <= 0.1716. The atanh series is truncated after s^21, where the next term is below
 // 2^-56 relative. ln 2 is split so that e * kLn2Hi is exact.
 GENSAMPLE_INLINE double log_positive(double x) {
-    constexpr double kLn2Hi = 0x1.62e42ffp-1;              // ln 2 to 32 bits
-    constexpr double kLn2Lo = -0x1.718432a1b0e26p-35;     // ln 2 - kLn2Hi
+    constexpr double kLn2Hi = 0x1.62e42ffp-1;          // ln 2 to 32 bits
+    constexpr double kLn2Lo = -0x1.718432a1b0e26p-35;  // ln 2 - kLn2Hi
     constexpr double kSqrt2 = 0x1.6a09e667f3bcdp+0;
     const uint64_t b = bits_of(x);
     double m = from_bits((b & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull);  // [1, 2)
@@ -84,25 +82,25 @@ GENSAMPLE_INLINE void sincos_turns(double u, double& sin_out, double& cos_out) {
     const double x = f * kHalfPi;
     const double x2 = x * x;
 
-    double sp = 1.0 / 355687428096000.0;       // 1/17!
-    sp = sp * x2 - 1.0 / 1307674368000.0;     // 1/15!
-    sp = sp * x2 + 1.0 / 6227020800.0;        // 1/13!
-    sp = sp * x2 - 1.0 / 39916800.0;          // 1/11!
-    sp = sp * x2 + 1.0 / 362880.0;            // 1/9!
-    sp = sp * x2 - 1.0 / 5040.0;              // 1/7!
-    sp = sp * x2 + 1.0 / 120.0;               // 1/5!
-    sp = sp * x2 - 1.0 / 6.0;                 // 1/3!
+    double sp = 1.0 / 355687428096000.0;   // 1/17!
+    sp = sp * x2 - 1.0 / 1307674368000.0;  // 1/15!
+    sp = sp * x2 + 1.0 / 6227020800.0;     // 1/13!
+    sp = sp * x2 - 1.0 / 39916800.0;       // 1/11!
+    sp = sp * x2 + 1.0 / 362880.0;         // 1/9!
+    sp = sp * x2 - 1.0 / 5040.0;           // 1/7!
+    sp = sp * x2 + 1.0 / 120.0;            // 1/5!
+    sp = sp * x2 - 1.0 / 6.0;              // 1/3!
     const double s = x + x * (x2 * sp);
 
-    double cp = 1.0 / 6402373705728000.0;      // 1/18!
-    cp = cp * x2 - 1.0 / 20922789888000.0;    // 1/16!
-    cp = cp * x2 + 1.0 / 87178291200.0;       // 1/14!
-    cp = cp * x2 - 1.0 / 479001600.0;         // 1/12!
-    cp = cp * x2 + 1.0 / 3628800.0;           // 1/10!
-    cp = cp * x2 - 1.0 / 40320.0;             // 1/8!
-    cp = cp * x2 + 1.0 / 720.0;               // 1/6!
-    cp = cp * x2 - 1.0 / 24.0;                // 1/4!
-    cp = cp * x2 + 0.5;                       // 1/2!
+    double cp = 1.0 / 6402373705728000.0;   // 1/18!
+    cp = cp * x2 - 1.0 / 20922789888000.0;  // 1/16!
+    cp = cp * x2 + 1.0 / 87178291200.0;     // 1/14!
+    cp = cp * x2 - 1.0 / 479001600.0;       // 1/12!
+    cp = cp * x2 + 1.0 / 3628800.0;         // 1/10!
+    cp = cp * x2 - 1.0 / 40320.0;           // 1/8!
+    cp = cp * x2 + 1.0 / 720.0;             // 1/6!
+    cp = cp * x2 - 1.0 / 24.0;              // 1/4!
+    cp = cp * x2 + 0.5;                     // 1/2!
     const double c = 1.0 - x2 * cp;
 
     // Rotate by q quarter turns: (sin, cos) -> (cos, -sin) per quarter.

@@ -50,8 +50,7 @@ void log_responsibilities(const Mixture<float>& g, const float* x, int64_t m, fl
 
 // p(k | x_j) into resp (m, k), from the log-sum's own exps (no second exp), and log p(x_j)
 // into out (m,).
-void responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* resp, double* out,
-                      int n_threads);
+void responsibilities(const Mixture<double>& g, const double* x, int64_t m, double* resp, double* out, int n_threads);
 void responsibilities(const Mixture<float>& g, const float* x, int64_t m, float* resp, float* out, int n_threads);
 
 // The score grad_x log p(x_j) = -sum_k p(k | x_j) A_k^T A_k (x_j - mu_k), into out (m, dim).
@@ -84,8 +83,8 @@ int64_t em_chunk(int64_t n);
 // weighted squared distance to the nearest seed so far (the first index whose running sum
 // exceeds u * total). The candidate that leaves the smallest total v D^2 wins (the first
 // on ties). Running sums go left to right.
-std::vector<int64_t> kmeans_plusplus(const double* x, const double* v, int64_t n, int64_t dim, int64_t k,
-                                     int trials, uint64_t key, int n_threads);
+std::vector<int64_t> kmeans_plusplus(const double* x, const double* v, int64_t n, int64_t dim, int64_t k, int trials,
+                                     uint64_t key, int n_threads);
 
 // One Lloyd step: labels[n] = the nearest centre (the first on ties); per centre the
 // weight and the weighted coordinate sums (k, dim); returns the weighted inertia.

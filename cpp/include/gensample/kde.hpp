@@ -45,10 +45,8 @@ void log_density(Kernel kernel, const Tiles<float>& data, const float* y, int64_
 
 // The gradient of log sum_i w_i f(|y_j - z_i|) with respect to y_j, (m, dim), in whitened
 // coordinates (the caller maps it back with L^-T). NaN where the density is zero.
-void grad_log_density(Kernel kernel, const Tiles<double>& data, const double* y, int64_t m, double* out,
-                      int n_threads);
-void grad_log_density(Kernel kernel, const Tiles<float>& data, const float* y, int64_t m, float* out,
-                      int n_threads);
+void grad_log_density(Kernel kernel, const Tiles<double>& data, const double* y, int64_t m, double* out, int n_threads);
+void grad_log_density(Kernel kernel, const Tiles<float>& data, const float* y, int64_t m, float* out, int n_threads);
 
 // The data a sampler needs: the original points (n, dim), the lower Cholesky factor L of
 // the bandwidth matrix (dim, dim), and Vose's alias table over the weights.

@@ -29,18 +29,14 @@ struct Tiles {
 
 // out[i] = sum_j weight_j k(|x_i - y_j|) for the n rows of x (n, dim), accumulated in double
 // (in T within blocks of 16 tiles).
-void pair_sums(Pair kind, const Tiles<double>& y, const double* x, int64_t n, double gamma, double* out,
-               int n_threads);
-void pair_sums(Pair kind, const Tiles<float>& y, const float* x, int64_t n, double gamma, double* out,
-               int n_threads);
+void pair_sums(Pair kind, const Tiles<double>& y, const double* x, int64_t n, double gamma, double* out, int n_threads);
+void pair_sums(Pair kind, const Tiles<float>& y, const float* x, int64_t n, double gamma, double* out, int n_threads);
 
 // out[i * k + l]: the squared distance from x_i to its (l + 1)-th nearest point of y (weight > 0),
 // ascending; with skip_self, point j == i of y is left out (x is y). k <= 64; +inf where y has
 // fewer points.
-void nearest(const Tiles<double>& y, const double* x, int64_t n, int64_t k, bool skip_self, double* out,
-             int n_threads);
-void nearest(const Tiles<float>& y, const float* x, int64_t n, int64_t k, bool skip_self, double* out,
-             int n_threads);
+void nearest(const Tiles<double>& y, const double* x, int64_t n, int64_t k, bool skip_self, double* out, int n_threads);
+void nearest(const Tiles<float>& y, const float* x, int64_t n, int64_t k, bool skip_self, double* out, int n_threads);
 
 // inside[i] = 1 when |x_i - y_j|^2 <= radius2_j for some point j of y (radius2 in y's tile
 // order; padding -inf).

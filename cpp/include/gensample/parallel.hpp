@@ -117,7 +117,8 @@ void parallel_for(int64_t n, int64_t grain, int n_threads, Body&& body) {
     detail::run_tasks((n + grain - 1) / grain, resolve_threads(n_threads),
                       [](void* context, int64_t t) {
                           const Range& r = *static_cast<const Range*>(context);
-                          (*r.body)(t * r.grain, std::min(r.n, (t + 1) * r.grain));
+                          const int64_t first = t * r.grain;
+                          (*r.body)(first, std::min(r.n, first + r.grain));
                       },
                       &range);
 }

@@ -62,9 +62,9 @@ struct TriangleView {
     const uint32_t* alias;
     int64_t n_tri;
 };
-void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,
-                    double* out, int n_threads);
-void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count,
-                    float* out, int n_threads);
+void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, double* out,
+                    int n_threads);
+void polygon_sample(const TriangleView& t, uint64_t key, const int64_t* rows, int64_t r0, int64_t count, float* out,
+                    int n_threads);
 
 }  // namespace gensample

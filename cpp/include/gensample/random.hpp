@@ -30,7 +30,7 @@ GENSAMPLE_INLINE float u01f_from_u32(uint32_t w) { return float(int32_t(w >> 8))
 // Box-Muller on two 64-bit words: z0 = r cos(2 pi u2), z1 = r sin(2 pi u2).
 GENSAMPLE_INLINE void box_muller(uint64_t w1, uint64_t w2, double& z0, double& z1) {
     const double u1 = fastmath::u53_to_double((w1 >> 11) + 1) * 0x1.0p-53;  // (0, 1]
-    const double u2 = u01_from_u64(w2);                                       // [0, 1)
+    const double u2 = u01_from_u64(w2);                                     // [0, 1)
     const double r = std::sqrt(-2.0 * fastmath::log_positive(u1));
     double s, c;
     fastmath::sincos_turns(u2, s, c);
@@ -55,8 +55,7 @@ GENSAMPLE_INLINE void mul_64x64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& 
 
 // Lemire's unbiased integer in [0, high), high >= 1, from word w; retries come from
 // (row, slot, level << 24), same word position (0 or 1).
-uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot,
-                         int word);
+uint64_t bounded_integer(uint64_t w, uint64_t high, const Key& key, uint64_t row, uint32_t slot, int word);
 
 // Rows [r0, r1) of the (n, dim) uniform or normal draw, into out (r1 - r0, dim), on the
 // calling thread.
@@ -81,8 +80,6 @@ void fill_integers(uint64_t key, int64_t n, int64_t dim, uint64_t high, int64_t*
 void philox_blocks(uint64_t key, int64_t m, const uint32_t* counters, uint32_t* out, int n_threads);
 
 // Rows per task so that one task handles about `values` numbers.
-inline int64_t rows_per_task(int64_t dim, int64_t values = 16384) {
-    return dim >= values ? 1 : values / dim;
-}
+inline int64_t rows_per_task(int64_t dim, int64_t values = 16384) { return dim >= values ? 1 : values / dim; }
 
 }  // namespace gensample

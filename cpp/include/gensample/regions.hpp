@@ -11,13 +11,13 @@ namespace gensample {
 // mapped in double precision, then rounded. out holds rows [first, first + n).
 void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
                 double* out, int n_threads);
-void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width,
-                float* out, int n_threads);
+void box_sample(uint64_t key, int64_t first, int64_t n, int64_t dim, const double* low, const double* width, float* out,
+                int n_threads);
 
 // inside[i] = 1 when low <= x[i] <= high in every coordinate (the box is closed).
-void box_contains(const double* x, int64_t n, int64_t dim, const double* low, const double* high,
-                  uint8_t* inside, int n_threads);
-void box_contains(const float* x, int64_t n, int64_t dim, const double* low, const double* high,
-                  uint8_t* inside, int n_threads);
+void box_contains(const double* x, int64_t n, int64_t dim, const double* low, const double* high, uint8_t* inside,
+                  int n_threads);
+void box_contains(const float* x, int64_t n, int64_t dim, const double* low, const double* high, uint8_t* inside,
+                  int n_threads);
 
 }  // namespace gensample

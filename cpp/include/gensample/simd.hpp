@@ -89,7 +89,7 @@ template <class T, int kBytes = 64>
 class Buffer {
     using Vt = VN<T, kBytes>;
 
-public:
+  public:
     explicit Buffer(size_t n = 0) { resize(n); }
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
@@ -107,7 +107,7 @@ public:
     Vt& operator[](size_t i) { return data_[i]; }
     size_t size() const { return n_; }
 
-private:
+  private:
     void release() {
         if (data_) ::operator delete(data_, std::align_val_t(64));
         data_ = nullptr;

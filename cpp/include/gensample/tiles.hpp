@@ -17,7 +17,7 @@ constexpr int kVectors = int(kTile) / simd::VecN<T, kBytes>::kWidth;  // vectors
 // d2[v] = |y - z_i|^2 for the points of one tile, a coordinate at a time, in registers.
 template <class T, int64_t kTile, int kBytes = 64>
 GENSAMPLE_INLINE void squared_distances(const T* tile, const T* y, int64_t dim,
-                                       simd::VN<T, kBytes> (&d2)[kVectors<T, kTile, kBytes>]) {
+                                        simd::VN<T, kBytes> (&d2)[kVectors<T, kTile, kBytes>]) {
     constexpr int kWidth = simd::VecN<T, kBytes>::kWidth;
     for (auto& v : d2) v = simd::VN<T, kBytes>{};
     for (int64_t k = 0; k < dim; ++k) {

@@ -8,8 +8,8 @@
 namespace gensample::validation {
 
 struct Scan {
-    bool finite = true;   // no NaN, no inf
-    double max_abs = 0;   // max |x|, meaningful when finite (0 for no values)
+    bool finite = true;  // no NaN, no inf
+    double max_abs = 0;  // max |x|, meaningful when finite (0 for no values)
 };
 
 // x[0, n); any thread count gives the same answer.

@@ -25,8 +25,7 @@ using CArray = py::array_t<T, py::array::c_style>;
 
 template <class T>
 T* writable_2d(py::array& a, const char* name, int64_t& n, int64_t& dim) {
-    if (!py::isinstance<CArray<T>>(a) || a.ndim() != 2 || !(a.flags() & py::array::c_style) ||
-        !a.writeable()) {
+    if (!py::isinstance<CArray<T>>(a) || a.ndim() != 2 || !(a.flags() & py::array::c_style) || !a.writeable()) {
         throw std::invalid_argument(std::string(name) + ": expected a writable C-contiguous 2-D array of " +
                                     py::str(py::dtype::of<T>()).cast<std::string>());
     }
@@ -168,9 +167,11 @@ py::array_t<T> to_numpy(std::vector<T>&& v) {
 inline const int64_t* rows_of(const py::object& rows, int64_t count) {
     if (rows.is_none()) return nullptr;
     // Only the caller's own array, never a converted temporary that would die on return.
-    if (!py::isinstance<CArray<int64_t>>(rows)) throw std::invalid_argument("rows: expected a C-contiguous int64 array");
+    if (!py::isinstance<CArray<int64_t>>(rows))
+        throw std::invalid_argument("rows: expected a C-contiguous int64 array");
     auto a = py::reinterpret_borrow<CArray<int64_t>>(rows);
-    if (a.ndim() != 1 || a.shape(0) != count) throw std::invalid_argument("rows: expected one int64 row per output row");
+    if (a.ndim() != 1 || a.shape(0) != count)
+        throw std::invalid_argument("rows: expected one int64 row per output row");
     return a.data();
 }
 

@@ -139,7 +139,8 @@ py::tuple adaptive_t(const py::dict& field, const py::dict& path, const CArray<d
     int64_t n = 0, d = 0;
     T* px = writable_2d<T>(x, "x", n, d);
     if (d != (f.net ? net.dim : f.mixture.dim)) throw std::invalid_argument("x: dimension does not match the field");
-    if (stops.ndim() != 1 || stops.shape(0) < 2) throw std::invalid_argument("stops: expected t0 and at least one stop");
+    if (stops.ndim() != 1 || stops.shape(0) < 2)
+        throw std::invalid_argument("stops: expected t0 and at least one stop");
     const int64_t n_stops = stops.shape(0) - 1;
     double* ld = log_det_of(log_det, n);
     T* snap = snapshots_of<T>(snapshots, n_stops, n, d);
@@ -148,8 +149,8 @@ py::tuple adaptive_t(const py::dict& field, const py::dict& path, const CArray<d
     flow::Stats stats;
     {
         py::gil_scoped_release release;
-        stats = flow::integrate_adaptive(f, {rtol, atol, max_steps}, stops.data(), n_stops, px, n, ld, snap, ps,
-                                         n_threads);
+        stats =
+            flow::integrate_adaptive(f, {rtol, atol, max_steps}, stops.data(), n_stops, px, n, ld, snap, ps, n_threads);
     }
     return py::make_tuple(status, py::make_tuple(stats.evaluations, stats.accepted, stats.rejected));
 }

@@ -173,8 +173,8 @@ void register_gmm(py::module_& m) {
                 prob.shape(0) != mean.shape(0) || alias.ndim() != 1 || alias.shape(0) != mean.shape(0)) {
                 throw std::invalid_argument("sample: mean (k, d), chol (k, d, d), prob and alias (k,) expected");
             }
-            const gmm::SampleModel model{mean.data(), chol.data(), mean.shape(0), mean.shape(1), prob.data(),
-                                         alias.data()};
+            const gmm::SampleModel model{mean.data(),   chol.data(), mean.shape(0),
+                                         mean.shape(1), prob.data(), alias.data()};
             int64_t* l = nullptr;
             const int64_t rows = out.ndim() == 2 ? out.shape(0) : 0;
             if (!labels.is_none()) {  // the caller's own int64 array, written in place

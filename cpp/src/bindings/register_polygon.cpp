@@ -98,7 +98,8 @@ void register_polygon(py::module_& m) {
         "sample",
         [](const CArray<double>& tri, const CArray<double>& prob, const CArray<uint32_t>& alias, uint64_t key,
            const py::object& rows, int64_t r0, py::array out, int n_threads) {
-            if (tri.ndim() != 2 || tri.shape(1) != 6 || prob.shape(0) != tri.shape(0) || alias.shape(0) != tri.shape(0)) {
+            if (tri.ndim() != 2 || tri.shape(1) != 6 || prob.shape(0) != tri.shape(0) ||
+                alias.shape(0) != tri.shape(0)) {
                 throw std::invalid_argument("triangles: expected (m, 6) with m alias entries");
             }
             const TriangleView t{tri.data(), prob.data(), alias.data(), tri.shape(0)};

@@ -26,14 +26,16 @@ void register_random(py::module_& m) {
     m.def(
         "fill_uniform",
         [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
-            fill_float(out, [&](auto* p, int64_t n, int64_t dim) { fill_uniform_rows(key, first_row, n, dim, p, n_threads); });
+            fill_float(
+                out, [&](auto* p, int64_t n, int64_t dim) { fill_uniform_rows(key, first_row, n, dim, p, n_threads); });
         },
         py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
         "Rows first_row .. first_row + len(out) of the uniform draw of stream key.");
     m.def(
         "fill_normal",
         [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
-            fill_float(out, [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); });
+            fill_float(
+                out, [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); });
         },
         py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
         "Rows first_row .. first_row + len(out) of the normal draw of stream key.");

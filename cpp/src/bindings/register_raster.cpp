@@ -82,13 +82,15 @@ void register_raster(py::module_& m) {
            const CArray<uint32_t>& length, py::array out) {
             const int64_t n = mass.shape(0);
             if (mass.ndim() != 1 || run_row.shape(0) != n || start.shape(0) != n || length.shape(0) != n) {
-                throw std::invalid_argument("raster_pick_table: mass, run_row, start, length must have one entry per run");
+                throw std::invalid_argument(
+                    "raster_pick_table: mass, run_row, start, length must have one entry per run");
             }
             if (!py::isinstance<CArray<uint8_t>>(out) || out.ndim() != 1 || !(out.flags() & py::array::c_style) ||
                 !out.writeable() || out.shape(0) != n * py::ssize_t(sizeof(RunPick)) ||
                 reinterpret_cast<uintptr_t>(out.data()) % sizeof(RunPick) != 0) {
-                throw std::invalid_argument("raster_pick_table: out must be a writable uint8 array of 32 bytes per run, "
-                                            "32-byte aligned");
+                throw std::invalid_argument(
+                    "raster_pick_table: out must be a writable uint8 array of 32 bytes per run, "
+                    "32-byte aligned");
             }
             auto* pick = static_cast<RunPick*>(out.mutable_data());
             py::gil_scoped_release release;

@@ -31,11 +31,13 @@ void register_threads(py::module_& m) {
         }
     });
 
-    m.def("set_default", [](int n) { default_threads().store(n); }, py::arg("n"),
-          "Default thread count for calls without n_threads; 0 means all cores.");
+    m.def(
+        "set_default", [](int n) { default_threads().store(n); }, py::arg("n"),
+        "Default thread count for calls without n_threads; 0 means all cores.");
     m.def("get_default", [] { return default_threads().load(); });
-    m.def("set_process_share", [](int n) { process_share().store(n); }, py::arg("n"),
-          "Threads a worker process takes by default when nothing else is set; 0: no share.");
+    m.def(
+        "set_process_share", [](int n) { process_share().store(n); }, py::arg("n"),
+        "Threads a worker process takes by default when nothing else is set; 0: no share.");
     m.def("get_process_share", [] { return process_share().load(); });
     m.def("ecosystem", &ecosystem_threads,
           "The OpenMP limit for calls from this thread (OMP_NUM_THREADS, threadpoolctl).");

@@ -185,7 +185,8 @@ EigenData<T> eigen_data(const MixtureField& f) {
     e.log_coef.resize(size_t(K));
     for (int64_t k = 0; k < K; ++k) {
         for (int64_t j = 0; j < d; ++j) {
-            if (!(f.eigenvalues[k * d + j] >= 0)) throw std::invalid_argument("flow: a covariance is not positive semi-definite");
+            if (!(f.eigenvalues[k * d + j] >= 0))
+                throw std::invalid_argument("flow: a covariance is not positive semi-definite");
             double v = 0;
             for (int64_t i = 0; i < d; ++i) v += f.eigenvectors[(k * d + i) * d + j] * f.means[k * d + i];
             e.qmu[size_t(k * d + j)] = T(v);
@@ -206,7 +207,8 @@ Lanes<T, B> lanes_at(const Path& path, const double* t) {
     alignas(64) T v[5][kWidth<T, B>];
     for (int l = 0; l < kWidth<T, B>; ++l) {
         const Coefficients c = coefficients(path, t[l]);
-        v[0][l] = T(t[l]), v[1][l] = T(c.alpha), v[2][l] = T(c.dalpha), v[3][l] = T(c.sigma2), v[4][l] = T(c.sigma_dsigma);
+        v[0][l] = T(t[l]), v[1][l] = T(c.alpha), v[2][l] = T(c.dalpha), v[3][l] = T(c.sigma2),
+        v[4][l] = T(c.sigma_dsigma);
     }
     return {simd::load<T, B>(v[0]), simd::load<T, B>(v[1]), simd::load<T, B>(v[2]), simd::load<T, B>(v[3]),
             simd::load<T, B>(v[4])};

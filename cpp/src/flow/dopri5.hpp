@@ -79,7 +79,8 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
         int64_t stop[W], attempts[W];
         bool running[W], rejected[W];
         V<T, B> dv[7] = {};  // divergences: only written when kDiv
-        for (int l = 0; l < W; ++l) t[l] = t0, stop[l] = 1, attempts[l] = 0, running[l] = interval > 0, rejected[l] = false;
+        for (int l = 0; l < W; ++l)
+            t[l] = t0, stop[l] = 1, attempts[l] = 0, running[l] = interval > 0, rejected[l] = false;
         if (interval == 0) {
             for (int64_t l = 0; l < count; ++l) status[p + l] = uint8_t(Status::finished);
             continue;
@@ -108,7 +109,7 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
         for (int l = 0; l < W; ++l) {
             d2[l] /= h0[l];
             const double h1 = d1[l] <= 1e-15 && d2[l] <= 1e-15 ? std::max(1e-6, h0[l] * 1e-3)
-                                                             : std::pow(0.01 / std::max(d1[l], d2[l]), 0.2);
+                                                               : std::pow(0.01 / std::max(d1[l], d2[l]), 0.2);
             h_abs[l] = std::min(std::min(100 * h0[l], h1), interval);
         }
         int64_t evaluations = 2 * count, accepted = 0, rejected_total = 0, loops = 0;
@@ -158,7 +159,7 @@ GENSAMPLE_INLINE void adaptive_range(const FieldData<T>& F, const Adaptive& A, T
                     }
                 }
                 field_lanes<T, B, kKind, kDiv, kDim>(F, stage < 6 ? ts : t_new, stage < 6 ? probe : Xn, s, K[stage],
-                                                  dv[stage]);
+                                                     dv[stage]);
             }
             for (int64_t i = 0; i < d; ++i) {
                 V<T, B> sum = T(kE[0]) * K[0][i];

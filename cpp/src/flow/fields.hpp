@@ -13,7 +13,8 @@ namespace {
 
 // The empirical field (flow.hpp): attention over the data, a running maximum per tile.
 // With s^2 = alpha^2 h^2 + sigma^2, b = (alpha alpha' h^2 + sigma sigma') / s^2:
-// u = alpha' xbar + b (x - alpha xbar), div u = d b + (alpha' - alpha b) (alpha / s^2) (sum w |x_k - c|^2 - |xbar - c|^2).
+// u = alpha' xbar + b (x - alpha xbar), div u = d b + (alpha' - alpha b) (alpha / s^2) (sum w |x_k - c|^2 - |xbar -
+// c|^2).
 template <class T, int B, bool kDiv, int kDim>
 GENSAMPLE_INLINE void empirical_field(const EmpiricalData<T>& E, const Lanes<T, B>& c, int64_t K, int64_t dim,
                                       const V<T, B>* x, Scratch<T, B>& s, V<T, B>* u, V<T, B>& div) {
@@ -218,8 +219,8 @@ GENSAMPLE_INLINE void mixture_lanes(const EigenData<T>& E, const Lanes<T, B>& c,
         V<T, B> trk{}, dot_mu{}, dot_y{};
         for (int64_t j = 0; j < d; ++j) {
             const V<T, B> bc = (ada * lambda[j] + c.sds) * cc[j];
-            s.y[size_t(j)] = bc * y[j];       // b c y
-            s.uk[size_t(j)] = cc[j] * y[j];   // c y
+            s.y[size_t(j)] = bc * y[j];      // b c y
+            s.uk[size_t(j)] = cc[j] * y[j];  // c y
             if (kDiv) {
                 trk += bc;
                 dot_mu += E.qmu[size_t(k * d + j)] * s.uk[size_t(j)];

@@ -65,8 +65,8 @@ GENSAMPLE_INLINE void step_range(const FieldData<T>& F, const Step<T>& st, T* x,
     alignas(64) T lanes[kWidth<T, B>];
     V<T, B>* X = s.x.data();
     V<T, B>* k = s.stage.data();
-    V<T, B>* acc = s.acc.data();    // the next stage's point
-    V<T, B>* first = s.k1.data();   // heun: k1; rk4: k1 + 2 k2 + 2 k3 + k4 so far
+    V<T, B>* acc = s.acc.data();   // the next stage's point
+    V<T, B>* first = s.k1.data();  // heun: k1; rk4: k1 + 2 k2 + 2 k3 + k4 so far
     for (int64_t p = p0; p < p1; p += kN * W) {
         const int64_t count = std::min<int64_t>(kN * W, p1 - p);
         load<T, B>(x, p, count, d, X, kN);

@@ -46,7 +46,8 @@ GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope
                     const T k = T(0.79788456080286535588), inner = k * (v + T(0.044715) * v * v * v);
                     const T th = std::tanh(inner);
                     lanes[l] = T(0.5) * v * (T(1) + th);
-                    slopes[l] = T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * k * (T(1) + T(3 * 0.044715) * v * v);
+                    slopes[l] =
+                        T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * k * (T(1) + T(3 * 0.044715) * v * v);
                 }
             }
             if (slope) *slope = simd::load<T, B>(slopes);
@@ -113,7 +114,8 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, con
     if (kDiv) {
         for (int64_t j = 0; j < d; ++j) {
             for (int64_t i = 0; i <= d; ++i) {
-                for (int v = 0; v < kN; ++v) in[(j + 1) * W + i * kN + v] = i == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
+                for (int v = 0; v < kN; ++v)
+                    in[(j + 1) * W + i * kN + v] = i == j ? simd::broadcast<B>(T(1)) : V<T, B>{};
             }
         }
     }

@@ -58,7 +58,8 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
             if (counts[v] == 0) continue;
             const int64_t q = p + v * kW;
             if (log_resp) {
-                store_responsibilities<T, B>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K, probabilities);
+                store_responsibilities<T, B>(abuf.data() + v * K, K, counts[v], out + q, log_resp + q * K,
+                                             probabilities);
             } else {
                 store_log_sum<T, B>(abuf.data() + v * K, K, counts[v], out + q);
             }
@@ -111,8 +112,7 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
 }
 
 template <int B>
-GENSAMPLE_INLINE void run_moments(const Mixture<double>& g, const double* x, int64_t p0, int64_t p1,
-                                  const Outputs& o) {
+GENSAMPLE_INLINE void run_moments(const Mixture<double>& g, const double* x, int64_t p0, int64_t p1, const Outputs& o) {
     switch (g.diagonal ? 0 : g.dim) {
         case 1: return moments_blocks<B, false, 1, 1>(g, x, p0, p1, o);
         case 2: return moments_blocks<B, false, 2, 1>(g, x, p0, p1, o);

@@ -12,12 +12,12 @@ namespace gensample::gmm {
 namespace {
 
 struct Outputs {
-    void* out = nullptr;       // density: (m,)
-    void* log_resp = nullptr;  // responsibilities: (m, k)
-    bool probabilities = false;  // responsibilities: p(k | x) in log_resp instead of log p(k | x)
-    const double* v = nullptr;  // moments: sample weights
-    double* partial = nullptr;  // moments: this chunk's sums
-    bool full = true;          // moments: full second moments, or their diagonal
+    void* out = nullptr;               // density: (m,)
+    void* log_resp = nullptr;          // responsibilities: (m, k)
+    bool probabilities = false;        // responsibilities: p(k | x) in log_resp instead of log p(k | x)
+    const double* v = nullptr;         // moments: sample weights
+    double* partial = nullptr;         // moments: this chunk's sums
+    bool full = true;                  // moments: full second moments, or their diagonal
     const void* row_blocks = nullptr;  // RowBlocks<T> of full factors in general dimension (row_blocks_for)
 };
 
@@ -105,8 +105,7 @@ GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t coun
 }
 
 template <class T, int B>
-GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr,
-                                             bool probabilities) {
+GENSAMPLE_INLINE void store_responsibilities(V<T, B>* a, int64_t K, int64_t count, T* out, T* lr, bool probabilities) {
     if (probabilities) return store_responsibilities<T, B, true>(a, K, count, out, lr);
     store_responsibilities<T, B, false>(a, K, count, out, lr);
 }

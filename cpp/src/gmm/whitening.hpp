@@ -24,8 +24,8 @@ namespace {
 // B: the vector width in bytes, that of the target's registers (density_f64 in gmm.cpp).
 using kernel::kExpFloor;
 using kernel::kWidth;
-using kernel::V;
 using kernel::packed;
+using kernel::V;
 
 enum class Mode { density, responsibilities, score, moments };
 
@@ -202,8 +202,8 @@ GENSAMPLE_INLINE void partial_rows(const T* fb, const T* b, const V<T, B>* xs, i
 // squares summed per block of kRows rows, then added), so the same values; y itself (y_j
 // of vector v in y[j * kVec + v]) when kKeep.
 template <class T, int B, int kVec, int kSub, bool kKeep = false>
-GENSAMPLE_INLINE void whiten_n(const Mixture<T>& g, const RowBlocks<T>& rb, int64_t k, const V<T, B>* xs,
-                               V<T, B>* q, V<T, B>* y = nullptr) {
+GENSAMPLE_INLINE void whiten_n(const Mixture<T>& g, const RowBlocks<T>& rb, int64_t k, const V<T, B>* xs, V<T, B>* q,
+                               V<T, B>* y = nullptr) {
     static_assert(kRows % kSub == 0, "row blocks split into whole sub-blocks");
     const int64_t d = g.dim;
     const T* f = rb.values.data() + k * rb.per_component;
@@ -232,8 +232,7 @@ GENSAMPLE_INLINE void whiten_n(const Mixture<T>& g, const RowBlocks<T>& rb, int6
 // |y|^2 for y = A_k (x - m) - b_k = A_k (x - mu_k); y itself into y when kKeep. kDim > 0:
 // the dimension, known at compile time (d <= 4); else full factors come from rb.
 template <class T, int B, bool kDiag, int kDim, bool kKeep>
-GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int64_t k, const V<T, B>* x,
-                                V<T, B>* y) {
+GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int64_t k, const V<T, B>* x, V<T, B>* y) {
     const int64_t d = kDim > 0 ? kDim : g.dim;
     const T* b = g.offset + k * d;
     if (kDiag) {
@@ -262,7 +261,6 @@ GENSAMPLE_INLINE V<T, B> whiten(const Mixture<T>& g, const RowBlocks<T>* rb, int
     }
     return q;
 }
-
 
 }  // namespace
 }  // namespace gensample::gmm
