@@ -156,8 +156,8 @@ def _times_transpose(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """x @ m.T for the (n, d) points and a (d, d) matrix, without BLAS.
 
     ``@`` would wake the BLAS thread pool, whose threads then spin for a while on the cores
-    that the kernel is about to use (about 15% of a 20,000-point logpdf on 2 cores), and
-    its sums may be ordered differently on other machines. einsum sums in a fixed order;
+    that the kernel is about to use, and its sums may be ordered differently on other
+    machines. einsum sums in a fixed order;
     the O(n d^2) product is small beside the O(n N d) kernel sums.
     """
     return np.einsum("ij,kj->ik", x, m)

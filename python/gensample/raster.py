@@ -30,10 +30,9 @@ def _aligned_empty(nbytes: int) -> np.ndarray:
     """nbytes uninitialised bytes starting on a 64-byte boundary (1-D uint8).
 
     NumPy aligns to 16 bytes; the exact sampler's 32-byte entries must not straddle two
-    cache lines, or a sample in a table beyond the cache misses twice (1.5x slower). A
-    table of several huge pages goes on 2 MiB boundaries with the kernel asked for huge
-    pages: its random reads then miss the TLB less (world land's 12 MB table, 2-core
-    Zen 4: 5-8 % more samples per second).
+    cache lines, or a sample in a table beyond the cache misses twice. A table of several
+    huge pages goes on 2 MiB boundaries with the kernel asked for huge pages: its random
+    reads then miss the TLB less.
     """
     if nbytes >= 2 * _HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
         area = mmap.mmap(-1, nbytes + _HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
