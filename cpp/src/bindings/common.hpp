@@ -69,6 +69,21 @@ decltype(auto) dispatch_float(const py::handle& a, const char* name, F&& f) {
     throw std::invalid_argument(std::string(name) + ": expected a C-contiguous float32 or float64 array");
 }
 
+// The one fill driver for every sampler (numpy.random's pattern): the rows of out, a
+// writable C-contiguous (n, dim) float32 or float64 array (dim < 0: any width), filled by
+// fill(p, n, dim) without the GIL.
+template <class Fill>
+void fill_rows(py::array& out, int64_t dim, Fill fill) {
+    dispatch_float(out, "out", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        int64_t n = 0, d = 0;
+        T* p = writable_2d<T>(out, "out", n, d);
+        if (dim >= 0 && d != dim) throw std::invalid_argument("out: expected " + std::to_string(dim) + " columns");
+        py::gil_scoped_release release;
+        fill(p, n, d);
+    });
+}
+
 // ---- models by name ------------------------------------------------------------------------
 // A model crosses the boundary as a dict of named arrays and scalars that the Python layer
 // builds (never a tuple read by position or length). Each read checks presence, dtype and

@@ -185,14 +185,8 @@ void register_gmm(py::module_& m) {
                 }
                 l = a.mutable_data();
             }
-            dispatch_float(out, "out", [&](auto tag) {
-                using T = typename decltype(tag)::type;
-                int64_t n = 0, dim = 0;
-                T* o = writable_2d<T>(out, "out", n, dim);
-                if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the mixture");
-                py::gil_scoped_release release;
-                gmm::sample(model, key, r0, n, o, l, n_threads);
-            });
+            fill_rows(out, model.dim,
+                      [&](auto* o, int64_t n, int64_t) { gmm::sample(model, key, r0, n, o, l, n_threads); });
         },
         py::arg("mean"), py::arg("chol"), py::arg("prob"), py::arg("alias"), py::arg("key"), py::arg("r0"),
         py::arg("out"), py::arg("labels"), py::arg("n_threads"),

@@ -90,14 +90,8 @@ void register_kde(py::module_& m) {
             }
             const kde::SampleModel model{kernel,      points.data(), points.shape(0), points.shape(1),
                                          chol.data(), prob.data(),   alias.data()};
-            dispatch_float(out, "out", [&](auto tag) {
-                using T = typename decltype(tag)::type;
-                int64_t n = 0, dim = 0;
-                T* o = writable_2d<T>(out, "out", n, dim);
-                if (dim != model.dim) throw std::invalid_argument("out: dimension does not match the data");
-                py::gil_scoped_release release;
-                kde::sample(model, key, r0, n, o, n_threads);
-            });
+            fill_rows(out, model.dim,
+                      [&](auto* o, int64_t n, int64_t) { kde::sample(model, key, r0, n, o, n_threads); });
         },
         py::arg("kernel"), py::arg("points"), py::arg("chol"), py::arg("prob"), py::arg("alias"), py::arg("key"),
         py::arg("r0"), py::arg("out"), py::arg("n_threads"), "Rows r0 .. r0 + len(out) of a KDE sample.");

@@ -104,14 +104,7 @@ void register_polygon(py::module_& m) {
             }
             const TriangleView t{tri.data(), prob.data(), alias.data(), tri.shape(0)};
             const int64_t* rp = rows_of(rows, out.ndim() == 2 ? out.shape(0) : 0);
-            dispatch_float(out, "out", [&](auto tag) {
-                using T = typename decltype(tag)::type;
-                int64_t n = 0, d = 0;
-                T* p = writable_2d<T>(out, "out", n, d);
-                if (d != 2) throw std::invalid_argument("out: expected 2 columns");
-                py::gil_scoped_release release;
-                polygon_sample(t, key, rp, r0, n, p, n_threads);
-            });
+            fill_rows(out, 2, [&](auto* p, int64_t n, int64_t) { polygon_sample(t, key, rp, r0, n, p, n_threads); });
         },
         py::arg("tri"), py::arg("prob"), py::arg("alias"), py::arg("key"), py::arg("rows"), py::arg("r0"),
         py::arg("out"), py::arg("n_threads"));

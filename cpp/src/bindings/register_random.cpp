@@ -6,36 +6,22 @@
 #include "gensample/random.hpp"
 
 namespace gensample::bindings {
-namespace {
-
-// Rows of out (float32 or float64, 2-D, writable) filled by fill(p, n, dim) without the GIL.
-template <class Fill>
-void fill_float(py::array& out, Fill fill) {
-    dispatch_float(out, "out", [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        int64_t n = 0, dim = 0;
-        T* p = writable_2d<T>(out, "out", n, dim);
-        py::gil_scoped_release release;
-        fill(p, n, dim);
-    });
-}
-
-}  // namespace
 
 void register_random(py::module_& m) {
     m.def(
         "fill_uniform",
         [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
-            fill_float(
-                out, [&](auto* p, int64_t n, int64_t dim) { fill_uniform_rows(key, first_row, n, dim, p, n_threads); });
+            fill_rows(out, -1, [&](auto* p, int64_t n, int64_t dim) {
+                fill_uniform_rows(key, first_row, n, dim, p, n_threads);
+            });
         },
         py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
         "Rows first_row .. first_row + len(out) of the uniform draw of stream key.");
     m.def(
         "fill_normal",
         [](uint64_t key, py::array out, int n_threads, int64_t first_row) {
-            fill_float(
-                out, [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); });
+            fill_rows(out, -1,
+                      [&](auto* p, int64_t n, int64_t dim) { fill_normal_rows(key, first_row, n, dim, p, n_threads); });
         },
         py::arg("key"), py::arg("out"), py::arg("n_threads"), py::arg("first_row") = 0,
         "Rows first_row .. first_row + len(out) of the normal draw of stream key.");

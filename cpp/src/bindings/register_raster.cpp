@@ -35,19 +35,6 @@ RasterView view_of(const py::dict& d) {
     return r;
 }
 
-// Rows of out (float32 or float64, (n, dim), writable) filled by kernel(p, n) without the GIL.
-template <class Kernel>
-void sample_into(py::array& out, int dim, Kernel kernel) {
-    dispatch_float(out, "out", [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        int64_t n = 0, d = 0;
-        T* p = writable_2d<T>(out, "out", n, d);
-        if (d != dim) throw std::invalid_argument("out: wrong number of columns");
-        py::gil_scoped_release release;
-        kernel(p, n);
-    });
-}
-
 }  // namespace
 
 void register_raster(py::module_& m) {
@@ -103,7 +90,8 @@ void register_raster(py::module_& m) {
         [](const py::dict& index, uint64_t key, const py::object& rows, int64_t r0, py::array out, int n_threads) {
             const RasterView r = view_of(index);
             const int64_t* rp = rows_of(rows, out.ndim() == 2 ? out.shape(0) : 0);
-            sample_into(out, r.dim, [&](auto* p, int64_t n) { raster_sample_exact(r, key, rp, r0, n, p, n_threads); });
+            fill_rows(out, r.dim,
+                      [&](auto* p, int64_t n, int64_t) { raster_sample_exact(r, key, rp, r0, n, p, n_threads); });
         },
         py::arg("index"), py::arg("key"), py::arg("rows"), py::arg("r0"), py::arg("out"), py::arg("n_threads"));
     m.def(
@@ -114,7 +102,7 @@ void register_raster(py::module_& m) {
             const double* lo = vector_of(box_lo, r.dim, "box_lo");
             const double* hi = vector_of(box_hi, r.dim, "box_hi");
             const int64_t* rp = rows_of(rows, out.ndim() == 2 ? out.shape(0) : 0);
-            sample_into(out, r.dim, [&](auto* p, int64_t n) {
+            fill_rows(out, r.dim, [&](auto* p, int64_t n, int64_t) {
                 raster_sample_rejection(r, lo, hi, key, rp, r0, n, min_acceptance, p, n_threads);
             });
         },

@@ -9,15 +9,11 @@ void register_regions(py::module_& m) {
         "box_sample",
         [](uint64_t key, const CArray<double>& low, const CArray<double>& width, py::array out, int n_threads,
            int64_t first_row) {
-            dispatch_float(out, "out", [&](auto tag) {
-                using T = typename decltype(tag)::type;
-                int64_t n = 0, dim = 0;
-                T* p = writable_2d<T>(out, "out", n, dim);
-                const double* lo = vector_of(low, dim, "low");
-                const double* w = vector_of(width, dim, "width");
-                py::gil_scoped_release release;
-                box_sample(key, first_row, n, dim, lo, w, p, n_threads);
-            });
+            const int64_t dim = low.ndim() == 1 ? low.shape(0) : -1;
+            const double* lo = vector_of(low, dim, "low");
+            const double* w = vector_of(width, dim, "width");
+            fill_rows(out, dim,
+                      [&](auto* p, int64_t n, int64_t) { box_sample(key, first_row, n, dim, lo, w, p, n_threads); });
         },
         py::arg("key"), py::arg("low"), py::arg("width"), py::arg("out"), py::arg("n_threads"),
         py::arg("first_row") = 0, "Rows first_row .. first_row + len(out) of the box's sample of stream key.");
