@@ -498,3 +498,12 @@ def test_max_iter_zero_keeps_the_start_and_lower_bounds_trace_em():
     fitted = gs.GMM(2, rng=0, tol=1e-8).fit(X)
     assert len(fitted.lower_bounds_) == fitted.n_iter_ and fitted.lower_bounds_[-1] == fitted.lower_bound_
     assert np.all(np.diff(fitted.lower_bounds_) > -1e-12)  # EM never lowers the bound
+
+
+def test_a_fit_of_max_iter_zero_saves_and_loads(tmp_path):
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    gmm = gs.GMM(2, max_iter=0, rng=0).fit(X)
+    assert gmm.lower_bound_ == -np.inf
+    back = gs.load(gmm.save(tmp_path / "g.npz"))
+    assert back.lower_bound_ == -np.inf and back.n_iter_ == 0 and back.lower_bounds_ == []
+    np.testing.assert_array_equal(back.sample(50, rng=1), gmm.sample(50, rng=1))

@@ -630,6 +630,8 @@ class GMM(Distribution):
                 params[name] = (
                     value if isinstance(value, bool) else float(value) if name == "lower_bound_" else int(value)
                 )
+                if name == "lower_bound_" and not np.isfinite(value):
+                    params[name] = None  # max_iter=0: no EM ran, the bound is -inf
         arrays = {"weights": self.weights_, "means": self.means_, "covariances": self.covariances_}
         if hasattr(self, "lower_bounds_"):
             arrays["lower_bounds"] = np.asarray(self.lower_bounds_, dtype=np.float64)
@@ -654,6 +656,8 @@ class GMM(Distribution):
         for name in cls._FIT_RESULTS:
             if name in params:
                 setattr(gmm, name, params[name])
+        if params.get("lower_bound_", 0.0) is None:  # JSON has no -inf: a fit of max_iter=0
+            gmm.lower_bound_ = -np.inf
         if "lower_bounds" in arrays:
             gmm.lower_bounds_ = [float(v) for v in arrays["lower_bounds"]]
         return gmm
