@@ -7,11 +7,16 @@ CI builds it with warnings as errors; the gallery runs every examples/plot_*.py.
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 import gensample
 
 matplotlib.use("Agg")
+# numpydoc reports a docstring it cannot parse as a Python warning, not a Sphinx one: an error
+# here too, so that -W holds for the docstrings as well.
+warnings.filterwarnings("error", category=UserWarning, module="numpydoc")
 
 project = "gensample"
 author = "the gensample developers"

@@ -100,11 +100,19 @@ class GMM(Distribution):
     rng : seed, Generator or None
         The initialisation's random stream (:func:`gensample.random.key_from_rng`).
 
-    Attributes (after :meth:`fit` or :meth:`from_parameters`)
-    ---------------------------------------------------------
-    weights_ (k,);  means_ (k, d);  covariances_ (shape by type, as scikit-learn);
-    precisions_cholesky_ (as scikit-learn);  converged_, n_iter_, lower_bound_ (after fit);
-    lower_bounds_, the mean log-likelihood after each EM iteration of the start kept.
+    Attributes
+    ----------
+    weights_ : (k,) array
+        Set by :meth:`fit` or :meth:`from_parameters`, as the three below.
+    means_ : (k, d) array
+    covariances_ : array
+        Shaped by the covariance type, as scikit-learn's.
+    precisions_cholesky_ : array
+        As scikit-learn's.
+    converged_, n_iter_, lower_bound_ : bool, int, float
+        After :meth:`fit`.
+    lower_bounds_ : list of float
+        After :meth:`fit`: the mean log-likelihood after each EM iteration of the start kept.
 
     >>> import numpy as np, gensample as gs
     >>> rng = np.random.default_rng(0)

@@ -182,10 +182,18 @@ class KDE(Distribution):
         ``cosine`` ``cos(pi r / 2)``, with ``r = |H^(-1/2) (x - x_i)|`` (the compact
         kernels vanish for ``r >= 1``), each normalised in ``d`` dimensions.
 
-    Attributes (after :meth:`fit`)
-    ------------------------------
-    data_ : (n, d) float64;  weights_ : (n,) summing to 1;  n_eff_ : ``1 / sum(w^2)``;
-    bandwidth_ : (d, d) the matrix ``H``;  cholesky_ : its lower Cholesky factor ``L``.
+    Attributes
+    ----------
+    data_ : (n, d) float64 array
+        Set by :meth:`fit`, as the others.
+    weights_ : (n,) array
+        Summing to 1.
+    n_eff_ : float
+        ``1 / sum(w^2)``.
+    bandwidth_ : (d, d) array
+        The matrix ``H``.
+    cholesky_ : (d, d) array
+        Its lower Cholesky factor ``L``.
 
     float32 queries are evaluated in float32 (faster, about 1e-6 relative) and return
     float32; float64 queries are exact to about 1e-13.
