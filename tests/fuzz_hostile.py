@@ -63,6 +63,8 @@ MODELS = {
     "kde-cosine": gs.KDE(0.5, "cosine").fit(X),
     "gmm": GMM,
     "gmm-diag": gs.GMM(2, "diag", rng=0).fit(X),
+    "ppca": gs.PPCA(1).fit(X),
+    "factor-analysis": gs.FactorAnalysis(1).fit(X),
     "flow": gs.Flow(FIELDS["mixture"], steps=4),
     "flow-dopri5": gs.Flow(FIELDS["empirical"], "dopri5"),
     "flow-mlp": gs.Flow(MLP, steps=4),
@@ -105,6 +107,10 @@ ENTRIES = {
     ),
     "Polygon": entry(gs.Polygon, shell=SQUARE, holes=[HOLE]),
     "MultiPolygon": entry(gs.MultiPolygon, polygons=[POLY]),
+    "PPCA.fit": entry(lambda n_latent, X, weights: gs.PPCA(n_latent).fit(X, weights), n_latent=1, X=X, weights=None),
+    "FactorAnalysis.fit": entry(
+        lambda n_latent, X, weights: gs.FactorAnalysis(n_latent).fit(X, weights), n_latent=1, X=X, weights=None
+    ),
     "KDE.fit": entry(
         lambda bandwidth, kernel, X, weights: gs.KDE(bandwidth, kernel).fit(X, weights),
         bandwidth="silverman",

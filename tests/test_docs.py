@@ -15,6 +15,7 @@ import gensample.flow
 import gensample.gmm
 import gensample.io
 import gensample.kde
+import gensample.latent
 import gensample.metrics
 import gensample.plot
 import gensample.polygon
@@ -37,6 +38,7 @@ MODULES = [
     gensample.gmm,
     gensample.io,
     gensample.kde,
+    gensample.latent,
     gensample.metrics,
     gensample.plot,
     gensample.polygon,

@@ -35,6 +35,8 @@ def _models():
     frame = gs.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]])
     return {
         "box": gs.Box([0, 0, 0], [1, 2, 3]),
+        "ppca": gs.PPCA(1).fit(rng.normal(size=(200, 3)) * [3.0, 1.0, 0.5]),
+        "factor-analysis": gs.FactorAnalysis(1).fit(rng.normal(size=(200, 3)) * [3.0, 1.0, 0.5]),
         "raster": gs.RasterMask(rng.random((20, 30)) > 0.4, extent=(0, 3, -1, 1), origin="lower"),
         "raster-weighted-3d": gs.RasterMask(
             np.ones((3, 4, 5), bool), weights=rng.random((3, 4, 5)), method="rejection"

@@ -12,6 +12,7 @@ from .flow import Flow
 from .gmm import GMM
 from .io import load
 from .kde import KDE
+from .latent import PPCA, FactorAnalysis
 from .polygon import MultiPolygon, Polygon
 from .raster import GeoMask, RasterMask
 from .regions import AcceptanceError, Box, Region
@@ -24,12 +25,14 @@ __all__ = [
     "AcceptanceError",
     "Box",
     "Distribution",
+    "FactorAnalysis",
     "Flow",
     "GeoMask",
     "GMM",
     "KDE",
     "MultiPolygon",
     "OutputInUseError",
+    "PPCA",
     "Polygon",
     "RasterMask",
     "Region",

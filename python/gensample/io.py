@@ -44,6 +44,7 @@ _HOMES = {
     "polygon": ("Polygon", "MultiPolygon"),
     "kde": ("KDE",),
     "gmm": ("GMM",),
+    "latent": ("PPCA", "FactorAnalysis"),
     "flow": ("Flow",),
     "fields": ("GaussianMixture", "Empirical", "MLP", "Guided"),
     "datasets": ("Moons", "Circles", "EightGaussians", "Swirl"),
