@@ -233,7 +233,9 @@ class PPCA(_LinearGaussian):
         X, w = self._check_data(X, weights)
         mean = w @ X
         centred = X - mean
-        cov = _times(centred.T * w, centred)
+        # BLAS here (the O(n d^2) pass of a fit, not a per-row kernel): its sums' order may
+        # differ between machines in the last bits, as LAPACK's eigenvectors do anyway.
+        cov = (centred.T * w) @ centred
         values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
         values, vectors = values[::-1], vectors[:, ::-1]  # largest first
         q = self.n_latent
@@ -292,7 +294,9 @@ class FactorAnalysis(_LinearGaussian):
         After :meth:`fit`; a fit that reaches ``max_iter`` warns (``gensample.gmm.ConvergenceWarning``).
 
     EM is the SVD form of Barber (2012, section 21.2), from unit noise variances, with
-    scikit-learn's defaults: the same steps give the same fit as its ``FactorAnalysis``.
+    scikit-learn's tol and max_iter and an exact SVD at each step: the same steps as its
+    ``FactorAnalysis(svd_method="lapack")``. (Its default, ``"randomized"``, approximates
+    that SVD, and its fit with it.)
 
     >>> import numpy as np, gensample as gs
     >>> rng = np.random.default_rng(2)
@@ -313,9 +317,9 @@ class FactorAnalysis(_LinearGaussian):
         n, d = X.shape
         q = self.n_latent
         mean = w @ X
-        # Rows scaled by sqrt(n w_i): the unweighted algorithm sees the weighted data.
-        centred = (X - mean) * np.sqrt(n * w)[:, None]
-        variance = np.sum(centred**2, axis=0) / n
+        centred = X - mean
+        cov = (centred.T * w) @ centred  # the one O(n d^2) pass (BLAS, as PPCA's)
+        variance = np.diag(cov).copy()
         psi = np.ones(d)
         constant = d * math.log(2 * math.pi) + q
         loglike: list[float] = []
@@ -323,14 +327,16 @@ class FactorAnalysis(_LinearGaussian):
         components = np.zeros((q, d))
         converged = False
         for _ in range(self.max_iter):
-            # The E-step and M-step in one: the top singular vectors of the data whitened by
-            # the noise give W, the rest of its squared norm the unexplained variance.
+            # The E-step and M-step in one: the top eigenvectors of the covariance whitened by
+            # the noise give W, its other eigenvalues the unexplained variance. Barber's form
+            # takes the SVD of the whitened data, O(n d^2) an iteration; these are its
+            # squared singular values and right vectors, O(d^3) an iteration.
             root = np.sqrt(psi) + _SMALL
-            scaled = centred / (root * math.sqrt(n))
-            _, s, vt = np.linalg.svd(scaled, full_matrices=False)
-            s2 = s[:q] ** 2
-            unexplained = float(np.sum(s[q:] ** 2))
-            components = np.sqrt(np.maximum(s2 - 1.0, 0.0))[:, None] * vt[:q] * root
+            whitened = cov / np.outer(root, root)
+            values, vectors = np.linalg.eigh(0.5 * (whitened + whitened.T))
+            s2 = values[::-1][:q]
+            unexplained = float(np.sum(values[::-1][q:]))
+            components = np.sqrt(np.maximum(s2 - 1.0, 0.0))[:, None] * vectors[:, ::-1][:, :q].T * root
             ll = -n / 2 * (constant + float(np.sum(np.log(s2))) + unexplained + float(np.sum(np.log(psi))))
             loglike.append(ll)
             if ll - previous < self.tol:
