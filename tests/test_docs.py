@@ -15,6 +15,7 @@ import gensample.flow
 import gensample.gmm
 import gensample.io
 import gensample.kde
+import gensample.conditional
 import gensample.latent
 import gensample.metrics
 import gensample.plot
@@ -39,6 +40,7 @@ MODULES = [
     gensample.io,
     gensample.kde,
     gensample.latent,
+    gensample.conditional,
     gensample.metrics,
     gensample.plot,
     gensample.polygon,

@@ -7,6 +7,7 @@
 """
 
 from . import dask, datasets, fields, io, metrics, plot, random
+from .conditional import Conditional
 from .distribution import Distribution
 from .flow import Flow
 from .gmm import GMM
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AcceptanceError",
     "Box",
+    "Conditional",
     "Distribution",
     "FactorAnalysis",
     "Flow",

@@ -45,6 +45,7 @@ _HOMES = {
     "kde": ("KDE",),
     "gmm": ("GMM",),
     "latent": ("PPCA", "FactorAnalysis"),
+    "conditional": ("Conditional",),
     "flow": ("Flow",),
     "fields": ("GaussianMixture", "Empirical", "MLP", "Guided"),
     "datasets": ("Moons", "Circles", "EightGaussians", "Swirl"),
