@@ -8,6 +8,7 @@ import pytest
 import gensample
 import gensample.compat.scipy
 import gensample.compat.sklearn
+import gensample.conditional
 import gensample.dask
 import gensample.datasets
 import gensample.fields
@@ -15,7 +16,6 @@ import gensample.flow
 import gensample.gmm
 import gensample.io
 import gensample.kde
-import gensample.conditional
 import gensample.latent
 import gensample.metrics
 import gensample.plot
