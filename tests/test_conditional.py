@@ -2,6 +2,7 @@
 posterior probabilities from the same parameters), samples per label checked statistically,
 rows pure functions of (seed, row) with their labels, model files, and bad input."""
 
+import os
 import pickle
 
 import numpy as np
@@ -209,3 +210,138 @@ def test_bad_input_is_named(iris, call, error, match):
     X, y = iris
     with pytest.raises(error, match=match):
         call(gs.Conditional(gs.GMM(1)), X, y)
+
+
+# ---- labels beside the samples: generate, Dask, the command line ---------------------------
+
+
+@pytest.fixture(scope="module")
+def species(iris):
+    X, y = iris
+    return gs.Conditional(gs.GMM(1)).fit(X, np.array(["setosa", "versicolor", "virginica"])[y])
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet", ".zarr"])
+@pytest.mark.parametrize("numbers", [False, True])
+def test_generate_writes_the_labels_beside_the_rows(tmp_path, iris, species, suffix, numbers):
+    model = gs.Conditional(gs.GMM(1)).fit(*iris) if numbers else species
+    n = BLOCK + 999
+    x, labels = model.sample(n, rng=3)
+    mx, mlabels = gs.generate(model, n, rng=3, chunk=20_001, progress=False)
+    np.testing.assert_array_equal(mx, x)
+    np.testing.assert_array_equal(mlabels, labels)
+    path = gs.generate(model, n, rng=3, out=tmp_path / f"s{suffix}", chunk=30_000, progress=False, n_threads=2)
+    np.testing.assert_array_equal(gs.scale.read(path), x)
+    read = gs.scale.read_labels(path)
+    assert read.dtype == labels.dtype
+    np.testing.assert_array_equal(read, labels)
+    assert gs.scale.inspect(path)["labels"] and gs.scale.inspect(path)["dim"] == 4
+    np.testing.assert_array_equal(gs.scale.read_labels(path, max_rows=10), labels[:10])
+    expected = {f"s{suffix}"} | ({f"s.labels{suffix}"} if suffix != ".parquet" else set())
+    assert set(os.listdir(tmp_path)) == expected
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet", ".zarr"])
+def test_an_interrupted_labelled_run_resumes_to_the_same_labels(tmp_path, species, suffix, monkeypatch):
+    out = tmp_path / f"s{suffix}"
+    calls = []
+
+    def stopping(key, r0, rows, n_threads, labels=None):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(r0)
+        gs.Conditional._sample_rows(species, key, r0, rows, n_threads, labels)
+
+    monkeypatch.setattr(species, "_sample_rows", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        gs.generate(species, 5000, rng=8, out=out, chunk=1000, progress=False)
+    monkeypatch.undo()
+    gs.generate(species, 5000, rng=8, out=out, chunk=1000, progress=False, resume=True)
+    x, labels = species.sample(5000, rng=8)
+    np.testing.assert_array_equal(gs.scale.read(out), x)
+    np.testing.assert_array_equal(gs.scale.read_labels(out), labels)
+
+
+def test_existing_labels_file_needs_overwrite(tmp_path, species):
+    (tmp_path / "s.labels.npy").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="s.labels.npy exists"):
+        gs.generate(species, 10, rng=0, out=tmp_path / "s.npy", progress=False)
+    gs.generate(species, 10, rng=0, out=tmp_path / "s.npy", progress=False, overwrite=True)
+    np.testing.assert_array_equal(gs.scale.read_labels(tmp_path / "s.npy"), species.sample(10, rng=0)[1])
+
+
+def test_unlabelled_files_have_no_labels(tmp_path):
+    path = gs.generate(gs.Box([0], [1]), 10, rng=0, out=tmp_path / "b.npy", progress=False)
+    with pytest.raises(ValueError, match="has no labels"):
+        gs.scale.read_labels(path)
+
+
+def test_dask_gives_rows_and_labels_from_one_draw_per_block(species, monkeypatch):
+    dask = pytest.importorskip("dask")
+    x, labels = species.sample(10_000, rng=2)
+    calls = []
+
+    def counted(key, r0, rows, n_threads, codes=None):
+        calls.append(r0)
+        gs.Conditional._sample_rows(species, key, r0, rows, n_threads, codes)
+
+    monkeypatch.setattr(species, "_sample_rows", counted)
+    dx, dlabels = gs.dask.sample(species, 10_000, chunks=(2_500, 7_000, 500), rng=2)
+    assert dx.chunks[0] == dlabels.chunks[0] == (2_500, 7_000, 500)
+    a, b = dask.compute(dx, dlabels, scheduler="threads")
+    np.testing.assert_array_equal(a, x)
+    np.testing.assert_array_equal(b, labels)
+    assert sorted(calls) == [0, 2_500, 9_500]  # one draw per block, shared by both arrays
+
+
+def test_cli_fits_per_label_and_writes_labels(tmp_path, iris, capsys):
+    from gensample.__main__ import main
+
+    X, y = iris
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", np.array(["setosa", "versicolor", "virginica"])[y])
+    model = tmp_path / "iris.npz"
+    assert (
+        main(
+            [
+                "fit",
+                "gmm",
+                str(tmp_path / "X.npy"),
+                "--labels",
+                str(tmp_path / "y.npy"),
+                "--components",
+                "1",
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    assert "per label, 3 labels" in capsys.readouterr().out
+    loaded = gs.load(model)
+    assert loaded.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    assert (
+        main(["sample", str(model), "-n", "1000", "-o", str(tmp_path / "s.npy"), "--seed", "4", "--no-progress"]) == 0
+    )
+    assert "s.labels.npy" in capsys.readouterr().out
+    x, labels = loaded.sample(1000, rng=4)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), x)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.labels.npy"), labels)
+    assert main(["info", str(tmp_path / "s.npy")]) == 0
+    assert "with labels" in capsys.readouterr().out
+    np.save(tmp_path / "short.npy", y[:-1])
+    assert (
+        main(
+            [
+                "fit",
+                "kde",
+                str(tmp_path / "X.npy"),
+                "--labels",
+                str(tmp_path / "short.npy"),
+                "-o",
+                str(tmp_path / "k.npz"),
+            ]
+        )
+        == 2
+    )
+    assert "--labels must hold one label per row of DATA (150)" in capsys.readouterr().err

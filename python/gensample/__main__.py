@@ -1,7 +1,7 @@
 """The ``gensample`` command line (also ``python -m gensample``).
 
     gensample sample MODEL -n N -o FILE [--seed S] [--dtype] [--chunk] [--threads] [--resume]
-    gensample fit kde|gmm DATA -o MODEL.npz [options]
+    gensample fit kde|gmm DATA -o MODEL.npz [--labels LABELS.npy] [options]
     gensample info FILE
     gensample plot FILE -o OUT.png
     gensample bench [AREA]
@@ -100,7 +100,7 @@ def _model(name: str):
 
 
 def _sample(args) -> int:
-    from .scale import generate
+    from .scale import generate, label_values, labels_path
 
     if args.n < 0:
         raise UsageError(f"-n must be non-negative, got {args.n}")
@@ -121,6 +121,9 @@ def _sample(args) -> int:
         resume=args.resume,
     )
     print(f"wrote {args.n} samples of {args.model} ({model.dim}-D, {args.dtype}, seed {seed}) to {path}")
+    if label_values(model) is not None:
+        where = "its 'label' column" if path.suffix.lower() == ".parquet" else labels_path(path)
+        print(f"wrote their labels to {where}")
     return 0
 
 
@@ -133,7 +136,20 @@ def _bandwidth(text: str):
         raise UsageError(f"--bandwidth must be 'scott', 'silverman' or a number, got {text!r}") from None
 
 
+def _labels(path: str, n: int) -> np.ndarray:
+    """--labels: a .npy of one label per row of the data (numbers or strings)."""
+    if Path(path).suffix.lower() != ".npy":
+        raise UsageError(f"--labels must be a .npy file of labels, one per row of DATA, got {path}")
+    if not os.path.exists(path):
+        raise UsageError(f"--labels: {path} does not exist")
+    y = np.load(path, allow_pickle=False)
+    if y.ndim != 1 or len(y) != n:
+        raise UsageError(f"--labels must hold one label per row of DATA ({n}), got shape {y.shape}")
+    return y
+
+
 def _fit(args) -> int:
+    from .conditional import Conditional
     from .gmm import GMM
     from .kde import KDE
     from .scale import read
@@ -142,17 +158,24 @@ def _fit(args) -> int:
     if out.exists() and not args.overwrite:
         raise UsageError(f"{out} exists: pass --overwrite to replace it")
     X = read(args.data)
+    y = None if args.labels is None else _labels(args.labels, len(X))
+    model: Distribution
     if args.model == "kde":
-        model = KDE(bandwidth=_bandwidth(args.bandwidth), kernel=args.kernel).fit(X)
-        summary = f"KDE ({args.kernel} kernel, bandwidth {args.bandwidth}) of {len(X)} points"
+        estimator = KDE(bandwidth=_bandwidth(args.bandwidth), kernel=args.kernel)
+        summary = f"KDE ({args.kernel} kernel, bandwidth {args.bandwidth})"
     else:
-        model = GMM(args.components, args.covariance, max_iter=args.max_iter, n_init=args.n_init, rng=args.seed).fit(
-            X, n_threads=args.threads
-        )
-        summary = (
-            f"GMM ({args.components} {args.covariance} components, {model.n_iter_} EM iterations, "
-            f"{'converged' if model.converged_ else 'not converged'}) of {len(X)} points"
-        )
+        estimator = GMM(args.components, args.covariance, max_iter=args.max_iter, n_init=args.n_init, rng=args.seed)
+        summary = f"GMM ({args.components} {args.covariance} components"
+    if y is None:
+        model = estimator.fit(X) if isinstance(estimator, KDE) else estimator.fit(X, n_threads=args.threads)
+        if isinstance(model, GMM):
+            summary += f", {model.n_iter_} EM iterations, {'converged' if model.converged_ else 'not converged'})"
+        summary += f" of {len(X)} points"
+    else:
+        model = Conditional(estimator).fit(X, y)
+        if isinstance(estimator, GMM):
+            summary += ")"
+        summary += f" per label, {len(model.classes_)} labels, of {len(X)} points"
     model.save(out, overwrite=args.overwrite)
     print(f"wrote {summary} in {X.shape[1]}-D to {out}")
     return 0
@@ -166,7 +189,10 @@ def _info(args) -> int:
         raise UsageError(f"{path} does not exist")
     if path.suffix.lower() in (".npy", ".parquet", ".zarr"):
         info = inspect(path)
-        print(f"{path}: {info['format']} samples, {info['rows']} rows x {info['dim']} columns, {info['dtype']}")
+        labelled = ", with labels" if info.get("labels") else ""
+        print(
+            f"{path}: {info['format']} samples, {info['rows']} rows x {info['dim']} columns, {info['dtype']}{labelled}"
+        )
         for k, v in info.get("metadata", {}).items():
             print(f"  {k}: {v}")
         return 0
@@ -282,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA", help="training data: (n, d) rows")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
     p.add_argument("--overwrite", action="store_true", help="replace the model file if it exists")
+    p.add_argument(
+        "--labels",
+        default=None,
+        metavar="LABELS.npy",
+        help="one label per row of DATA: fit p(x | label) per label (gensample.Conditional); "
+        "its samples then carry their labels",
+    )
     p.add_argument("--bandwidth", default="scott", help="kde: 'scott', 'silverman' or a number (default: scott)")
     p.add_argument(
         "--kernel",

@@ -2,8 +2,10 @@
 ``.parquet`` and ``.zarr`` (the formats are described in :mod:`gensample.scale`).
 
 Writers fill the ``<out>.partial/`` folder of a run one chunk at a time (``create`` once,
-``write`` per chunk, ``finish`` to the final path); ``inspect`` and ``read`` open a finished
-file.
+``commit`` per chunk, ``finish`` to the final path); ``inspect`` and ``read`` open a finished
+file. A labelled model's labels (:class:`gensample.Conditional`) go beside the rows: a
+``label`` column in parquet, a second file ``<name>.labels.npy`` or ``<name>.labels.zarr``
+(:func:`labels_path`) beside an ``.npy`` or a ``.zarr``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,34 @@ from ._files import fsync, write_atomic
 from ._validation import check_count, require
 
 FORMATS = (".npy", ".parquet", ".zarr")
+LABEL_COLUMN = "label"
+
+
+def labels_path(path: Path) -> Path:
+    """Where the labels of the samples file ``path`` (``.npy`` or ``.zarr``) live."""
+    return path.with_name(f"{path.stem}.labels{path.suffix}")
+
+
+class _Labels:
+    """A run's labels as ``state.json`` records them: the class values in code order. The
+    samplers give codes; files hold the values (strings in zarr as codes, with the classes
+    in the array's attributes: zarr 3 has no stable string type)."""
+
+    def __init__(self, state: dict):
+        spec = state.get("labels")
+        self.values = None if spec is None else np.asarray(spec["classes"], dtype=np.dtype(spec["dtype"]))
+
+    def __bool__(self) -> bool:
+        return self.values is not None
+
+    def of(self, codes: np.ndarray) -> np.ndarray:
+        assert self.values is not None
+        return self.values[codes]
+
+    @property
+    def dtype(self) -> np.dtype:
+        assert self.values is not None
+        return self.values.dtype
 
 
 class _NpyWriter:
@@ -31,6 +61,8 @@ class _NpyWriter:
         self.dtype = np.dtype(state["dtype"])
         self.n, self.dim = state["n"], state["dim"]
         self.row_bytes = self.dim * self.dtype.itemsize
+        self.labels = _Labels(state)
+        self.labels_path = partial / "labels.npy"
 
     @staticmethod
     def check_available() -> None:
@@ -43,6 +75,8 @@ class _NpyWriter:
         with open(self.path, "wb") as f:
             np.lib.format.write_array_header_1_0(f, self._header())  # what np.save writes for this shape
             f.truncate(f.tell() + self.n * self.row_bytes)  # sparse: blocks appear as chunks land
+        if self.labels:
+            np.lib.format.open_memmap(self.labels_path, mode="w+", dtype=self.labels.dtype, shape=(self.n,))
 
     def _offset(self) -> int:
         with open(self.path, "rb") as f:
@@ -55,6 +89,8 @@ class _NpyWriter:
     def intact(self) -> bool:
         """The file is there, with a header for this shape and room for every row."""
         try:
+            if self.labels and np.load(self.labels_path, mmap_mode="r").shape != (self.n,):
+                return False
             return self.path.stat().st_size == self._offset() + self.n * self.row_bytes
         except (OSError, ValueError):
             return False
@@ -69,9 +105,14 @@ class _NpyWriter:
             self.path, dtype=self.dtype, mode="r+", offset=self.offset + r0 * self.row_bytes, shape=(r1 - r0, self.dim)
         )
 
-    def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
+    def commit(self, i: int, r0: int, buf: np.ndarray, codes=None) -> None:
         """The rows are in the file's pages already: start writing them to the disk in the
         background (one flush at a time), so the final flush has little left to do."""
+        if self.labels:
+            mm = np.load(self.labels_path, mmap_mode="r+")
+            mm[r0 : r0 + len(buf)] = self.labels.of(codes)
+            mm.flush()
+            del mm
         if self._flush is None or self._flush.done():
             if not hasattr(self, "_pool"):
                 from concurrent.futures import ThreadPoolExecutor
@@ -83,7 +124,12 @@ class _NpyWriter:
         if hasattr(self, "_pool"):
             self._pool.shutdown(wait=True)
             self._flush.result()
+        if self.labels:
+            fsync(self.labels_path)
         return self.path
+
+    def finish_labels(self) -> Path | None:
+        return self.labels_path if self.labels else None
 
 
 class _ParquetWriter:
@@ -93,6 +139,7 @@ class _ParquetWriter:
     def __init__(self, partial: Path, state: dict):
         self.partial, self.state = partial, state
         self.dtype = np.dtype(state["dtype"])
+        self.labels = _Labels(state)
 
     @staticmethod
     def check_available() -> None:
@@ -106,7 +153,10 @@ class _ParquetWriter:
 
         kind = pa.float32() if self.dtype == np.float32 else pa.float64()
         meta = None if metadata is None else {b"gensample": json.dumps(metadata).encode()}
-        return pa.schema([(c, kind) for c in self.state["columns"]], metadata=meta)
+        fields = [(c, kind) for c in self.state["columns"]]
+        if self.labels:
+            fields.append((LABEL_COLUMN, pa.from_numpy_dtype(self.labels.dtype)))
+        return pa.schema(fields, metadata=meta)
 
     def create(self, metadata: dict) -> None:
         write_atomic(self.partial / "metadata.json", json.dumps(metadata).encode())
@@ -120,13 +170,14 @@ class _ParquetWriter:
     def buffer(self, r0: int, r1: int) -> np.ndarray:
         return np.empty((r1 - r0, self.state["dim"]), dtype=self.dtype)
 
-    def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
+    def commit(self, i: int, r0: int, buf: np.ndarray, codes=None) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_arrays(
-            [pa.array(np.ascontiguousarray(buf[:, j])) for j in range(buf.shape[1])], schema=self._schema()
-        )
+        columns = [pa.array(np.ascontiguousarray(buf[:, j])) for j in range(buf.shape[1])]
+        if self.labels:
+            columns.append(pa.array(self.labels.of(codes)))
+        table = pa.Table.from_arrays(columns, schema=self._schema())
         tmp = self._part(i).with_suffix(".tmp")
         pq.write_table(table, tmp, compression="none", use_dictionary=False)  # floats: a dictionary only costs
         os.replace(tmp, self._part(i))
@@ -146,6 +197,9 @@ class _ParquetWriter:
                 self._part(i).unlink()
         return path
 
+    def finish_labels(self) -> Path | None:
+        return None  # a column of the file
+
 
 class _ZarrWriter:
     """A Zarr array with one Zarr chunk per chunk."""
@@ -153,6 +207,9 @@ class _ZarrWriter:
     def __init__(self, partial: Path, state: dict):
         self.path = partial / "data.zarr"
         self.state = state
+        self.labels = _Labels(state)
+        self.labels_path = partial / "labels.zarr"
+        self.label_codes = self.labels and self.labels.dtype.kind not in "biuf"  # strings: codes + attributes
 
     @staticmethod
     def check_available() -> None:
@@ -171,25 +228,45 @@ class _ZarrWriter:
             config={"write_empty_chunks": True},  # type: ignore[arg-type]  # a TypedDict in zarr's stubs
         )
         arr.attrs["gensample"] = metadata
+        if self.labels:
+            assert self.labels.values is not None
+            labels = zarr.create_array(
+                store=str(self.labels_path),
+                shape=(s["n"],),
+                chunks=(s["chunk"],),
+                dtype=np.int64 if self.label_codes else self.labels.dtype,
+                zarr_format=3,
+                config={"write_empty_chunks": True},  # type: ignore[arg-type]
+            )
+            labels.attrs["gensample"] = metadata
+            if self.label_codes:
+                labels.attrs["classes"] = self.labels.values.tolist()
 
     def intact(self) -> bool:
-        return (self.path / "zarr.json").exists()
+        return (self.path / "zarr.json").exists() and (not self.labels or (self.labels_path / "zarr.json").exists())
 
     def has_chunk(self, i: int) -> bool:
-        return (self.path / "c" / str(i) / "0").exists()  # Zarr 3's default chunk key
+        chunk = (self.path / "c" / str(i) / "0").exists()  # Zarr 3's default chunk key
+        return chunk and (not self.labels or (self.labels_path / "c" / str(i)).exists())
 
     def buffer(self, r0: int, r1: int) -> np.ndarray:
         return np.empty((r1 - r0, self.state["dim"]), dtype=self.state["dtype"])
 
-    def commit(self, i: int, r0: int, buf: np.ndarray) -> None:
+    def commit(self, i: int, r0: int, buf: np.ndarray, codes=None) -> None:
         import zarr
 
         if not hasattr(self, "array"):
             self.array = zarr.open_array(store=str(self.path), mode="r+", config={"write_empty_chunks": True})
+        if self.labels:  # first: a chunk counts as there once its rows are
+            labels = zarr.open_array(store=str(self.labels_path), mode="r+", config={"write_empty_chunks": True})
+            labels[r0 : r0 + len(buf)] = codes if self.label_codes else self.labels.of(codes)
         self.array[r0 : r0 + len(buf)] = buf
 
     def finish(self) -> Path:
         return self.path
+
+    def finish_labels(self) -> Path | None:
+        return self.labels_path if self.labels else None
 
 
 WRITERS: dict[str, Any] = {".npy": _NpyWriter, ".parquet": _ParquetWriter, ".zarr": _ZarrWriter}
@@ -221,20 +298,28 @@ def inspect(path) -> dict:
                 raise ValueError("it is an .npz archive (a model file?) named .npy")
             if arr.ndim != 2:
                 raise ValueError(f"expected a 2-D array, got shape {arr.shape}")
-            return {"format": "npy", "rows": arr.shape[0], "dim": arr.shape[1], "dtype": arr.dtype.name}
+            return {
+                "format": "npy",
+                "rows": arr.shape[0],
+                "dim": arr.shape[1],
+                "dtype": arr.dtype.name,
+                "labels": labels_path(path).exists(),
+            }
         if fmt == ".parquet":
             import pyarrow.parquet as pq
 
             f = pq.ParquetFile(path)
             meta = f.schema_arrow.metadata or {}
             extra = json.loads(meta[b"gensample"]) if b"gensample" in meta else {}
-            kinds = {str(t) for t in f.schema_arrow.types}
+            names = [c for c in f.schema_arrow.names if c != LABEL_COLUMN]
+            kinds = {str(f.schema_arrow.field(c).type) for c in names}
             return {
                 "format": "parquet",
                 "rows": f.metadata.num_rows,
-                "dim": len(f.schema_arrow.names),
+                "dim": len(names),
                 "dtype": ", ".join(sorted(kinds)),
-                "columns": f.schema_arrow.names,
+                "columns": names,
+                "labels": LABEL_COLUMN in f.schema_arrow.names,
                 "row_groups": f.num_row_groups,
                 "metadata": extra,
             }
@@ -249,6 +334,7 @@ def inspect(path) -> dict:
             "dim": arr.shape[1],
             "dtype": str(arr.dtype),
             "chunks": arr.chunks,
+            "labels": labels_path(path).exists(),
             "metadata": dict(meta) if isinstance(meta := arr.attrs.get("gensample", {}), dict) else {},
         }
     except ImportError:
@@ -271,6 +357,7 @@ def read(path, max_rows=None) -> np.ndarray:
         import pyarrow.parquet as pq
 
         table = pq.read_table(path).slice(0, stop)
+        table = table.drop_columns([LABEL_COLUMN]) if LABEL_COLUMN in table.column_names else table
         arr = (
             np.column_stack([table.column(c).to_numpy() for c in table.column_names])
             if table.num_columns
@@ -283,3 +370,26 @@ def read(path, max_rows=None) -> np.ndarray:
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"{path} holds {arr.dtype} values, not numbers")
     return arr
+
+
+def read_labels(path, max_rows=None) -> np.ndarray:
+    """The labels written beside the rows of a samples file (module docstring), as the
+    class values; the first ``max_rows`` of them when given."""
+    path = Path(os.fspath(path))
+    info = inspect(path)
+    if not info["labels"]:
+        raise ValueError(f"{path} has no labels: only a labelled model's samples (gs.Conditional) have them")
+    stop = info["rows"] if max_rows is None else min(info["rows"], check_count(max_rows, "max_rows"))
+    if info["format"] == "parquet":
+        import pyarrow.parquet as pq
+
+        values = pq.read_table(path, columns=[LABEL_COLUMN]).column(0).slice(0, stop).to_numpy(zero_copy_only=False)
+        return values.astype(str) if values.dtype == object else values
+    if info["format"] == "npy":
+        return np.asarray(np.load(labels_path(path), mmap_mode="r", allow_pickle=False)[:stop])
+    import zarr
+
+    arr = zarr.open_array(store=str(labels_path(path)), mode="r")
+    values = np.asarray(arr[:stop])
+    classes = arr.attrs.get("classes")
+    return np.asarray(classes)[values] if classes is not None else values

@@ -13,6 +13,9 @@ worker thread. ``sample`` does not rely on the environment: every block runs wit
 worker with one thread on a machine of c cores can use ``n_threads=c``). The values do not
 depend on it.
 
+A labelled model (:class:`gensample.Conditional`) gives two arrays, ``(X, labels)``, built on
+the same blocks: computed together (``dask.compute(X, labels)``) each block is drawn once.
+
 Needs ``dask[array]`` (``pip install "gensample[dask]"``, which also brings
 ``distributed`` and ``zarr``).
 """
@@ -24,7 +27,7 @@ import numpy as np
 from ._typing import Count, DTypeLike, RngLike
 from ._validation import check_count, check_float_dtype, check_positive_int, require
 from .random import key_from_rng
-from .scale import check_model, default_chunk
+from .scale import check_model, default_chunk, draw, label_values
 
 __all__ = ["sample"]
 
@@ -35,6 +38,13 @@ def _block(block_info=None, dist=None, key=0, out_dtype="float64", n_threads=1):
     out = np.empty((r1 - r0, dist.dim), dtype=out_dtype)
     dist._sample_rows(key, r0, out, n_threads)
     return out
+
+
+def _labelled_block(dist, key, r0, r1, out_dtype, n_threads):
+    """One block of a labelled model: its rows and their labels."""
+    out = np.empty((r1 - r0, dist.dim), dtype=out_dtype)
+    codes = draw(dist, key, r0, out, n_threads, True)
+    return out, dist.classes_[codes]
 
 
 def _row_chunks(chunks, n: int, dim: int, dtype) -> tuple:
@@ -75,6 +85,10 @@ def sample(dist, n: Count, chunks=None, rng: RngLike = None, dtype: DTypeLike = 
     (3000, 3000, 3000, 1000)
     >>> bool((x.compute() == gmm.sample(10_000, rng=0)).all())
     True
+    >>> cond = gs.Conditional.from_models({"a": gmm, "b": gs.Box([5.0], [6.0])})
+    >>> x, labels = gs.dask.sample(cond, 1000, chunks=300, rng=0)
+    >>> bool((labels.compute() == cond.sample(1000, rng=0)[1]).all())
+    True
     """
     dask = require("dask", "gensample.dask", "dask")
     da = require("dask.array", "gensample.dask", "dask")
@@ -90,6 +104,17 @@ def sample(dist, n: Count, chunks=None, rng: RngLike = None, dtype: DTypeLike = 
         model = client.scatter(dist, broadcast=True, hash=False)  # on every worker already
     key = key_from_rng(rng)
     name = f"gensample-{type(dist).__name__.lower()}-" + dask.base.tokenize(model.key, key, rows, dtype.str)
+    classes = label_values(dist)
+    if classes is not None:
+        xs, ys, r0 = [], [], 0
+        for i, size in enumerate(rows):
+            block = dask.delayed(_labelled_block, pure=True, nout=2)(
+                model, key, r0, r0 + size, dtype.name, n_threads, dask_key_name=(name, i)
+            )
+            xs.append(da.from_delayed(block[0], shape=(size, dim), dtype=dtype))
+            ys.append(da.from_delayed(block[1], shape=(size,), dtype=classes.dtype))
+            r0 += size
+        return da.concatenate(xs), da.concatenate(ys)
     return da.map_blocks(
         _block,
         chunks=(rows, (dim,)),

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import OutputInUseError, OutputLock, exchange, fsync, write_atomic
-from ._formats import FORMATS, WRITERS, inspect, read  # reading back is part of this module's API
+from ._formats import FORMATS, WRITERS, inspect, labels_path, read, read_labels  # reading back: this module's API
 from ._progress import Progress
 from ._typing import Count, DTypeLike, RngLike
 from ._validation import (
@@ -58,7 +58,7 @@ from ._validation import (
 from .distribution import Distribution
 from .random import key_from_rng
 
-__all__ = ["FORMATS", "OutputInUseError", "default_chunk", "generate", "inspect", "read"]
+__all__ = ["FORMATS", "OutputInUseError", "default_chunk", "generate", "inspect", "read", "read_labels"]
 
 _CHUNK_BYTES = 32 << 20  # default chunk: 32 MiB of output
 _STATE_VERSION = 1
@@ -76,6 +76,23 @@ def check_model(dist) -> Distribution:
     if type(dist)._sample_rows is Distribution._sample_rows:
         dist._sample_rows(0, 0, np.empty((0, 0)), 0)  # raises the TypeError that says what to define
     return dist
+
+
+def label_values(dist) -> np.ndarray | None:
+    """The classes of a labelled model (whose rows come with labels), else None."""
+    from .conditional import Conditional
+
+    return dist.classes_ if isinstance(dist, Conditional) else None
+
+
+def draw(dist, key: int, r0: int, out: np.ndarray, n_threads: int, labelled: bool) -> np.ndarray | None:
+    """Rows ``r0 ..`` of ``dist`` into ``out``; with ``labelled`` their label codes, returned."""
+    if not labelled:
+        dist._sample_rows(key, r0, out, n_threads)
+        return None
+    codes = np.empty(len(out), dtype=np.int64)
+    dist._sample_rows(key, r0, out, n_threads, codes)
+    return codes
 
 
 def column_names(dist, dim: int) -> list[str]:
@@ -128,7 +145,10 @@ def generate(
         As for ``sample``: the result equals ``dist.sample(n, rng)`` row for row.
     out : None or path
         None returns the array; a path ending in ``.npy``, ``.parquet`` or ``.zarr`` writes
-        that format (module docstring) and returns the path.
+        that format (module docstring) and returns the path. A labelled model
+        (:class:`gensample.Conditional`) gives ``(X, labels)`` in memory, and its files hold
+        the labels beside the rows (a ``label`` column in parquet; ``<name>.labels.npy`` or
+        ``<name>.labels.zarr`` beside an ``.npy`` or a ``.zarr``; :func:`read_labels` reads them).
     chunk : int, optional
         Rows per chunk (default: 32 MiB of output). Memory beyond the result is one chunk;
         the output does not depend on it.
@@ -159,27 +179,31 @@ def generate(
     dtype = check_float_dtype(dtype)
     threads = check_n_threads(n_threads)
     dim = dist.dim
+    classes = label_values(dist)
     chunk = default_chunk(dim, dtype) if chunk is None else check_positive_int(chunk, "chunk")
     progress, overwrite, resume = (
         check_bool(v, k) for v, k in ((progress, "progress"), (overwrite, "overwrite"), (resume, "resume"))
     )
     if out is None:
         result = empty_output(n, dim, dtype)
+        labels = None if classes is None else np.empty(n, dtype=np.int64)
         key = key_from_rng(rng)
         with Progress(n, progress, "sampling") as bar:
             for r0 in range(0, n, chunk):
                 part = result[r0 : r0 + chunk]
-                dist._sample_rows(key, r0, part, threads)
+                codes = draw(dist, key, r0, part, threads, labels is not None)
+                if labels is not None and codes is not None:
+                    labels[r0 : r0 + len(part)] = codes
                 bar.update(len(part))
-        return result
+        return result if classes is None else (result, classes[labels])
     job = _Job.open(as_path(out, "out"), dist, n, dim, dtype, chunk, rng, overwrite, resume)
     with job.lock, Progress(n, progress, job.final.name) as bar:
         bar.update(sum(job.rows(i)[1] - job.rows(i)[0] for i in job.done))
         for i in job.todo():
             r0, r1 = job.rows(i)
             buf = job.writer.buffer(r0, r1)
-            dist._sample_rows(job.key, r0, buf, threads)
-            job.writer.commit(i, r0, buf)
+            codes = draw(dist, job.key, r0, buf, threads, classes is not None)
+            job.writer.commit(i, r0, buf, codes)
             del buf  # an npy chunk's memory map closes here
             job.mark_done(i)
             bar.update(r1 - r0)
@@ -232,6 +256,11 @@ class _Job:
             "model": fingerprint(dist),
             "columns": column_names(dist, dim),
         }
+        classes = label_values(dist)
+        if classes is not None:
+            state["labels"] = {"classes": classes.tolist(), "dtype": classes.dtype.str}
+            if final.suffix.lower() != ".parquet" and labels_path(final).exists() and not overwrite:
+                raise FileExistsError(f"{labels_path(final)} exists: pass overwrite=True to replace it")
         if resume and (partial / "state.json").exists():
             old = cls._read_state(partial)
             state["key"] = old.get("key") if rng is None else key_from_rng(rng)
@@ -315,18 +344,24 @@ class _Job:
     def finish(self) -> Path:
         data = self.writer.finish()
         fsync(data)
-        if self.final.suffix.lower() == ".zarr" and self.final.is_dir() and not self.final.is_symlink():
+        labels = self.writer.finish_labels()
+        if labels is not None:  # first: the rows at final mean their labels are there too
+            self._place(labels, labels_path(self.final), "replaced.labels.zarr")
+        self._place(data, self.final, "replaced.zarr")
+        fsync(self.final.parent)
+        shutil.rmtree(self.partial)  # with the replaced stores
+        return self.final
+
+    def _place(self, data: Path, final: Path, aside: str) -> None:
+        if final.suffix.lower() == ".zarr" and final.is_dir() and not final.is_symlink():
             # A folder cannot be renamed over an existing one. Swap the two in one step where the
             # system can; else move the old one aside whole first, so a kill never leaves a
             # half-deleted store at final (resume=True finishes that swap).
-            if not exchange(data, self.final):
-                os.replace(self.final, self.partial / "replaced.zarr")
-                os.replace(data, self.final)
+            if not exchange(data, final):
+                os.replace(final, self.partial / aside)
+                os.replace(data, final)
         else:
-            os.replace(data, self.final)
-        fsync(self.final.parent)
-        shutil.rmtree(self.partial)  # with the replaced store
-        return self.final
+            os.replace(data, final)
 
 
 def _metadata(dist, state) -> dict:
