@@ -132,6 +132,23 @@ GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, co
     }
 }
 
+// A decoder's forward pass for particles [p0, p1): blocks of kN vectors, as the fixed steps.
+template <class T, int B>
+GENSAMPLE_INLINE void forward_range(const FieldData<T>& F, const T* z, T* y, int64_t p0, int64_t p1) {
+    constexpr int kN = vectors_per_block(B);
+    constexpr int64_t W = kWidth<T, B>;
+    const Network<T>& net = *F.net;
+    const int64_t q = net.layers.front().in, d = net.layers.back().out;
+    Scratch<T, B> s(F, false, false, kN);
+    simd::Buffer<T, B> zin(size_t(kN * q)), out(size_t(kN * d));
+    for (int64_t p = p0; p < p1; p += kN * W) {
+        const int64_t count = std::min<int64_t>(kN * W, p1 - p);
+        load<T, B>(z, p, count, q, zin.data(), kN);
+        network_forward<T, B, kN>(net, zin.data(), s, out.data());
+        store<T, B>(out.data(), p, count, d, y, kN);
+    }
+}
+
 // The entry points: one version per instruction set at its register width (dispatch.hpp).
 #define GENSAMPLE_FLOW_STEP(T, NAME, BYTES)                                                                   \
     void NAME(bool div, const FieldData<T>& F, const Step<T>& st, T* x, double* ld, int64_t p0, int64_t p1) { \
@@ -158,6 +175,12 @@ GENSAMPLE_INLINE void velocity_any(const FieldData<T>& F, const Stage<T>& st, co
 #define GENSAMPLE_STEP_F32(BYTES) GENSAMPLE_FLOW_STEP(float, step_f32, BYTES)
 #define GENSAMPLE_ADAPTIVE_F64(BYTES) GENSAMPLE_FLOW_ADAPTIVE(double, adaptive_f64, BYTES)
 #define GENSAMPLE_ADAPTIVE_F32(BYTES) GENSAMPLE_FLOW_ADAPTIVE(float, adaptive_f32, BYTES)
+#define GENSAMPLE_FLOW_FORWARD(T, NAME, BYTES)                                   \
+    void NAME(const FieldData<T>& F, const T* z, T* y, int64_t p0, int64_t p1) { \
+        forward_range<T, BYTES>(F, z, y, p0, p1);                                \
+    }
+#define GENSAMPLE_FORWARD_F64(BYTES) GENSAMPLE_FLOW_FORWARD(double, forward_f64, BYTES)
+#define GENSAMPLE_FORWARD_F32(BYTES) GENSAMPLE_FLOW_FORWARD(float, forward_f32, BYTES)
 #define GENSAMPLE_VELOCITY_F64(BYTES) GENSAMPLE_FLOW_VELOCITY(double, velocity_f64, BYTES)
 #define GENSAMPLE_VELOCITY_F32(BYTES) GENSAMPLE_FLOW_VELOCITY(float, velocity_f32, BYTES)
 GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_STEP_F64)
@@ -166,6 +189,8 @@ GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_ADAPTIVE_F64)
 GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_ADAPTIVE_F32)
 GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_VELOCITY_F64)
 GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_VELOCITY_F32)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_FORWARD_F64)
+GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_FORWARD_F32)
 #undef GENSAMPLE_STEP_F64
 #undef GENSAMPLE_STEP_F32
 #undef GENSAMPLE_ADAPTIVE_F64
@@ -175,6 +200,9 @@ GENSAMPLE_AT_REGISTER_WIDTH(GENSAMPLE_VELOCITY_F32)
 #undef GENSAMPLE_FLOW_STEP
 #undef GENSAMPLE_FLOW_ADAPTIVE
 #undef GENSAMPLE_FLOW_VELOCITY
+#undef GENSAMPLE_FORWARD_F64
+#undef GENSAMPLE_FORWARD_F32
+#undef GENSAMPLE_FLOW_FORWARD
 
 void run_step(bool div, const FieldData<double>& F, const Step<double>& st, double* x, double* ld, int64_t p0,
               int64_t p1) {
@@ -201,6 +229,30 @@ void run_velocity(const FieldData<float>& F, const Stage<float>& st, const float
     velocity_f32(F, st, x, u, div, p0, p1);
 }
 
+void run_forward(const FieldData<double>& F, const double* z, double* y, int64_t p0, int64_t p1) {
+    forward_f64(F, z, y, p0, p1);
+}
+void run_forward(const FieldData<float>& F, const float* z, float* y, int64_t p0, int64_t p1) {
+    forward_f32(F, z, y, p0, p1);
+}
+
+// A network's layers checked: widths that chain, LayerNorms of their layer's width. Returns
+// the widest layer.
+template <class T>
+int64_t network_width(const Network<T>& net) {
+    if (net.layers.empty()) throw std::invalid_argument("network: no layers");
+    int64_t width = net.layers.front().in;
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+        const Layer<T>& L = net.layers[i];
+        if (L.in < 1 || L.out < 1) throw std::invalid_argument("network: a layer has no inputs or outputs");
+        if (i > 0 && L.in != net.layers[i - 1].out) {
+            throw std::invalid_argument("network: the layer widths do not chain");
+        }
+        width = std::max(width, L.out);
+    }
+    return width;
+}
+
 // The field's time-independent data, checked; eigen data only for dopri5.
 template <class T>
 FieldData<T> field_data(const Field<T>& field, bool adaptive) {
@@ -212,13 +264,7 @@ FieldData<T> field_data(const Field<T>& field, bool adaptive) {
         if (net.layers.front().in != net.dim + 1 || net.layers.back().out != net.dim) {
             throw std::invalid_argument("flow: the network must map d + 1 inputs (x, t) to d outputs");
         }
-        F.width = net.dim + 1;
-        for (size_t i = 0; i < net.layers.size(); ++i) {
-            if (i > 0 && net.layers[i].in != net.layers[i - 1].out) {
-                throw std::invalid_argument("flow: the network's layer widths do not chain");
-            }
-            F.width = std::max(F.width, net.layers[i].out);
-        }
+        F.width = network_width(net);
         F.kind = FieldKind::network;
         F.net = field.net;
         F.dim = net.dim;
@@ -339,6 +385,16 @@ void velocity(const Field<T>& field, double t, const T* x, int64_t n, T* u, doub
     parallel_for(n, grain(F), n_threads, [&](int64_t p0, int64_t p1) { run_velocity(F, st, x, u, div, p0, p1); });
 }
 
+template <class T>
+void forward(const Network<T>& net, const T* z, int64_t n, T* out, int n_threads) {
+    FieldData<T> F;
+    F.kind = FieldKind::network;
+    F.net = &net;
+    F.width = network_width(net);
+    F.dim = net.layers.back().out;
+    parallel_for(n, grain(F), n_threads, [&](int64_t p0, int64_t p1) { run_forward(F, z, out, p0, p1); });
+}
+
 template void integrate<double>(const Field<double>&, Solver, const double*, int64_t, double*, int64_t, double*,
                                 const int64_t*, int64_t, double*, const Noise*, int);
 template void integrate<float>(const Field<float>&, Solver, const double*, int64_t, float*, int64_t, double*,
@@ -349,5 +405,7 @@ template Stats integrate_adaptive<float>(const Field<float>&, const Tolerances&,
                                          int64_t, double*, float*, uint8_t*, int);
 template void velocity<double>(const Field<double>&, double, const double*, int64_t, double*, double*, int);
 template void velocity<float>(const Field<float>&, double, const float*, int64_t, float*, double*, int);
+template void forward<double>(const Network<double>&, const double*, int64_t, double*, int);
+template void forward<float>(const Network<float>&, const float*, int64_t, float*, int);
 
 }  // namespace gensample::flow

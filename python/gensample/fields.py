@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from . import _core, _network
 from ._typing import ArrayLike
 from ._validation import _short, as_array, as_points, check_n_threads, check_real
 
@@ -318,27 +318,30 @@ class Guided(_Field):
         return cls(children["conditional"], children["unconditional"], params["guidance"])
 
 
-ACTIVATIONS = tuple(_core.flow.Activation.__members__)  # flow.hpp's Activation, exported from C++
+ACTIVATIONS: tuple[str, ...] = _network.ACTIVATIONS  # flow.hpp's Activation, exported from C++
 
 
 class MLP(_Field):
     """A velocity network of Linear layers, evaluated in C++ from NumPy copies of its weights.
 
     ``weights[i]`` is (out, in) and ``biases[i]`` (out,), as in ``torch.nn.Linear``;
-    ``activations[i]`` (one of ``ACTIVATIONS``) follows layer ``i`` (the last is usually
-    ``"identity"``). The input is ``inputs``, a string of ``"x"`` (the d coordinates),
-    ``"t"`` (the time) and optionally ``"y"`` (a condition vector, the remaining columns),
-    in the order the network was trained with; the output has d columns. A network with a
-    condition is used through :meth:`condition`, which folds ``y`` into the first bias.
+    ``activations[i]`` follows layer ``i`` (the last is usually ``"identity"``): one of
+    ``ACTIVATIONS``, or a list of steps, each a name or a dict with its parameters
+    (``{"op": "leaky_relu", "param": 0.2}``; ``{"op": "layer_norm", "gamma", "beta", "eps"}``).
+    The input is ``inputs``, a string of ``"x"`` (the d coordinates), ``"t"`` (the time)
+    and optionally ``"y"`` (a condition vector, the remaining columns), in the order the
+    network was trained with; the output has d columns. A network with a condition is used
+    through :meth:`condition`, which folds ``y`` into the first bias.
 
     Particles ride in SIMD lanes through each layer (eight outputs at a time, activations
-    fused); the divergence is exact, by forward mode (d tangents beside the values), so a
-    :class:`~gensample.Flow` on an MLP has ``logpdf`` for small d. float32 input gives
-    float32 weights and math. ReLU and SiLU are vectorised; tanh and GELU call the C
-    library per lane (slower). The products are fused multiply-adds, each rounded once
-    whatever the CPU (in hardware on x86-64-v3, AVX-512 and arm64; exact in software
-    elsewhere), so the results are the same bits across threads, batches and machines
-    (tanh and GELU up to the C library's own rounding).
+    fused); the divergence is exact, by forward mode (d tangents beside the values, through
+    LayerNorm's dense Jacobian too), so a :class:`~gensample.Flow` on an MLP has ``logpdf``
+    for small d. float32 input gives float32 weights and math. ReLU, LeakyReLU, SiLU,
+    Sigmoid and LayerNorm are vectorised; tanh, GELU, Softplus and ELU call the C library
+    per lane (slower). The products are fused multiply-adds, each rounded once whatever the
+    CPU (in hardware on x86-64-v3, AVX-512 and arm64; exact in software elsewhere), so the
+    results are the same bits across threads, batches and machines (tanh, GELU, Softplus
+    and ELU up to the C library's own rounding).
 
     >>> import numpy as np, gensample as gs
     >>> rng = np.random.default_rng(0)
@@ -349,31 +352,7 @@ class MLP(_Field):
     """
 
     def __init__(self, weights, biases, activations, inputs="xt"):
-        for name, v in (("weights", weights), ("biases", biases), ("activations", activations)):
-            if (
-                isinstance(v, (str, bytes, dict))
-                or not hasattr(v, "__len__")
-                or not hasattr(v, "__getitem__")
-                or (isinstance(v, np.ndarray) and v.ndim == 0)
-            ):
-                raise TypeError(f"{name} must be a list with one entry per layer, got {type(v).__name__}")
-        if not (len(weights) == len(biases) == len(activations)) or len(weights) == 0:
-            raise ValueError("weights, biases and activations must be non-empty and of one length")
-        for i, a in enumerate(activations):
-            if not isinstance(a, str) or a not in ACTIVATIONS:
-                raise ValueError(f"activations[{i}] must be one of {ACTIVATIONS}, got {_short(a)}")
-        W = [np.array(as_array(w, f"weights[{i}]", np.float64), copy=True) for i, w in enumerate(weights)]
-        b = [np.array(as_array(v, f"biases[{i}]", np.float64), copy=True) for i, v in enumerate(biases)]
-        for i, (w, v) in enumerate(zip(W, b)):
-            if w.ndim != 2 or v.shape != (w.shape[0],) or not (np.isfinite(w).all() and np.isfinite(v).all()):
-                raise ValueError(
-                    f"layer {i}: weights[{i}] must be finite (out, in) and biases[{i}] finite (out,), "
-                    f"got {w.shape} and {v.shape}"
-                )
-            if i > 0 and w.shape[1] != W[i - 1].shape[0]:
-                raise ValueError(
-                    f"weights[{i}] takes {w.shape[1]} inputs but weights[{i - 1}] gives {W[i - 1].shape[0]}"
-                )
+        W, b, steps = _network.check_layers(weights, biases, activations)
         d = W[-1].shape[0]
         if not isinstance(inputs, str) or sorted(inputs) not in (["t", "x"], ["t", "x", "y"]):
             raise ValueError(f"inputs must order 'x', 't' and optionally 'y', like 'xt' or 'xty', got {_short(inputs)}")
@@ -390,37 +369,35 @@ class MLP(_Field):
             at += width[name]
         cols = lambda name: W[0][:, start[name] : start[name] + width[name]]  # noqa: E731
         W[0] = np.ascontiguousarray(np.concatenate([cols("x"), cols("t"), cols("y")], axis=1))  # [x, t, y]
-        self.weights_, self.biases_, self.activations = W, b, tuple(activations)
+        self.weights_, self.biases_, self.steps_ = W, b, steps
+        names = _network.simple(steps)
+        self.activations = tuple(names) if names is not None else tuple(steps)
         self.cond_dim = cond
         self._dim = d
         self._cache = {}
 
     @classmethod
     def from_torch(cls, module, inputs="xt", activation=None):
-        """An MLP from a ``torch.nn.Sequential`` of ``Linear`` layers and activations (ReLU,
-        SiLU, GELU, Tanh; Identity and Dropout are skipped; nested Sequentials flatten), or
-        from a state dict of Linear layers with one ``activation`` between them. torch is
-        needed only here, never at sampling time.
+        """An MLP from a ``torch.nn.Sequential`` of ``Linear`` layers, activations (ReLU,
+        LeakyReLU, SiLU, GELU, Tanh, Sigmoid, Softplus, ELU) and LayerNorm (Identity and
+        Dropout are skipped; nested Sequentials flatten; any other module is named in the
+        error), or from a state dict of Linear layers with one ``activation`` between them.
+        torch is needed only here, never at sampling time.
 
         >>> import torch, gensample as gs
         >>> net = torch.nn.Sequential(torch.nn.Linear(3, 64), torch.nn.SiLU(), torch.nn.Linear(64, 2))
         >>> gs.Flow(gs.fields.MLP.from_torch(net), steps=32).sample(1000, rng=0).shape
         (1000, 2)
         """
-        names = {"ReLU": "relu", "SiLU": "silu", "Tanh": "tanh", "Identity": None, "Dropout": None}
-        weights, biases, acts = [], [], []
-
-        def tensor(v):
-            return v.detach().cpu().double().numpy() if hasattr(v, "detach") else np.asarray(v, np.float64)
-
         if isinstance(module, dict) or hasattr(module, "keys") and not hasattr(module, "forward"):
             if activation not in ACTIVATIONS:
                 raise ValueError(f"a state dict carries no activations: pass activation= one of {ACTIVATIONS}")
+            weights, biases, acts = [], [], []
             keys = [k for k in module.keys() if k.endswith("weight") and getattr(module[k], "ndim", 0) == 2]
             for k in keys:
-                weights.append(tensor(module[k]))
+                weights.append(_tensor(module[k]))
                 bias = k[: -len("weight")] + "bias"
-                biases.append(tensor(module[bias]) if bias in module else np.zeros(weights[-1].shape[0]))
+                biases.append(_tensor(module[bias]) if bias in module else np.zeros(weights[-1].shape[0]))
                 acts.append(activation)
             if not keys:
                 raise ValueError("the state dict has no 2-D weights")
@@ -428,33 +405,8 @@ class MLP(_Field):
             return cls(weights, biases, acts, inputs)
         if activation is not None:
             raise ValueError("activation= is for state dicts; a module's activations are read from it")
-
-        def walk(m):
-            kind = type(m).__name__
-            if kind == "Sequential":
-                for child in m:
-                    walk(child)
-            elif kind == "Linear":
-                weights.append(tensor(m.weight))
-                biases.append(tensor(m.bias) if m.bias is not None else np.zeros(m.out_features))
-                acts.append("identity")
-            elif kind in names or kind == "GELU":
-                act = names.get(kind) if kind != "GELU" else ("gelu_tanh" if m.approximate == "tanh" else "gelu")
-                if act is None:
-                    return
-                if not acts or acts[-1] != "identity":
-                    raise ValueError(f"{kind} must follow a Linear layer")
-                acts[-1] = act
-            else:
-                raise TypeError(
-                    f"cannot translate a {kind}: MLP takes Sequential stacks of Linear layers and "
-                    f"ReLU/SiLU/GELU/Tanh (or a state dict with activation=)"
-                )
-
-        walk(module)
-        if not weights:
-            raise ValueError("the module has no Linear layer")
-        return cls(weights, biases, acts, inputs)
+        weights, biases, steps = _network.from_torch(module)
+        return cls(weights, biases, steps, inputs)
 
     @property
     def dim(self) -> int:
@@ -471,21 +423,14 @@ class MLP(_Field):
         W, b = list(self.weights_), list(self.biases_)
         b[0] = b[0] + W[0][:, d + 1 :] @ y
         W[0] = W[0][:, : d + 1]
-        return MLP(W, b, self.activations, "xt")
+        return MLP(W, b, self.steps_, "xt")
 
     def _engine(self, adaptive: bool = False, dtype=None) -> dict:
         if self.cond_dim:
             raise ValueError(f"this network takes a condition of {self.cond_dim} values: use mlp.condition(y)")
         dtype = np.dtype(dtype or np.float64)
         if dtype not in self._cache:
-            layers = [
-                {
-                    "weight": np.ascontiguousarray(w, dtype),
-                    "bias": np.ascontiguousarray(v, dtype),
-                    "activation": _core.flow.Activation[a],
-                }
-                for w, v, a in zip(self.weights_, self.biases_, self.activations)
-            ]
+            layers = _network.engine_layers(self.weights_, self.biases_, self.steps_, dtype)
             self._cache[dtype] = {"layers": layers, "dim": self.dim}
         return self._cache[dtype]
 
@@ -504,11 +449,14 @@ class MLP(_Field):
         arrays = {}
         for i, (w, b) in enumerate(zip(self.weights_, self.biases_)):
             arrays[f"weight{i}"], arrays[f"bias{i}"] = w, b
-        return (
-            {"activations": list(self.activations), "layers": len(self.weights_), "conditioned": self.cond_dim > 0},
-            arrays,
-            {},
-        )
+        params = {"layers": len(self.weights_), "conditioned": self.cond_dim > 0}
+        names = _network.simple(self.steps_)
+        if names is not None:
+            params["activations"] = names
+        else:
+            params["steps"], norms = _network.save_steps(self.steps_)
+            arrays.update(norms)
+        return params, arrays, {}
 
     @classmethod
     def _load_state(cls, params, arrays, children):
@@ -517,8 +465,12 @@ class MLP(_Field):
             raise ValueError(f"layers must be a positive integer, got {layers!r}")
         W = [arrays[f"weight{i}"] for i in range(layers)]
         b = [arrays[f"bias{i}"] for i in range(layers)]
-        return cls(W, b, params["activations"], "xty" if params["conditioned"] else "xt")  # stored in [x, t, y] order
+        steps = params["activations"] if "activations" in params else _network.load_steps(params["steps"], arrays)
+        return cls(W, b, steps, "xty" if params["conditioned"] else "xt")  # stored in [x, t, y] order
 
     def __repr__(self) -> str:
-        widths = [self.weights_[0].shape[1]] + [w.shape[0] for w in self.weights_]
-        return f"MLP({'-'.join(map(str, widths))}, activations={list(self.activations)})"
+        return f"MLP({_network.describe(self.weights_, self.steps_)})"
+
+
+def _tensor(v) -> np.ndarray:
+    return v.detach().cpu().double().numpy() if hasattr(v, "detach") else np.asarray(v, np.float64)

@@ -89,9 +89,34 @@ struct Noise {
     int64_t row0;
 };
 
-// A velocity network: Linear layers with activations, input [x, t] (d + 1), output u
-// (d). weight (out, in) row-major, bias (out,), in the particles' type T.
-enum class Activation : int { identity = 0, relu = 1, silu = 2, gelu = 3, tanh = 4, gelu_tanh = 5 };
+// A network: Linear layers, each followed by its ops in order; weight (out, in) row-major,
+// bias (out,), in the particles' type T. As a velocity field its input is [x, t] (d + 1) and
+// its output u (d); as a decoder (forward()) any widths.
+enum class Activation : int {
+    identity = 0,
+    relu = 1,
+    silu = 2,
+    gelu = 3,
+    tanh = 4,
+    gelu_tanh = 5,
+    leaky_relu = 6,
+    sigmoid = 7,
+    softplus = 8,
+    elu = 9,
+};
+
+// One op after a layer's Linear map: an activation, elementwise, with its parameters (leaky_relu's
+// negative slope, softplus's beta and threshold, elu's alpha); or, when gamma is set, a
+// LayerNorm over the layer's outputs, (h - mean) / sqrt(var + eps) * gamma + beta, gamma and
+// beta (out,).
+template <class T>
+struct Op {
+    Activation activation = Activation::identity;
+    T param = 0, param2 = 0;
+    const T* gamma = nullptr;
+    const T* beta = nullptr;
+    T eps = 0;
+};
 
 template <class T>
 struct Layer {
@@ -99,7 +124,7 @@ struct Layer {
     const T* bias;
     int64_t in;
     int64_t out;
-    Activation activation;
+    std::vector<Op<T>> ops;
 };
 
 template <class T>
@@ -157,5 +182,10 @@ Stats integrate_adaptive(const Field<T>& field, const Tolerances& tol, const dou
 // u_t(x) (n, d) and, when div is not null, div u_t(x) (n,), at one time t.
 template <class T>
 void velocity(const Field<T>& field, double t, const T* x, int64_t n, T* u, double* div, int n_threads);
+
+// The network's output (n, last layer's out) at its inputs z (n, first layer's in): a
+// decoder's forward pass, row by row the same bits for any thread count.
+template <class T>
+void forward(const Network<T>& net, const T* z, int64_t n, T* out, int n_threads);
 
 }  // namespace gensample::flow

@@ -14,9 +14,37 @@ flow::Path path_of(const py::dict& d) {
     return {in.value<flow::PathKind>("kind"), in.value<double>("beta_min"), in.value<double>("beta_max")};
 }
 
-// A field as fields.py's _engine builds it, by name. A network: {"dim", "layers": a list of
-// {"weight" (out, in), "bias" (out,), "activation"}} in x's dtype T (`net` holds the layers
-// while the field is in use). A mixture: {"weights" (k,), "means" (k, d), "covariances"
+// A network's layers as _network.py builds them: a list of {"weight" (out, in), "bias" (out,),
+// "ops": a list of {"activation", "param", "param2"} or {"gamma" (out,), "beta" (out,),
+// "eps"}} in the particles' dtype T.
+template <class T>
+void layers_of(const py::list& layers, flow::Network<T>& net) {
+    for (const py::handle& item : layers) {
+        const Named layer(item.cast<py::dict>(), "layer");
+        int64_t outputs = -1, inputs = -1;
+        const T* w = layer.array<T>("weight", {&outputs, &inputs});
+        const T* b = layer.array<T>("bias", {&outputs});
+        std::vector<flow::Op<T>> ops;
+        for (const py::handle& o : layer.value<py::list>("ops")) {
+            const Named op(o.cast<py::dict>(), "op");
+            flow::Op<T> step;
+            if (op.has("gamma")) {
+                step.gamma = op.array<T>("gamma", {&outputs});
+                step.beta = op.array<T>("beta", {&outputs});
+                step.eps = T(op.value<double>("eps"));
+            } else {
+                step.activation = op.value<flow::Activation>("activation");
+                step.param = T(op.value<double>("param"));
+                step.param2 = T(op.value<double>("param2"));
+            }
+            ops.push_back(step);
+        }
+        net.layers.push_back({w, b, inputs, outputs, std::move(ops)});
+    }
+}
+
+// A field as fields.py's _engine builds it, by name. A network: {"dim", "layers"} (layers_of;
+// `net` holds the layers while the field is in use). A mixture: {"weights" (k,), "means" (k, d), "covariances"
 // (k, d, d)} and, for dopri5, each covariance's "eigenvalues" (k, d) and "eigenvectors"
 // (k, d, d); a dataset's (empirical) field: weights, means (the points) and "bandwidth".
 template <class T>
@@ -26,13 +54,7 @@ flow::Field<T> field_of(const py::dict& field, const py::dict& path, flow::Netwo
     out.path = path_of(path);
     if (in.has("layers")) {
         net.dim = in.value<int64_t>("dim");
-        for (const py::handle& item : field["layers"].cast<py::list>()) {  // shapes chained by fields.py
-            const Named layer(item.cast<py::dict>(), "layer");
-            int64_t outputs = -1, inputs = -1;
-            const T* w = layer.array<T>("weight", {&outputs, &inputs});
-            const T* b = layer.array<T>("bias", {&outputs});
-            net.layers.push_back({w, b, inputs, outputs, layer.value<flow::Activation>("activation")});
-        }
+        layers_of<T>(in.value<py::list>("layers"), net);  // widths checked by the core
         out.net = &net;
         return out;
     }
@@ -72,6 +94,25 @@ py::object velocity_t(const py::dict& field, const py::dict& path, double t, con
     }
     if (with_div) return py::make_tuple(u, div);
     return std::move(u);
+}
+
+template <class T>
+CArray<T> forward_t(const py::dict& network, const py::array& z, int n_threads) {
+    const Named in(network, "network");
+    flow::Network<T> net;
+    layers_of<T>(in.value<py::list>("layers"), net);
+    if (net.layers.empty()) throw std::invalid_argument("network: no layers");
+    int64_t n = 0, q = 0;
+    const T* p = readonly_2d<T>(z, "z", n, q);
+    if (q != net.layers.front().in) throw std::invalid_argument("z: its width is not the network's input width");
+    net.dim = net.layers.back().out;
+    CArray<T> y({n, net.dim});
+    T* po = y.mutable_data();
+    {
+        py::gil_scoped_release release;
+        flow::forward(net, p, n, po, n_threads);
+    }
+    return y;
 }
 
 // log_det: None or float64 (n,), writable.
@@ -176,6 +217,10 @@ void register_flow(py::module_& m) {
         .value("gelu", flow::Activation::gelu)
         .value("tanh", flow::Activation::tanh)
         .value("gelu_tanh", flow::Activation::gelu_tanh)
+        .value("leaky_relu", flow::Activation::leaky_relu)
+        .value("sigmoid", flow::Activation::sigmoid)
+        .value("softplus", flow::Activation::softplus)
+        .value("elu", flow::Activation::elu)
         .finalize();
     py::native_enum<flow::Status>(m, "Status", "enum.IntEnum", "How dopri5 ended for a particle (flow.hpp).")
         .value("finished", flow::Status::finished)
@@ -200,6 +245,16 @@ void register_flow(py::module_& m) {
         },
         py::arg("field"), py::arg("path"), py::arg("t"), py::arg("x"), py::arg("with_div"), py::arg("n_threads"),
         "u_t(x) (n, d) in x's dtype, and (u, div u) when with_div (div float64).");
+    m.def(
+        "forward",
+        [](const py::dict& network, const py::array& z, int n_threads) {
+            return dispatch_float(z, "z", [&](auto tag) -> py::object {
+                using T = typename decltype(tag)::type;
+                return forward_t<T>(network, z, n_threads);
+            });
+        },
+        py::arg("network"), py::arg("z"), py::arg("n_threads"),
+        "A network's outputs (n, out) at its inputs z (n, in), in z's dtype: {\"layers\": [...]}.");
     m.def(
         "integrate",
         [](const py::dict& field, const py::dict& path, flow::Solver solver, const CArray<double>& grid, py::array x,

@@ -254,7 +254,7 @@ template <class T, int B>
 struct Scratch {
     simd::Buffer<T, B> r, y, uk, a, g;            // the fields
     simd::Buffer<T, B> ys, cs;                    // the mixture in lanes: y and 1 / diag(S) per component
-    simd::Buffer<T, B> h0, h1, deriv;             // a network's activations (and tangents), activation slopes
+    simd::Buffer<T, B> h0, h1, deriv, deriv2;     // a network's activations (and tangents), activation slopes
     simd::Buffer<T, B> x, stage, acc, k1, probe;  // fixed-step solvers
     simd::Buffer<T, B> rk;                        // dopri5: 7 stages, x_new, the error (9 d)
     int64_t stride = 0;                           // a network's tangent stride
@@ -269,7 +269,7 @@ struct Scratch {
         if (F.kind == FieldKind::network) {  // values and d tangents, each `vectors` interleaved
             stride = F.width;
             const size_t copies = div ? d + 1 : 1, width = size_t(vectors) * size_t(stride);
-            h0.resize(copies * width), h1.resize(copies * width), deriv.resize(width);
+            h0.resize(copies * width), h1.resize(copies * width), deriv.resize(width), deriv2.resize(width);
         }
         if (adaptive) rk.resize(9 * d);
     }

@@ -1,5 +1,6 @@
-// Flows, the network field: an MLP of Linear layers evaluated on vectors of particles,
-// register-blocked, with its divergence by forward mode.
+// Flows and decoders, the network: Linear layers and their ops (activations, LayerNorm)
+// evaluated on vectors of particles, register-blocked; as a field with its divergence by
+// forward mode, as a decoder forward only.
 //
 // A room of flow.cpp: included by it alone, so compiled in its translation unit with its
 // flags (-ffp-contract=off: every instruction set gives the same bits). Which source file
@@ -13,7 +14,8 @@ namespace {
 
 // phi(z), and phi'(z) into *slope when slope is not null.
 template <class T, int B>
-GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope) {
+GENSAMPLE_INLINE V<T, B> activate(const Op<T>& op, const V<T, B>& z, V<T, B>* slope) {
+    const Activation a = op.activation;
     switch (a) {
         case Activation::identity:
             if (slope) *slope = simd::broadcast<B>(T(1));
@@ -53,8 +55,79 @@ GENSAMPLE_INLINE V<T, B> activate(Activation a, const V<T, B>& z, V<T, B>* slope
             if (slope) *slope = simd::load<T, B>(slopes);
             return simd::load<T, B>(lanes);
         }
+        case Activation::leaky_relu: {  // param: the negative slope
+            const V<T, B> k = simd::broadcast<B>(op.param);
+            if (slope) *slope = z > T(0) ? simd::broadcast<B>(T(1)) : k;
+            return z > T(0) ? z : k * z;
+        }
+        case Activation::sigmoid: {  // as silu's, from e = exp(-|z|) <= 1
+            const V<T, B> neg = z < T(0) ? z : -z;
+            const V<T, B> e = simd::exp_nonpositive_portable(simd::max<T>(neg, simd::broadcast<B>(kExpFloor<T>)));
+            const V<T, B> sig = (z >= T(0) ? simd::broadcast<B>(T(1)) : e) / (T(1) + e);
+            if (slope) *slope = sig * (T(1) - sig);
+            return sig;
+        }
+        case Activation::softplus:  // log1p(exp(beta z)) / beta (z itself above beta z > threshold), as torch
+        case Activation::elu: {     // z > 0 ? z : alpha expm1(z)
+            alignas(64) T lanes[kWidth<T, B>], slopes[kWidth<T, B>];
+            simd::store(lanes, z);
+            for (int l = 0; l < kWidth<T, B>; ++l) {
+                const T v = lanes[l];
+                if (a == Activation::softplus) {
+                    const T bz = v * op.param;
+                    const bool linear_part = bz > op.param2;
+                    lanes[l] = linear_part ? v : std::log1p(std::exp(bz)) / op.param;
+                    slopes[l] = linear_part ? T(1) : T(1) / (T(1) + std::exp(-bz));
+                } else {
+                    lanes[l] = v > T(0) ? v : op.param * std::expm1(v);
+                    slopes[l] = v > T(0) ? T(1) : lanes[l] + op.param;
+                }
+            }
+            if (slope) *slope = simd::load<T, B>(slopes);
+            return simd::load<T, B>(lanes);
+        }
     }
     return z;
+}
+
+// LayerNorm (op.gamma set) over the n outputs of kN interleaved vectors in h, in place:
+// per lane, h = (h - mean) / sqrt(var + eps) * gamma + beta, var the biased variance, sums
+// in the outputs' order. With `tangents` (n_tangents blocks at stride W after h's), each
+// tangent t goes through the norm's derivative: gamma (t - mean(t) - h^ mean(h^ t)) / std.
+template <class T, int B, int kN>
+GENSAMPLE_INLINE void layer_norm(const Op<T>& op, int64_t n, V<T, B>* h, V<T, B>* tangents, int64_t n_tangents,
+                                 int64_t W) {
+    const T count = T(n);
+    for (int v = 0; v < kN; ++v) {
+        V<T, B> sum{};
+        for (int64_t o = 0; o < n; ++o) sum += h[o * kN + v];
+        const V<T, B> mean = sum / count;
+        V<T, B> sq{};
+        for (int64_t o = 0; o < n; ++o) {
+            const V<T, B> c = h[o * kN + v] - mean;
+            sq += c * c;
+        }
+        const V<T, B> rstd = T(1) / simd::sqrt_lanes<T, V<T, B>>(sq / count + op.eps);
+        for (int64_t o = 0; o < n; ++o) h[o * kN + v] = (h[o * kN + v] - mean) * rstd;  // h^
+        for (int64_t j = 0; j < n_tangents; ++j) {
+            V<T, B>* t = tangents + j * W;
+            V<T, B> mt{}, mh{};
+            for (int64_t o = 0; o < n; ++o) mt += t[o * kN + v], mh += h[o * kN + v] * t[o * kN + v];
+            mt = mt / count, mh = mh / count;
+            for (int64_t o = 0; o < n; ++o) {
+                t[o * kN + v] = (t[o * kN + v] - mt - h[o * kN + v] * mh) * rstd * op.gamma[o];
+            }
+        }
+        for (int64_t o = 0; o < n; ++o) h[o * kN + v] = h[o * kN + v] * op.gamma[o] + op.beta[o];
+    }
+}
+
+template <class T>
+bool has_norm(const Layer<T>& L) {
+    for (const Op<T>& op : L.ops) {
+        if (op.gamma) return true;
+    }
+    return false;
 }
 
 // Outputs per register block of linear(): kLinearRows x kN accumulators, each input vector
@@ -123,28 +196,47 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, con
     for (size_t li = 0; li <= last; ++li) {
         const Layer<T>& L = net.layers[li];
         const int64_t n = L.out * kN;
+        // Tangents through the whole layer, except in a last layer of elementwise ops: there
+        // only the diagonal du_j / dx_j, from the input tangents and the product of the slopes.
+        const bool full = kDiv && (li < last || has_norm(L));
         linear<T, B, kN>(L, in, out, true);
+        if (full) {
+            for (int64_t j = 0; j < d; ++j) linear<T, B, kN>(L, in + (j + 1) * W, out + (j + 1) * W, false);
+        }
         V<T, B>* slope = s.deriv.data();
-        for (int64_t o = 0; o < n; ++o) out[o] = activate<T, B>(L.activation, out[o], kDiv ? slope + o : nullptr);
-        if (kDiv) {
-            if (li < last) {
+        bool sloped = false;  // the last layer's diagonal: slope holds the product of its ops' slopes
+        for (const Op<T>& op : L.ops) {
+            if (op.gamma) {
+                layer_norm<T, B, kN>(op, L.out, out, full ? out + W : nullptr, full ? d : 0, W);
+                continue;
+            }
+            V<T, B>* sl = kDiv && !full && sloped ? s.deriv2.data() : slope;
+            for (int64_t o = 0; o < n; ++o) out[o] = activate<T, B>(op, out[o], kDiv ? sl + o : nullptr);
+            if (full) {
                 for (int64_t j = 0; j < d; ++j) {
                     V<T, B>* tj = out + (j + 1) * W;
-                    linear<T, B, kN>(L, in + (j + 1) * W, tj, false);
                     for (int64_t o = 0; o < n; ++o) tj[o] *= slope[o];
                 }
-            } else {  // only the diagonal: du_j / dx_j
-                for (int v = 0; v < kN; ++v) {
-                    V<T, B> sum{};
-                    for (int64_t j = 0; j < d; ++j) {
-                        const T* w = L.weight + j * L.in;
-                        const V<T, B>* tj = in + (j + 1) * W + v;
-                        V<T, B> acc{};
-                        for (int64_t i = 0; i < L.in; ++i) acc = simd::fma(w[i], tj[i * kN], acc);
-                        sum = simd::fma(slope[j * kN + v], acc, sum);
+            } else if (kDiv && sloped) {
+                for (int64_t o = 0; o < n; ++o) slope[o] *= sl[o];
+            }
+            sloped = true;
+        }
+        if (kDiv && li == last) {
+            for (int v = 0; v < kN; ++v) {
+                V<T, B> sum{};
+                for (int64_t j = 0; j < d; ++j) {
+                    if (full) {
+                        sum += out[(j + 1) * W + j * kN + v];
+                        continue;
                     }
-                    div[v] = sum;
+                    const T* w = L.weight + j * L.in;
+                    const V<T, B>* tj = in + (j + 1) * W + v;
+                    V<T, B> acc{};
+                    for (int64_t i = 0; i < L.in; ++i) acc = simd::fma(w[i], tj[i * kN], acc);
+                    sum = sloped ? simd::fma(slope[j * kN + v], acc, sum) : sum + acc;
                 }
+                div[v] = sum;
             }
         }
         if (li == last) {
@@ -153,6 +245,33 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, con
             }
         }
         std::swap(in, out);
+    }
+}
+
+// A decoder's forward pass for kN vectors of lanes: z kN rows of the first layer's inputs,
+// y kN rows of the last layer's outputs.
+template <class T, int B, int kN>
+GENSAMPLE_INLINE void network_forward(const Network<T>& net, const V<T, B>* z, Scratch<T, B>& s, V<T, B>* y) {
+    V<T, B>* in = s.h0.data();
+    V<T, B>* out = s.h1.data();
+    const int64_t q = net.layers.front().in;
+    for (int v = 0; v < kN; ++v) {
+        for (int64_t i = 0; i < q; ++i) in[i * kN + v] = z[v * q + i];
+    }
+    for (const Layer<T>& L : net.layers) {
+        linear<T, B, kN>(L, in, out, true);
+        for (const Op<T>& op : L.ops) {
+            if (op.gamma) {
+                layer_norm<T, B, kN>(op, L.out, out, nullptr, 0, 0);
+            } else {
+                for (int64_t o = 0; o < L.out * kN; ++o) out[o] = activate<T, B>(op, out[o], nullptr);
+            }
+        }
+        std::swap(in, out);
+    }
+    const int64_t d = net.layers.back().out;
+    for (int v = 0; v < kN; ++v) {
+        for (int64_t o = 0; o < d; ++o) y[v * d + o] = in[o * kN + v];
     }
 }
 

@@ -6,7 +6,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'PathKind', 'Solver', 'Status', 'integrate', 'integrate_adaptive', 'path_coefficients', 'velocity']
+__all__: list[str] = ['Activation', 'PathKind', 'Solver', 'Status', 'forward', 'integrate', 'integrate_adaptive', 'path_coefficients', 'velocity']
 class PathKind(enum.Enum):
     """
     The probability paths (flow.hpp).
@@ -32,11 +32,15 @@ class Activation(enum.Enum):
     """
     A network layer's activation (flow.hpp).
     """
+    elu: typing.ClassVar[Activation]
     gelu: typing.ClassVar[Activation]
     gelu_tanh: typing.ClassVar[Activation]
     identity: typing.ClassVar[Activation]
+    leaky_relu: typing.ClassVar[Activation]
     relu: typing.ClassVar[Activation]
+    sigmoid: typing.ClassVar[Activation]
     silu: typing.ClassVar[Activation]
+    softplus: typing.ClassVar[Activation]
     tanh: typing.ClassVar[Activation]
     @classmethod
     def __new__(cls, value):
@@ -54,6 +58,10 @@ class Status(enum.IntEnum):
         ...
     def __format__(self, format_spec):
         ...
+def forward(network: dict, z: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]], n_threads: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+    """
+    A network's outputs (n, out) at its inputs z (n, in), in z's dtype: {"layers": [...]}.
+    """
 def integrate(field: dict, path: dict, solver: Solver, grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]], log_det: typing.Any, snap_steps: typing.Any, snapshots: typing.Any, sigma: typing.Any, noise_key: typing.SupportsInt | typing.SupportsIndex, row0: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Integrate x (n, d) in place over grid; log_det (n,) += the divergence integral; snapshots (len(snap_steps), n, d) at the given step indices; sigma (steps,) with noise_key makes Euler steps Euler-Maruyama steps of the SDE (noise row row0 + i for particle i).

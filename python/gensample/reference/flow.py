@@ -88,12 +88,42 @@ def _erf(z):
     return np.vectorize(erf, otypes=[np.float64])(z)
 
 
-def network_velocity(layers, t: float, x):
-    """A network of (weight, bias, activation name) layers at [x, t], in float64."""
-    h = np.concatenate([np.asarray(x, np.float64), np.full((len(x), 1), float(t))], axis=1)
-    for w, b, act in layers:
-        h = ACTIVATIONS[act](h @ np.asarray(w, np.float64).T + np.asarray(b, np.float64))
+def _apply(step, h):
+    """One step after a Linear map: an activation by name, or a dict (_network.py's form)."""
+    if isinstance(step, str):
+        return ACTIVATIONS[step](h)
+    op = step["op"]
+    if op == "layer_norm":
+        mean = h.mean(axis=1, keepdims=True)
+        var = ((h - mean) ** 2).mean(axis=1, keepdims=True)
+        return (h - mean) / np.sqrt(var + step["eps"]) * step["gamma"] + step["beta"]
+    if op == "leaky_relu":
+        return np.where(h > 0, h, step["param"] * h)
+    if op == "softplus":
+        beta, threshold = step["param"], step["param2"]
+        with np.errstate(over="ignore"):
+            return np.where(h * beta > threshold, h, np.log1p(np.exp(h * beta)) / beta)
+    if op == "elu":
+        return np.where(h > 0, h, step["param"] * np.expm1(np.minimum(h, 0.0)))
+    if op == "sigmoid":
+        return 1 / (1 + np.exp(-h))
+    return ACTIVATIONS[op](h)
+
+
+def network_forward(layers, z):
+    """A network of (weight, bias, steps) layers at z, in float64: steps one activation name
+    or a list of steps."""
+    h = np.asarray(z, np.float64)
+    for w, b, steps in layers:
+        h = h @ np.asarray(w, np.float64).T + np.asarray(b, np.float64)
+        for step in [steps] if isinstance(steps, (str, dict)) else steps:
+            h = _apply(step, h)
     return h
+
+
+def network_velocity(layers, t: float, x):
+    """A network of (weight, bias, steps) layers at [x, t], in float64."""
+    return network_forward(layers, np.concatenate([np.asarray(x, np.float64), np.full((len(x), 1), float(t))], axis=1))
 
 
 def network_divergence(layers, t: float, x, eps: float = 1e-6):
