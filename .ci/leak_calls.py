@@ -13,6 +13,8 @@ import gensample as gs
 
 X = np.random.default_rng(0).normal(size=(300, 3))
 g = gs.GMM.from_parameters([0.4, 0.6], [[0, 0, 0], [2, 1, 0]], np.stack([np.eye(3)] * 2))
+steps = [[{"op": "layer_norm"}, {"op": "softplus"}], ["elu", "sigmoid"], []]
+net = ([np.ones((8, 4)), np.ones((8, 8)), np.ones((3, 8))], [np.zeros(8), np.zeros(8), np.zeros(3)], steps)
 for _ in range(20):
     gs.random.uniform(100, 3, rng=1)
     gs.random.normal(100, 2, rng=1)
@@ -37,6 +39,13 @@ for _ in range(20):
     gs.GMM(2, rng=0).fit(X)
     gs.Flow(gs.fields.GaussianMixture(g), steps=4).sample(100, rng=0)
     gs.Flow(gs.fields.GaussianMixture(g), solver="dopri5").logpdf(X[:20])
+    gs.Flow(gs.fields.MLP(*net), steps=2).logpdf(X[:20])
+    gs.Decoder(net, 4, noise=0.5).sample(100, rng=0)
+    gs.Conditional(gs.GMM(1)).fit(X, np.arange(len(X)) % 2).sample(100, rng=0)
+    try:
+        gs._core.flow.forward({"layers": []}, np.ones((2, 2)), 1)
+    except ValueError:
+        pass
     gs.metrics.mmd(X, X + 1)
     gs.metrics.precision_recall(X, X + 1)
     gs.metrics.energy_distance(X, X)

@@ -65,6 +65,17 @@ MODELS = {
     "gmm-diag": gs.GMM(2, "diag", rng=0).fit(X),
     "ppca": gs.PPCA(1).fit(X),
     "factor-analysis": gs.FactorAnalysis(1).fit(X),
+    "conditional": gs.Conditional(gs.GMM(1)).fit(X, np.arange(len(X)) % 2),
+    "decoder": gs.Decoder(
+        (
+            [np.ones((4, 1)), np.ones((2, 4))],
+            [np.zeros(4), np.zeros(2)],
+            [[{"op": "layer_norm"}, {"op": "softplus", "param": 2.0}], "elu"],
+        ),
+        1,
+        noise=0.5,
+        encoder=([np.ones((2, 2))], [np.zeros(2)], ["identity"]),
+    ),
     "flow": gs.Flow(FIELDS["mixture"], steps=4),
     "flow-dopri5": gs.Flow(FIELDS["empirical"], "dopri5"),
     "flow-mlp": gs.Flow(MLP, steps=4),
@@ -283,6 +294,15 @@ for method in ("predict", "predict_proba", "log_responsibilities", "score", "aic
         if method not in ("aic", "bic")
         else entry(getattr(GMM, method), X=X[:5], n_threads=1)
     )
+COND, DEC = MODELS["conditional"], MODELS["decoder"]
+for method in ("predict", "predict_proba", "predict_log_proba", "joint_log_likelihood"):
+    ENTRIES[f"conditional.{method}"] = entry(getattr(COND, method), x=X[:5], n_threads=1)
+ENTRIES["conditional.labelled_sample"] = entry(
+    lambda n, rng, y: COND.sample(n, rng=rng, y=y), n=7, rng=0, y=np.array([0, 1, 0, 1, 0, 1, 0])
+)
+ENTRIES["Conditional.fit"] = entry(lambda X, y: gs.Conditional(gs.GMM(1)).fit(X, y), X=X, y=np.arange(len(X)) % 2)
+ENTRIES["decoder.decode"] = entry(DEC.decode, z=X[:5, :1], n_threads=1)
+ENTRIES["decoder.iwae"] = entry(DEC.iwae, x=X[:5], k=4, rng=0, n_threads=1)
 ENTRIES["gmm.sample_with_labels"] = entry(GMM.sample_with_labels, n=7, rng=0, dtype=np.float64, n_threads=1)
 for name, f in FIELDS.items():
     for method in ("velocity", "divergence"):

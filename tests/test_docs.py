@@ -25,7 +25,7 @@ import gensample.raster
 import gensample.regions
 import gensample.scale
 import gensample.threads
-from gensample import _files, _formats, _progress, _tiles
+from gensample import _files, _formats, _network, _progress, _tiles
 
 # Every module of the package (a new one fails test_every_module_is_listed until it is here).
 MODULES = [
@@ -52,7 +52,8 @@ MODULES = [
     _progress,
     _tiles,
 ]
-WITHOUT_EXAMPLES = {_files, _formats}  # file-system primitives and samples files, tested in test_scale
+# file-system primitives and samples files (tested in test_scale); the network translator (test_decoder)
+WITHOUT_EXAMPLES = {_files, _formats, _network}
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -38,6 +38,16 @@ def _models():
         "ppca": gs.PPCA(1).fit(rng.normal(size=(200, 3)) * [3.0, 1.0, 0.5]),
         "factor-analysis": gs.FactorAnalysis(1).fit(rng.normal(size=(200, 3)) * [3.0, 1.0, 0.5]),
         "conditional": gs.Conditional(gs.GMM(1)).fit(X, np.arange(len(X)) % 3),
+        "decoder": gs.Decoder(
+            (
+                [rng.normal(size=(8, 2)), rng.normal(size=(3, 8))],
+                [rng.normal(size=8), np.zeros(3)],
+                [["elu", {"op": "layer_norm", "gamma": rng.uniform(0.5, 1.5, 8), "beta": rng.normal(size=8)}], []],
+            ),
+            2,
+            noise=[0.1, 0.2, 0.3],
+            encoder=([rng.normal(size=(4, 3))], [np.zeros(4)], ["identity"]),
+        ),
         "conditional-regions": gs.Conditional.from_models({"a": gs.Box([0, 0], [1, 1]), "b": frame}, [0.9, 0.1]),
         "raster": gs.RasterMask(rng.random((20, 30)) > 0.4, extent=(0, 3, -1, 1), origin="lower"),
         "raster-weighted-3d": gs.RasterMask(
@@ -62,6 +72,14 @@ def _models():
         ),
         "flow-empirical": gs.Flow(gs.fields.Empirical(X[:40], weights=np.arange(1, 41), bandwidth=0.1), "heun", 8),
         "flow-mlp-dopri5": gs.Flow(_mlp(), "dopri5", rtol=1e-4, atol=1e-4),
+        "flow-mlp-steps": gs.Flow(
+            gs.fields.MLP(
+                [rng.normal(size=(16, 3)), rng.normal(size=(2, 16))],
+                [rng.normal(size=16), np.zeros(2)],
+                [[{"op": "layer_norm", "eps": 1e-3}, {"op": "leaky_relu", "param": 0.1}], "identity"],
+            ),
+            steps=8,
+        ),
         "flow-guided": gs.Flow(
             gs.fields.Guided(
                 gs.fields.GaussianMixture(gmm.condition([0.5], dims=[0])),

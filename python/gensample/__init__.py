@@ -13,7 +13,7 @@ from .flow import Flow
 from .gmm import GMM
 from .io import load
 from .kde import KDE
-from .latent import PPCA, FactorAnalysis
+from .latent import PPCA, Decoder, FactorAnalysis
 from .polygon import MultiPolygon, Polygon
 from .raster import GeoMask, RasterMask
 from .regions import AcceptanceError, Box, Region
@@ -26,6 +26,7 @@ __all__ = [
     "AcceptanceError",
     "Box",
     "Conditional",
+    "Decoder",
     "Distribution",
     "FactorAnalysis",
     "Flow",

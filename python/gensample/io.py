@@ -44,7 +44,7 @@ _HOMES = {
     "polygon": ("Polygon", "MultiPolygon"),
     "kde": ("KDE",),
     "gmm": ("GMM",),
-    "latent": ("PPCA", "FactorAnalysis"),
+    "latent": ("PPCA", "FactorAnalysis", "Decoder"),
     "conditional": ("Conditional",),
     "flow": ("Flow",),
     "fields": ("GaussianMixture", "Empirical", "MLP", "Guided"),

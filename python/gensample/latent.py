@@ -31,21 +31,24 @@ import warnings
 
 import numpy as np
 
-from . import _core
+from . import _core, _network
 from ._typing import ArrayLike, Count, DTypeLike, RngLike
 from ._validation import (
+    _short,
     as_dataset,
     as_points,
     as_real_array,
     as_sample_weights,
     check_count,
+    check_n_threads,
     check_positive_int,
     check_real,
 )
 from .distribution import Distribution
 from .gmm import GMM, ConvergenceWarning
+from .random import key_from_rng
 
-__all__ = ["FactorAnalysis", "PPCA"]
+__all__ = ["Decoder", "FactorAnalysis", "PPCA"]
 
 _SMALL = 1e-12  # the floor of a noise variance, as scikit-learn's FactorAnalysis
 
@@ -375,3 +378,252 @@ class FactorAnalysis(_LinearGaussian):
 
     def __repr__(self) -> str:
         return f"FactorAnalysis(n_latent={self.n_latent}, tol={self.tol}, max_iter={self.max_iter})"
+
+
+# ---- decoders ------------------------------------------------------------------------------
+
+_IWAE_BLOCK = 1 << 16  # latent draws per batch of the importance-sampling estimate (memory bound)
+
+
+def _network_of(network, name: str) -> tuple[list, list, list]:
+    """(weights, biases, steps) of a torch module, or of (weights, biases, activations) as
+    :class:`gensample.fields.MLP` takes them."""
+    if hasattr(network, "forward") and hasattr(network, "named_children"):
+        return _network.check_layers(*_network.from_torch(network))
+    if isinstance(network, (tuple, list)) and len(network) == 3:
+        return _network.check_layers(*network)
+    raise TypeError(f"{name} must be a torch module or (weights, biases, activations), got {type(network).__name__}")
+
+
+class Decoder(Distribution):
+    """``x = f(z) + eps``: ``z ~ N(0, I_q)`` pushed through a network ``f`` (a VAE's decoder,
+    a GAN's generator), with optional Gaussian observation noise ``eps ~ N(0, diag(noise))``.
+
+    Parameters
+    ----------
+    network : torch module or (weights, biases, activations)
+        ``f``: a ``torch.nn.Sequential`` of Linear layers, activations and LayerNorm
+        (translated once; torch is not needed afterwards), or the layers as
+        :class:`gensample.fields.MLP` takes them. It runs in the C++ network engine.
+    latent_dim : int
+        ``q``: the network's input width (checked).
+    noise : None, float or (d,) array
+        The observation noise's *variance* ``sigma^2`` (one for all coordinates or one each);
+        None draws ``f(z)`` itself (then the model has no density).
+    encoder : torch module, (weights, biases, activations), or a pair of them, optional
+        ``q(z | x) = N(mu(x), diag(exp(logvar(x))))``: one network whose 2q outputs are
+        ``[mu, logvar]``, or the pair ``(mu network, logvar network)``. With it and ``noise``,
+        :meth:`logpdf` estimates ``log p(x)`` by importance sampling (:meth:`iwae`).
+
+    Row ``i`` of :meth:`sample` is ``f(z_i) + eps_i`` with ``z_i`` row ``i`` of sub-stream 0
+    of the seed and ``eps_i`` of sub-stream 1: a pure function of ``(seed, i)`` for any
+    thread count or chunking, float32 in float32 arithmetic.
+
+    >>> import torch, numpy as np, gensample as gs
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 32), torch.nn.LayerNorm(32), torch.nn.ELU(),
+    ...                           torch.nn.Linear(32, 5))
+    >>> dec = gs.Decoder(net, latent_dim=2, noise=0.01)
+    >>> dec.sample(4, rng=0).shape, dec.dim
+    ((4, 5), 5)
+    >>> z = np.zeros((1, 2), np.float32)
+    >>> bool(np.allclose(dec.decode(z), net(torch.from_numpy(z)).detach().numpy(), atol=1e-5))
+    True
+    """
+
+    def __init__(self, network, latent_dim, noise=None, encoder=None):
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.weights_, self.biases_, self.steps_ = _network_of(network, "network")
+        width = self.weights_[0].shape[1]
+        if width != self.latent_dim:
+            raise ValueError(f"the network takes {width} inputs, but latent_dim is {self.latent_dim}")
+        d = self.weights_[-1].shape[0]
+        self.noise_ = None if noise is None else _noise_of(noise, d)
+        self.encoder_ = None if encoder is None else self._encoder_of(encoder)
+        self._cache: dict = {}
+
+    @classmethod
+    def from_torch(cls, module, noise=None, encoder=None) -> Decoder:
+        """A Decoder from a torch module, its latent dimension read from the first Linear layer."""
+        weights, biases, steps = _network.from_torch(module)
+        return cls((weights, biases, steps), weights[0].shape[1], noise, encoder)
+
+    def _encoder_of(self, encoder) -> tuple:
+        q, d = self.latent_dim, self.weights_[-1].shape[0]
+        if isinstance(encoder, tuple) and len(encoder) == 2:
+            heads = [_network_of(e, f"encoder[{i}]") for i, e in enumerate(encoder)]
+        else:
+            heads = [_network_of(encoder, "encoder")]
+        for i, (W, _, _) in enumerate(heads):
+            if W[0].shape[1] != d:
+                raise ValueError(f"the encoder takes {W[0].shape[1]} inputs, but the data has {d} dimensions")
+            want = 2 * q if len(heads) == 1 else q
+            if W[-1].shape[0] != want:
+                raise ValueError(
+                    f"the encoder{'' if len(heads) == 1 else f'[{i}]'} gives {W[-1].shape[0]} outputs, expected "
+                    f"{want} ({'[mean, log-variance] of ' if len(heads) == 1 else ''}{q} latent dimensions)"
+                )
+        return tuple(heads)
+
+    @property
+    def dim(self) -> int:
+        return self.weights_[-1].shape[0]
+
+    def _engine(self, which, dtype) -> dict:
+        key = (which, np.dtype(dtype))
+        if key not in self._cache:
+            W, b, steps = (self.weights_, self.biases_, self.steps_) if which == "decoder" else self.encoder_[which]
+            self._cache[key] = {"layers": _network.engine_layers(W, b, steps, np.dtype(dtype))}
+        return self._cache[key]
+
+    def decode(self, z: ArrayLike, n_threads: int | None = None) -> np.ndarray:
+        """``f(z)`` at each row of ``z`` (n, q) -> (n, d), in ``z``'s float type (no noise)."""
+        z = as_points(z, self.latent_dim, name="z")
+        return _core.flow.forward(self._engine("decoder", z.dtype), z, check_n_threads(n_threads))
+
+    def encode(self, x: ArrayLike, n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The encoder's ``q(z | x)``: means (n, q) and log-variances (n, q), float64."""
+        if self.encoder_ is None:
+            raise ValueError("this Decoder has no encoder: pass encoder= to encode")
+        return self._encode(as_points(x, self.dim, dtype=np.float64), check_n_threads(n_threads))
+
+    def _encode(self, x: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+        assert self.encoder_ is not None
+        outs = [_core.flow.forward(self._engine(i, np.float64), x, threads) for i in range(len(self.encoder_))]
+        q = self.latent_dim
+        return (outs[0][:, :q], outs[0][:, q:]) if len(outs) == 1 else (outs[0], outs[1])
+
+    def interpolate(self, z0: ArrayLike, z1: ArrayLike, n: Count = 8) -> np.ndarray:
+        """``n`` decoded points along the straight line from latent ``z0`` to ``z1``: (n, d)."""
+        n = check_count(n, "n")
+        a = as_points(z0, self.latent_dim, name="z0", dtype=np.float64)[0]
+        b = as_points(z1, self.latent_dim, name="z1", dtype=np.float64)[0]
+        steps = np.linspace(0.0, 1.0, n)[:, None]
+        return self.decode((1 - steps) * a + steps * b)
+
+    def sample(
+        self, n: Count, rng: RngLike = None, dtype: DTypeLike = np.float64, n_threads: int | None = None
+    ) -> np.ndarray:
+        """``n`` draws (n, d): ``z`` from sub-stream 0 of the seed, the noise from sub-stream 1."""
+        return self._sample_by_rows(n, rng, dtype, n_threads)
+
+    def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
+        z = np.empty((len(out), self.latent_dim), dtype=out.dtype)
+        _core.random.fill_normal(_core.random.subkey(key, 0), z, n_threads, r0)
+        out[...] = _core.flow.forward(self._engine("decoder", out.dtype), z, n_threads)
+        if self.noise_ is not None:
+            eps = np.empty_like(out)
+            _core.random.fill_normal(_core.random.subkey(key, 1), eps, n_threads, r0)
+            out += eps * np.sqrt(self.noise_).astype(out.dtype)
+
+    # ---- densities: importance sampling -----------------------------------------------
+
+    def iwae(
+        self, x: ArrayLike, k: Count = 64, rng: RngLike = 0, n_threads: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Importance-sampled ``log p(x)`` of each row (the IWAE bound, Burda et al. 2016) and
+        its standard error: ``log (1/k) sum_j p(x | z_j) p(z_j) / q(z_j | x)``, ``z_j ~ q(z | x)``
+        from the encoder, in float64.
+
+        The estimate is a lower bound in expectation that tightens as ``k`` grows (exact for
+        any ``k`` when ``q`` is the true posterior). The error is the delta method's,
+        ``sd(w) / (sqrt(k) mean(w))`` of the weights ``w``: small when they agree. Draw ``j``
+        of row ``i`` is row ``i k + j`` of the normal stream of ``rng`` (default 0), so the
+        result is reproducible and the same for any thread count.
+        """
+        if self.noise_ is None or self.encoder_ is None:
+            raise ValueError(
+                "log p(x) needs observation noise and an encoder: Decoder(network, latent_dim, noise=..., encoder=...)"
+            )
+        k = check_positive_int(k, "k")
+        x = as_points(x, self.dim, dtype=np.float64)
+        threads = check_n_threads(n_threads)
+        key = key_from_rng(rng)
+        mean, logvar = self._encode(x, threads)
+        q, d = self.latent_dim, self.dim
+        log_noise = np.log(self.noise_)
+        est, err = np.empty(len(x)), np.empty(len(x))
+        rows = max(1, _IWAE_BLOCK // k)
+        for a in range(0, len(x), rows):
+            b = min(len(x), a + rows)
+            eps = np.empty(((b - a) * k, q))
+            _core.random.fill_normal(key, eps, threads, a * k)
+            eps = eps.reshape(b - a, k, q)
+            std = np.exp(0.5 * logvar[a:b])[:, None, :]
+            z = mean[a:b, None, :] + std * eps
+            fz = _core.flow.forward(self._engine("decoder", np.float64), z.reshape(-1, q), threads).reshape(b - a, k, d)
+            r = x[a:b, None, :] - fz
+            log_px = -0.5 * (np.sum(r * r / self.noise_, axis=2) + np.sum(log_noise) + d * _LOG_2PI)
+            log_pz = -0.5 * (np.sum(z * z, axis=2) + q * _LOG_2PI)
+            log_qz = -0.5 * (np.sum(eps * eps, axis=2) + np.sum(logvar[a:b], axis=1)[:, None] + q * _LOG_2PI)
+            log_w = log_px + log_pz - log_qz
+            top = log_w.max(axis=1, keepdims=True)
+            w = np.exp(log_w - top)
+            m = w.mean(axis=1)
+            est[a:b] = np.log(m) + top[:, 0]
+            err[a:b] = w.std(axis=1, ddof=1) / (np.sqrt(k) * m) if k > 1 else np.inf
+        return est, err
+
+    def logpdf(self, x: ArrayLike, n_threads: int | None = None, *, k: Count = 64, rng: RngLike = 0) -> np.ndarray:
+        """:meth:`iwae`'s estimate of ``log p(x)`` (needs ``noise`` and an ``encoder``)."""
+        return self.iwae(x, k, rng, n_threads)[0]
+
+    # ---- the protocol's rest -------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        noise = "" if self.noise_ is None else ", noise"
+        encoder = "" if self.encoder_ is None else ", encoder"
+        return f"Decoder({_network.describe(self.weights_, self.steps_)}{noise}{encoder})"
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    def _save_state(self):
+        params: dict = {"latent_dim": self.latent_dim}
+        arrays: dict = {}
+        nets = [("", (self.weights_, self.biases_, self.steps_))]
+        nets += [(f"encoder{i}_", net) for i, net in enumerate(self.encoder_ or ())]
+        for prefix, (W, b, steps) in nets:
+            saved, norms = _network.save_steps(steps)
+            params[f"{prefix}steps"] = saved
+            arrays.update({f"{prefix}{name}": v for name, v in norms.items()})
+            for i, (w, v) in enumerate(zip(W, b)):
+                arrays[f"{prefix}weight{i}"], arrays[f"{prefix}bias{i}"] = w, v
+        params["encoder_heads"] = 0 if self.encoder_ is None else len(self.encoder_)
+        if self.noise_ is not None:
+            arrays["noise"] = self.noise_
+        return params, arrays, {}
+
+    @classmethod
+    def _load_state(cls, params, arrays, children):
+        def network(prefix):
+            steps = params[f"{prefix}steps"]
+            if not isinstance(steps, list):
+                raise ValueError(f"{prefix}steps must be a list per layer")
+            own = {name[len(prefix) :]: v for name, v in arrays.items() if name.startswith(prefix)}
+            W = [own[f"weight{i}"] for i in range(len(steps))]
+            b = [own[f"bias{i}"] for i in range(len(steps))]
+            return W, b, _network.load_steps(steps, own)
+
+        heads = params["encoder_heads"]
+        if heads not in (0, 1, 2):
+            raise ValueError(f"encoder_heads must be 0, 1 or 2, got {heads!r}")
+        encoder = [network(f"encoder{i}_") for i in range(heads)]
+        return cls(
+            network(""),
+            params["latent_dim"],
+            arrays.get("noise"),
+            None if not encoder else encoder[0] if heads == 1 else tuple(encoder),
+        )
+
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _noise_of(noise, d: int) -> np.ndarray:
+    values = as_real_array(noise, "noise", expected=f"a variance or {d} of them")
+    values = np.broadcast_to(values, (d,)).copy() if values.ndim == 0 else values
+    if values.shape != (d,) or not (values > 0).all():
+        raise ValueError(f"noise must be a positive variance or {d} of them (one per coordinate), got {_short(noise)}")
+    return values
