@@ -59,6 +59,26 @@ def _times(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,jk->ik", a, b)
 
 
+_SCATTER_ROWS = 1024  # rows per block of the covariance pass: the centred block stays in cache
+
+
+def _scatter(X: np.ndarray, w: np.ndarray | None, mean: np.ndarray) -> np.ndarray:
+    """The (weighted) covariance ``sum_i w_i (x_i - mean)(x_i - mean)^T`` (``w`` None: 1/n
+    each), centred block by block: exact where ``X^T X - n mean mean^T`` would cancel (data
+    far from the origin), without a centred copy of X. BLAS here (the O(n d^2) pass of a
+    fit, not a per-row kernel): its sums' order may differ between machines in the last
+    bits, as LAPACK's eigenvectors do anyway."""
+    d = X.shape[1]
+    cov = np.zeros((d, d))
+    root = None if w is None else np.sqrt(w)
+    for a in range(0, len(X), _SCATTER_ROWS):
+        c = X[a : a + _SCATTER_ROWS] - mean
+        if root is not None:
+            c *= root[a : a + _SCATTER_ROWS, None]
+        cov += c.T @ c  # NumPy calls syrk for a product with its own transpose
+    return cov / len(X) if w is None else cov
+
+
 class _LinearGaussian(Distribution):
     """What PPCA and FactorAnalysis share once fitted: ``mean_`` (d,), ``components_`` (q, d)
     and ``noise_variance_`` (d,), the Gaussian ``N(mean_, W^T W + diag(noise_variance_))``."""
@@ -235,10 +255,7 @@ class PPCA(_LinearGaussian):
         """Fit to the rows of ``X`` (n, d), with optional non-negative ``weights``. Returns self."""
         X, w = self._check_data(X, weights)
         mean = w @ X
-        centred = X - mean
-        # BLAS here (the O(n d^2) pass of a fit, not a per-row kernel): its sums' order may
-        # differ between machines in the last bits, as LAPACK's eigenvectors do anyway.
-        cov = (centred.T * w) @ centred
+        cov = _scatter(X, None if weights is None else w, mean)
         values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
         values, vectors = values[::-1], vectors[:, ::-1]  # largest first
         q = self.n_latent
@@ -320,8 +337,7 @@ class FactorAnalysis(_LinearGaussian):
         n, d = X.shape
         q = self.n_latent
         mean = w @ X
-        centred = X - mean
-        cov = (centred.T * w) @ centred  # the one O(n d^2) pass (BLAS, as PPCA's)
+        cov = _scatter(X, None if weights is None else w, mean)  # the one O(n d^2) pass
         variance = np.diag(cov).copy()
         psi = np.ones(d)
         constant = d * math.log(2 * math.pi) + q
