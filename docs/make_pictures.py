@@ -20,6 +20,8 @@ PICTURES = {  # gallery script -> the README's picture
     "plot_regions.py": "regions.png",
     "plot_flow.py": "flow.png",
     "plot_judge.py": "judge.png",
+    "plot_labels.py": "labels.png",
+    "plot_latent.py": "latent.png",
 }
 
 if __name__ == "__main__":
