@@ -139,12 +139,11 @@ GENSAMPLE_INLINE void forward_range(const FieldData<T>& F, const T* z, T* y, int
     constexpr int64_t W = kWidth<T, B>;
     const Network<T>& net = *F.net;
     const int64_t q = net.layers.front().in, d = net.layers.back().out;
-    Scratch<T, B> s(F, false, false, kN);
-    simd::Buffer<T, B> zin(size_t(kN * q)), out(size_t(kN * d));
+    simd::Buffer<T, B> h0(size_t(kN * F.width)), h1(size_t(kN * F.width)), zin(size_t(kN * q)), out(size_t(kN * d));
     for (int64_t p = p0; p < p1; p += kN * W) {
         const int64_t count = std::min<int64_t>(kN * W, p1 - p);
         load<T, B>(z, p, count, q, zin.data(), kN);
-        network_forward<T, B, kN>(net, zin.data(), s, out.data());
+        network_forward<T, B, kN>(net, zin.data(), h0.data(), h1.data(), out.data());
         store<T, B>(out.data(), p, count, d, y, kN);
     }
 }
@@ -392,7 +391,10 @@ void forward(const Network<T>& net, const T* z, int64_t n, T* out, int n_threads
     F.net = &net;
     F.width = network_width(net);
     F.dim = net.layers.back().out;
-    parallel_for(n, grain(F), n_threads, [&](int64_t p0, int64_t p1) { run_forward(F, z, out, p0, p1); });
+    // Tasks of at least 8 widest blocks: a task's buffers (a wide layer's worth) are then
+    // allocated once for 256 rows or more, not for every 32.
+    const int64_t per_task = std::max<int64_t>(grain(F), 8 * kWidestBlock<T>);
+    parallel_for(n, per_task, n_threads, [&](int64_t p0, int64_t p1) { run_forward(F, z, out, p0, p1); });
 }
 
 template void integrate<double>(const Field<double>&, Solver, const double*, int64_t, double*, int64_t, double*,

@@ -249,11 +249,11 @@ GENSAMPLE_INLINE void network_field(const Network<T>& net, const V<T, B>& t, con
 }
 
 // A decoder's forward pass for kN vectors of lanes: z kN rows of the first layer's inputs,
-// y kN rows of the last layer's outputs.
+// y kN rows of the last layer's outputs; h0 and h1 kN vectors per output of the widest layer.
 template <class T, int B, int kN>
-GENSAMPLE_INLINE void network_forward(const Network<T>& net, const V<T, B>* z, Scratch<T, B>& s, V<T, B>* y) {
-    V<T, B>* in = s.h0.data();
-    V<T, B>* out = s.h1.data();
+GENSAMPLE_INLINE void network_forward(const Network<T>& net, const V<T, B>* z, V<T, B>* h0, V<T, B>* h1, V<T, B>* y) {
+    V<T, B>* in = h0;
+    V<T, B>* out = h1;
     const int64_t q = net.layers.front().in;
     for (int v = 0; v < kN; ++v) {
         for (int64_t i = 0; i < q; ++i) in[i * kN + v] = z[v * q + i];
