@@ -345,3 +345,12 @@ def test_cli_fits_per_label_and_writes_labels(tmp_path, iris, capsys):
         == 2
     )
     assert "--labels must hold one label per row of DATA (150)" in capsys.readouterr().err
+
+
+def test_plots_take_a_labelled_model(species):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    two = gs.Conditional.from_models({0: gs.Box([0, 0], [1, 1]), 1: gs.Box([2, 2], [3, 3])})
+    ax = gs.plot.density(two)
+    gs.plot.scatter(two, n=500, ax=ax)
+    assert len(ax.collections) == 1

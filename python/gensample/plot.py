@@ -36,7 +36,7 @@ def scatter(data, n=20_000, ax=None, rng=0, **kwargs):
     from .distribution import Distribution
 
     n = check_positive_int(n, "n")
-    x = data.sample(n, rng=rng) if isinstance(data, Distribution) else np.asarray(data)[:n]
+    x = _rows(data, n, rng) if isinstance(data, Distribution) else np.asarray(data)[:n]
     if x.ndim != 2 or x.shape[1] < 1:
         raise ValueError(f"samples must have shape (n, d), got {x.shape}")
     ax = _axes(ax)
@@ -50,6 +50,12 @@ def scatter(data, n=20_000, ax=None, rng=0, **kwargs):
     return ax
 
 
+def _rows(dist, n: int, rng) -> np.ndarray:
+    """``n`` draws of a model (a labelled model's rows without their labels)."""
+    x = dist.sample(n, rng=rng)
+    return x[0] if isinstance(x, tuple) else x
+
+
 def _extent_of(dist, extent, rng=0):
     """(xmin, xmax, ymin, ymax): the one given, else the 0.5-99.5 % range of 20,000 samples, padded."""
     if extent is not None:
@@ -57,7 +63,7 @@ def _extent_of(dist, extent, rng=0):
         if ext.shape != (4,) or not np.isfinite(ext).all() or not (ext[0] < ext[1] and ext[2] < ext[3]):
             raise ValueError(f"extent must be (xmin, xmax, ymin, ymax) with min < max, got {extent!r}")
         return ext
-    x = dist.sample(20_000, rng=rng)
+    x = _rows(dist, 20_000, rng)
     lo, hi = np.percentile(x, 0.5, axis=0), np.percentile(x, 99.5, axis=0)
     pad = 0.1 * (hi - lo) + 1e-12
     return np.array([lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1]])
@@ -185,11 +191,7 @@ def world(samples, n=200_000, ax=None, color="tab:green", **kwargs):
     such as :func:`gensample.datasets.world_land`."""
     from .distribution import Distribution
 
-    x = (
-        samples.sample(check_positive_int(n, "n"), rng=0)
-        if isinstance(samples, Distribution)
-        else np.asarray(samples)[:n]
-    )
+    x = _rows(samples, check_positive_int(n, "n"), 0) if isinstance(samples, Distribution) else np.asarray(samples)[:n]
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"samples must be (n, 2) lon/lat, got shape {x.shape}")
     ax = _axes(ax)
