@@ -165,6 +165,12 @@ def load_steps(saved, arrays) -> list:
 
 # ---- torch --------------------------------------------------------------------------------
 
+
+def as_numpy(v) -> np.ndarray:
+    """A torch tensor (or any array) as a float64 NumPy array."""
+    return v.detach().cpu().double().numpy() if hasattr(v, "detach") else np.asarray(v, np.float64)
+
+
 _TORCH_SIMPLE = {"ReLU": "relu", "SiLU": "silu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
 _TORCH_SKIPPED = ("Identity", "Dropout", "Flatten")
 
@@ -178,9 +184,6 @@ def from_torch(module) -> tuple[list, list, list]:
     biases: list = []
     steps: list = []
 
-    def tensor(v):
-        return v.detach().cpu().double().numpy()
-
     def add(step, where, kind):
         if not steps:
             raise TypeError(f"{where} ({kind}) comes before any Linear layer: the engine applies steps after one")
@@ -192,8 +195,8 @@ def from_torch(module) -> tuple[list, list, list]:
             for name, child in m._modules.items():  # named_children() skips a module used twice
                 walk(child, f"{where}.{name}" if where else name)
         elif kind == "Linear":
-            weights.append(tensor(m.weight))
-            biases.append(tensor(m.bias) if m.bias is not None else np.zeros(m.out_features))
+            weights.append(as_numpy(m.weight))
+            biases.append(as_numpy(m.bias) if m.bias is not None else np.zeros(m.out_features))
             steps.append([])
         elif kind in _TORCH_SIMPLE:
             add(_TORCH_SIMPLE[kind], where, kind)
@@ -211,8 +214,8 @@ def from_torch(module) -> tuple[list, list, list]:
                 raise TypeError(
                     f"{where} (LayerNorm over {shape}) must normalise the outputs of the Linear layer before it"
                 )
-            gamma = tensor(m.weight) if m.weight is not None else np.ones(shape)
-            beta = tensor(m.bias) if getattr(m, "bias", None) is not None else np.zeros(shape)
+            gamma = as_numpy(m.weight) if m.weight is not None else np.ones(shape)
+            beta = as_numpy(m.bias) if getattr(m, "bias", None) is not None else np.zeros(shape)
             add({"op": "layer_norm", "gamma": gamma, "beta": beta, "eps": float(m.eps)}, where, kind)
         elif kind in _TORCH_SKIPPED:
             return

@@ -395,9 +395,9 @@ class MLP(_Field):
             weights, biases, acts = [], [], []
             keys = [k for k in module.keys() if k.endswith("weight") and getattr(module[k], "ndim", 0) == 2]
             for k in keys:
-                weights.append(_tensor(module[k]))
+                weights.append(_network.as_numpy(module[k]))
                 bias = k[: -len("weight")] + "bias"
-                biases.append(_tensor(module[bias]) if bias in module else np.zeros(weights[-1].shape[0]))
+                biases.append(_network.as_numpy(module[bias]) if bias in module else np.zeros(weights[-1].shape[0]))
                 acts.append(activation)
             if not keys:
                 raise ValueError("the state dict has no 2-D weights")
@@ -470,7 +470,3 @@ class MLP(_Field):
 
     def __repr__(self) -> str:
         return f"MLP({_network.describe(self.weights_, self.steps_)})"
-
-
-def _tensor(v) -> np.ndarray:
-    return v.detach().cpu().double().numpy() if hasattr(v, "detach") else np.asarray(v, np.float64)
