@@ -525,7 +525,7 @@ class Decoder(Distribution):
     def _sample_rows(self, key: int, r0: int, out: np.ndarray, n_threads: int) -> None:
         z = np.empty((len(out), self.latent_dim), dtype=out.dtype)
         _core.random.fill_normal(_core.random.subkey(key, 0), z, n_threads, r0)
-        out[...] = _core.flow.forward(self._engine("decoder", out.dtype), z, n_threads)
+        _core.flow.forward(self._engine("decoder", out.dtype), z, n_threads, out)  # in place: no copy
         if self.noise_ is not None:
             eps = np.empty_like(out)
             _core.random.fill_normal(_core.random.subkey(key, 1), eps, n_threads, r0)

@@ -96,8 +96,9 @@ py::object velocity_t(const py::dict& field, const py::dict& path, double t, con
     return std::move(u);
 }
 
+// out: None (a new array is returned) or the caller's writable (n, outputs) array of T.
 template <class T>
-CArray<T> forward_t(const py::dict& network, const py::array& z, int n_threads) {
+py::object forward_t(const py::dict& network, const py::array& z, int n_threads, py::object out) {
     const Named in(network, "network");
     flow::Network<T> net;
     layers_of<T>(in.value<py::list>("layers"), net);
@@ -106,13 +107,16 @@ CArray<T> forward_t(const py::dict& network, const py::array& z, int n_threads) 
     const T* p = readonly_2d<T>(z, "z", n, q);
     if (q != net.layers.front().in) throw std::invalid_argument("z: its width is not the network's input width");
     net.dim = net.layers.back().out;
-    CArray<T> y({n, net.dim});
-    T* po = y.mutable_data();
+    if (out.is_none()) out = CArray<T>({n, net.dim});
+    py::array y = out.cast<py::array>();
+    int64_t rows = 0, cols = 0;
+    T* po = writable_2d<T>(y, "out", rows, cols);
+    if (rows != n || cols != net.dim) throw std::invalid_argument("out: expected one row of outputs per row of z");
     {
         py::gil_scoped_release release;
         flow::forward(net, p, n, po, n_threads);
     }
-    return y;
+    return out;
 }
 
 // log_det: None or float64 (n,), writable.
@@ -247,14 +251,15 @@ void register_flow(py::module_& m) {
         "u_t(x) (n, d) in x's dtype, and (u, div u) when with_div (div float64).");
     m.def(
         "forward",
-        [](const py::dict& network, const py::array& z, int n_threads) {
+        [](const py::dict& network, const py::array& z, int n_threads, const py::object& out) {
             return dispatch_float(z, "z", [&](auto tag) -> py::object {
                 using T = typename decltype(tag)::type;
-                return forward_t<T>(network, z, n_threads);
+                return forward_t<T>(network, z, n_threads, out);
             });
         },
-        py::arg("network"), py::arg("z"), py::arg("n_threads"),
-        "A network's outputs (n, out) at its inputs z (n, in), in z's dtype: {\"layers\": [...]}.");
+        py::arg("network"), py::arg("z"), py::arg("n_threads"), py::arg("out") = py::none(),
+        "A network's outputs (n, out) at its inputs z (n, in), in z's dtype: {\"layers\": [...]}; "
+        "into out (n, out) of z's dtype when given.");
     m.def(
         "integrate",
         [](const py::dict& field, const py::dict& path, flow::Solver solver, const CArray<double>& grid, py::array x,

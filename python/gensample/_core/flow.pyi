@@ -58,9 +58,9 @@ class Status(enum.IntEnum):
         ...
     def __format__(self, format_spec):
         ...
-def forward(network: dict, z: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]], n_threads: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+def forward(network: dict, z: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]], n_threads: typing.SupportsInt | typing.SupportsIndex, out: typing.Any = None) -> typing.Any:
     """
-    A network's outputs (n, out) at its inputs z (n, in), in z's dtype: {"layers": [...]}.
+    A network's outputs (n, out) at its inputs z (n, in), in z's dtype: {"layers": [...]}; into out (n, out) of z's dtype when given.
     """
 def integrate(field: dict, path: dict, solver: Solver, grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]], log_det: typing.Any, snap_steps: typing.Any, snapshots: typing.Any, sigma: typing.Any, noise_key: typing.SupportsInt | typing.SupportsIndex, row0: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
