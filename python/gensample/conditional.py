@@ -239,27 +239,30 @@ class Conditional(Distribution):
 
     def predict_log_proba(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """``log p(y | x)`` by Bayes: (n, K), columns in the order of ``classes_``. A row of
-        zero density under every label has no posterior: NaN."""
-        joint = self.joint_log_likelihood(x, n_threads)
-        norm = _logsumexp(joint)[:, None]
-        with np.errstate(invalid="ignore"):
-            return np.where(np.isfinite(norm), joint - norm, np.nan)
+        zero density under every label (outside every support, or beyond the float range)
+        has no posterior: an error naming it."""
+        joint = self._joint_everywhere(x, n_threads, "its posterior p(y | x) is undefined")
+        return joint - _logsumexp(joint)[:, None]
 
     def predict_proba(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
-        """``p(y | x)``: (n, K), each row adding up to 1 (NaN as in :meth:`predict_log_proba`)."""
+        """``p(y | x)``: (n, K), each row adding up to 1 (errors as :meth:`predict_log_proba`)."""
         return np.exp(self.predict_log_proba(x, n_threads))
 
     def predict(self, x: ArrayLike, n_threads: int | None = None) -> np.ndarray:
         """The most probable label of each row of ``x``. A row of zero density under every
         label is an error (it has no most probable label)."""
+        joint = self._joint_everywhere(x, n_threads, "no label is more probable than another")
+        return self.classes_[np.argmax(joint, axis=1)]
+
+    def _joint_everywhere(self, x, n_threads, why: str) -> np.ndarray:
+        """joint_log_likelihood, refusing rows of zero density under every label."""
         joint = self.joint_log_likelihood(x, n_threads)
         lost = ~np.isfinite(joint.max(axis=1))
         if lost.any():
             raise ValueError(
-                f"x[{int(np.argmax(lost))}] has zero density under every label ({int(lost.sum())} rows): "
-                "no label is more probable than another"
+                f"x[{int(np.argmax(lost))}] has zero density under every label ({int(lost.sum())} rows): {why}"
             )
-        return self.classes_[np.argmax(joint, axis=1)]
+        return joint
 
     def score(self, x: ArrayLike, y: ArrayLike, n_threads: int | None = None) -> float:
         """Accuracy of :meth:`predict` against the labels ``y``."""
