@@ -167,6 +167,23 @@ void grad_log_density(const Mixture<float>& g, const float* x, int64_t m, float*
     for_points(Mode::score, g, x, m, o, n_threads);
 }
 
+template <class T>
+Scorer<T>::Scorer(const Mixture<T>& g) : g_(g), blocks_(row_blocks_for(g)) {
+    check(g);
+}
+
+template <class T>
+void Scorer<T>::operator()(const T* x, int64_t m, T* logp, T* grad) const {
+    Outputs o;
+    o.out = grad;
+    o.log_density = logp;
+    o.row_blocks = blocks_.get();
+    run(Mode::score, g_, x, 0, m, o);
+}
+
+template class Scorer<double>;
+template class Scorer<float>;
+
 int64_t em_chunk(int64_t n) {
     const int64_t per = std::max<int64_t>(2048, (n + 255) / 256);  // at most 256 chunks
     return (per + 15) / 16 * 16;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace gensample::gmm {
@@ -56,6 +57,22 @@ void responsibilities(const Mixture<float>& g, const float* x, int64_t m, float*
 // The score grad_x log p(x_j) = -sum_k p(k | x_j) A_k^T A_k (x_j - mu_k), into out (m, dim).
 void grad_log_density(const Mixture<double>& g, const double* x, int64_t m, double* out, int n_threads);
 void grad_log_density(const Mixture<float>& g, const float* x, int64_t m, float* out, int n_threads);
+
+// log p(x_j) into logp (m,) and the score into grad (m, dim) on the calling thread, for a
+// caller that runs its own tasks (the Markov chains of mcmc.cpp): the same values as
+// log_density and grad_log_density, with the factors' row blocks built once.
+template <class T>
+class Scorer {
+  public:
+    explicit Scorer(const Mixture<T>& g);
+    void operator()(const T* x, int64_t m, T* logp, T* grad) const;
+
+  private:
+    Mixture<T> g_;
+    std::shared_ptr<const void> blocks_;
+};
+extern template class Scorer<double>;
+extern template class Scorer<float>;
 
 // One fused E-step pass: with r_nk = p(k | x_n) and sample weights v_n,
 //   weight[k]                   = sum_n v_n r_nk

@@ -75,7 +75,7 @@ GENSAMPLE_INLINE void density_blocks(const Mixture<T>& g, const RowBlocks<T>& rb
 // same values.
 template <class T, int B, int kVec, int kSub>
 GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, const T* x, int64_t p0, int64_t p1,
-                                   T* out) {
+                                   T* out, T* log_density) {
     constexpr int kN = B == 64 ? 8 : 4;
     const int64_t d = g.dim, K = g.k;
     constexpr int64_t kW = kWidth<T, B>;
@@ -87,8 +87,13 @@ GENSAMPLE_INLINE void score_blocks(const Mixture<T>& g, const RowBlocks<T>& rb, 
         int64_t counts[kVec];
         load_blocks<T, B, kVec>(g, x, p, p1, xbuf.data(), counts);
         log_weights_n<T, B, kVec, kSub, true>(g, rb, xbuf.data(), abuf.data(), ys.data());
-        V<T, B> inv_sum[kVec];
-        for (int v = 0; v < kVec; ++v) inv_sum[v] = exp_shifted<T, B>(abuf.data() + v * K, K);
+        V<T, B> inv_sum[kVec], log_sum[kVec];
+        for (int v = 0; v < kVec; ++v) {
+            inv_sum[v] = exp_shifted<T, B>(abuf.data() + v * K, K, log_density ? &log_sum[v] : nullptr);
+            if (log_density == nullptr) continue;
+            simd::store(lanes, log_sum[v]);
+            for (int64_t l = 0; l < counts[v]; ++l) log_density[p + v * kW + l] = lanes[l];
+        }
         for (int64_t i = 0; i < d * kVec; ++i) grad[size_t(i)] = V<T, B>{};
         for (int64_t k = 0; k < K; ++k) {  // grad -= e A^T y, A lower triangular
             V<T, B> r[kVec];
@@ -142,7 +147,8 @@ GENSAMPLE_INLINE void run_any(const Mixture<T>& g, const T* x, int64_t p0, int64
     if (M == Mode::score && o.row_blocks) {
         const auto& rb = *static_cast<const RowBlocks<T>*>(o.row_blocks);
         T* out = static_cast<T*>(o.out);
-        if constexpr (B >= 32) return score_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out);
+        if constexpr (B >= 32)
+            return score_blocks<T, B, kVectors, kSubRows<B>>(g, rb, x, p0, p1, out, static_cast<T*>(o.log_density));
     }
     // Small dimensions get loops unrolled at compile time (everything stays in registers).
     switch (g.diagonal ? 0 : g.dim) {
