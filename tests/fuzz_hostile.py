@@ -304,6 +304,14 @@ ENTRIES["Conditional.fit"] = entry(lambda X, y: gs.Conditional(gs.GMM(1)).fit(X,
 ENTRIES["decoder.decode"] = entry(DEC.decode, z=X[:5, :1], n_threads=1)
 ENTRIES["decoder.iwae"] = entry(DEC.iwae, x=X[:5], k=4, rng=0, n_threads=1)
 ENTRIES["gmm.sample_with_labels"] = entry(GMM.sample_with_labels, n=7, rng=0, dtype=np.float64, n_threads=1)
+CHAINS = dict(n_chains=3, n_steps=5, method="mala", step_size=0.1, warmup=5, n_leapfrog=2, target_accept=0.6,
+              thin=1, keep="all", init=None, rng=0, dtype=np.float64, n_threads=1)  # fmt: skip
+ENTRIES["mcmc.sample"] = entry(lambda **kw: gs.mcmc.sample(GMM, **kw), **CHAINS)
+ENTRIES["mcmc.sample_kde"] = entry(lambda **kw: gs.mcmc.sample(KDE, **kw), **dict(CHAINS, method="hmc"))
+ENTRIES["mcmc.sample_callable"] = entry(
+    lambda **kw: gs.mcmc.sample(lambda x: (-0.5 * (x * x).sum(axis=1), -x), **kw), **dict(CHAINS, init=X[:3])
+)
+ENTRIES["mcmc.diagnostics"] = entry(gs.mcmc.diagnostics, draws=np.arange(60.0).reshape(2, 10, 3) % 7)
 for name, f in FIELDS.items():
     for method in ("velocity", "divergence"):
         ENTRIES[f"fields.{name}.{method}"] = entry(getattr(f, method), t=0.5, x=X[:5], n_threads=1, path="vp")
@@ -313,6 +321,9 @@ for name, f in FIELDS.items():
 WORK = {"max_iter", "n_init", "n_permutations", "max_steps", "steps", "n_components", "arms"}
 # Where n is rows written to disk or computed by Dask: huge n is the chunked path, which works.
 ENTRY_WORK = {"generate": {"n"}, "dask.sample": {"n"}}
+ENTRY_WORK.update(
+    {name: {"warmup", "n_leapfrog"} for name in ("mcmc.sample", "mcmc.sample_kde", "mcmc.sample_callable")}
+)
 # The drop-in classes raise their peers' messages (scikit-learn's validation, scipy's
 # wording): for them only the exception type is checked.
 PEER_MESSAGES = ("scipy.", "sklearn.")

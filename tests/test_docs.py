@@ -17,6 +17,7 @@ import gensample.gmm
 import gensample.io
 import gensample.kde
 import gensample.latent
+import gensample.mcmc
 import gensample.metrics
 import gensample.plot
 import gensample.polygon
@@ -41,6 +42,7 @@ MODULES = [
     gensample.kde,
     gensample.latent,
     gensample.conditional,
+    gensample.mcmc,
     gensample.metrics,
     gensample.plot,
     gensample.polygon,

@@ -6,7 +6,7 @@
 (3, 2)
 """
 
-from . import dask, datasets, fields, io, metrics, plot, random
+from . import dask, datasets, fields, io, mcmc, metrics, plot, random
 from .conditional import Conditional
 from .distribution import Distribution
 from .flow import Flow
@@ -46,6 +46,7 @@ __all__ = [
     "get_num_threads",
     "io",
     "load",
+    "mcmc",
     "metrics",
     "plot",
     "random",

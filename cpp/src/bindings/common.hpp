@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gensample/gmm.hpp"
 #include "gensample/tiles.hpp"
 
 namespace gensample::bindings {
@@ -161,6 +162,25 @@ class Named {
     std::string model_;
 };
 
+// ---- Gaussian mixtures (gmm.hpp) -----------------------------------------------------------
+
+// The engine's mixture (gmm.hpp) as gmm.py's GMM._engine builds it, all arrays of dtype T:
+// centre (d,), mean and offset (k, d), factor (k, d) when diagonal else (k, d (d + 1) / 2),
+// log_coef (k,), and diagonal.
+template <class T>
+gmm::Mixture<T> mixture_of(const py::dict& d) {
+    const Named in(d, "mixture");
+    gmm::Mixture<T> g{};
+    g.k = -1, g.dim = -1;
+    g.mean = in.array<T>("mean", {&g.k, &g.dim});
+    g.offset = in.array<T>("offset", {&g.k, &g.dim});
+    g.diagonal = in.value<bool>("diagonal");
+    g.factor = in.array<T>("factor", {&g.k, g.diagonal ? g.dim : g.dim * (g.dim + 1) / 2});
+    g.centre = in.array<T>("centre", {&g.dim});
+    g.log_coef = in.array<T>("log_coef", {&g.k});
+    return g;
+}
+
 // ---- tiled data (tiles.hpp) ------------------------------------------------------------------
 // The KDE's and the metrics' data as gensample._tiles.pack lays them out: "points" (tiles,
 // dim, kTile) of T, and per-point arrays of tiles * kTile values read by name after it.
@@ -193,6 +213,7 @@ inline const int64_t* rows_of(const py::object& rows, int64_t count) {
 void register_flow(py::module_& m);
 void register_gmm(py::module_& m);
 void register_kde(py::module_& m);
+void register_mcmc(py::module_& m);
 void register_metrics(py::module_& m);
 void register_polygon(py::module_& m);
 void register_random(py::module_& m);

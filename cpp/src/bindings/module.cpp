@@ -21,6 +21,7 @@ PYBIND11_MODULE(_core, m) {
         {"kde", "Kernel density estimation.", register_kde},
         {"gmm", "Gaussian mixtures: passes over points, EM sums, k-means, sampling.", register_gmm},
         {"flow", "Flows: velocity fields and the solvers.", register_flow},
+        {"mcmc", "Markov chains: Langevin, MALA and HMC.", register_mcmc},
         {"metrics", "Sample-based metrics: kernel pair sums, nearest neighbours.", register_metrics},
     };
     for (const Area& a : areas) {

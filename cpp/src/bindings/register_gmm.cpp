@@ -1,28 +1,10 @@
 // _core.gmm: mixture log-densities, responsibilities, scores, EM sums, k-means and sampling.
 #include "common.hpp"
-#include "gensample/gmm.hpp"
 
 namespace gensample::bindings {
 namespace {
 
 using gmm::Mixture;
-
-// The engine's mixture (gmm.hpp) as gmm.py's GMM._engine builds it, all arrays of dtype T:
-// centre (d,), mean and offset (k, d), factor (k, d) when diagonal else (k, d (d + 1) / 2),
-// log_coef (k,), and diagonal.
-template <class T>
-Mixture<T> mixture_of(const py::dict& d) {
-    const Named in(d, "mixture");
-    Mixture<T> g{};
-    g.k = -1, g.dim = -1;
-    g.mean = in.array<T>("mean", {&g.k, &g.dim});
-    g.offset = in.array<T>("offset", {&g.k, &g.dim});
-    g.diagonal = in.value<bool>("diagonal");
-    g.factor = in.array<T>("factor", {&g.k, g.diagonal ? g.dim : g.dim * (g.dim + 1) / 2});
-    g.centre = in.array<T>("centre", {&g.dim});
-    g.log_coef = in.array<T>("log_coef", {&g.k});
-    return g;
-}
 
 template <class T>
 const T* queries(const Mixture<T>& g, const py::array& x, int64_t& m) {

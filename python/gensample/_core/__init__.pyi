@@ -11,6 +11,7 @@ from . import polygon
 from . import kde
 from . import gmm
 from . import flow
+from . import mcmc
 from . import metrics
-__all__: list[str] = ['flow', 'gmm', 'kde', 'metrics', 'polygon', 'random', 'raster', 'regions', 'threads', 'tile', 'validation']
+__all__: list[str] = ['flow', 'gmm', 'kde', 'mcmc', 'metrics', 'polygon', 'random', 'raster', 'regions', 'threads', 'tile', 'validation']
 tile: int = 64
