@@ -194,8 +194,8 @@ def test_zero_density_under_every_label_is_an_error():
         (lambda c, X, y: gs.Conditional().sample(3), RuntimeError, "not fitted"),
         (lambda c, X, y: c.fit(X, y).sample(3, y=7), ValueError, "unknown label 7"),
         (lambda c, X, y: c.fit(X, y).sample(3, y=[0, 1, 9]), ValueError, "unknown label 9 at row 2"),
-        (lambda c, X, y: c.fit(X, y).sample(3, y=[0, 1]), ValueError, "one label or 3 labels"),
-        (lambda c, X, y: c.fit(X, y).logpdf(X, y=[0]), ValueError, "one label or 150 labels"),
+        (lambda c, X, y: c.fit(X, y).sample(3, y=[0, 1]), ValueError, "one label or n = 3 labels"),
+        (lambda c, X, y: c.fit(X, y).logpdf(X, y=[0]), ValueError, r"one label or len\(x\) = 150 labels"),
         (lambda c, X, y: c.fit(X, y).given("x"), ValueError, "unknown label"),
         (lambda c, X, y: c.fit(X, y).predict(X[:, :2]), ValueError, "x"),
         (

@@ -194,13 +194,14 @@ class Conditional(Distribution):
             raise ValueError(f"y: unknown label {_short(y)}; the labels are {self.classes_.tolist()}")
         return int(hit[0])
 
-    def _codes(self, y, n: int) -> np.ndarray:
-        """Codes of ``y``: one label for all ``n`` rows, or an array of ``n`` labels."""
+    def _codes(self, y, n: int, rows: str = "n") -> np.ndarray:
+        """Codes of ``y``: one label for all ``n`` rows, or an array of ``n`` labels
+        (``rows`` names the count in errors)."""
         if np.ndim(y) == 0:
             return np.full(n, self._code(y), dtype=np.int64)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != n:
-            raise ValueError(f"y must be one label or {n} labels (one per row), got shape {y.shape}")
+            raise ValueError(f"y must be one label or {rows} = {n} labels (one per row), got shape {y.shape}")
         codes = np.searchsorted(self.classes_, y)
         bad = (codes >= len(self.classes_)) | (self.classes_[np.minimum(codes, len(self.classes_) - 1)] != y)
         if bad.any():
@@ -230,7 +231,7 @@ class Conditional(Distribution):
         if y is None:
             return _logsumexp(self.joint_log_likelihood(x, n_threads))
         x = as_points(x, self.dim)
-        codes = self._codes(y, len(x))
+        codes = self._codes(y, len(x), "len(x)")
         out = np.empty(len(x))
         for k in np.unique(codes):
             rows = codes == k
