@@ -65,9 +65,8 @@ void draw_step(uint64_t key, int64_t step, int64_t c0, int64_t count, int64_t di
 }
 
 // Per-thread scratch for the normals of a range of chains.
-template <class T>
-std::vector<T>& scratch(size_t size) {
-    thread_local std::vector<T> buffer;
+std::vector<double>& scratch(size_t size) {
+    thread_local std::vector<double> buffer;
     if (buffer.size() < size) buffer.resize(size);
     return buffer;
 }
@@ -93,7 +92,7 @@ int64_t grain(int64_t n, int64_t dim) {
 template <class T>
 void begin(const Settings& s, const Chains<T>& ch, uint64_t key, int64_t step, int64_t c0, int64_t c1) {
     const int64_t d = ch.dim, count = c1 - c0;
-    std::vector<double>& z = scratch<double>(size_t(count * d));
+    std::vector<double>& z = scratch(size_t(count * d));
     draw_step(key, step, c0, count, d, z.data(), ch.uniform + c0);
     for (int64_t c = c0; c < c1; ++c) {
         const double* zd = z.data() + (c - c0) * d;

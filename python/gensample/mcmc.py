@@ -102,7 +102,7 @@ class Run:
 # ---- targets ---------------------------------------------------------------------------
 
 
-def _evaluator(target, dim: int, dtype: np.dtype, n_threads: int) -> Callable:
+def _evaluator(target, n_threads: int) -> Callable:
     """x (n, dim) -> (logp (n,), grad (n, dim)) for a Python-evaluated target."""
     if hasattr(target, "logpdf") and hasattr(target, "grad_logpdf"):
 
@@ -357,7 +357,7 @@ def sample(
                 _core.mcmc.run_gmm(settings, state, draws, engine, step_key, s0, s1, threads)
                 bar.update(s1 - s0)
         else:
-            evaluate = _evaluator(target, dim, dtype, threads)
+            evaluate = _evaluator(target, threads)
             logp, grad = _checked_values(evaluate(state["x"]), n_chains, dim, dtype, None)
             if not np.isfinite(logp).all():
                 chain = int(np.flatnonzero(~np.isfinite(logp))[0])
